@@ -1,0 +1,104 @@
+"""A real HTTP server on 127.0.0.1 that tests program route by route."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Response:
+    body: bytes = b""
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+Handler = Callable[["Request"], Response]
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+
+
+class LoopbackServer:
+    """Serves programmed responses; records every request it receives.
+
+    A route is a fixed Response, or a callable taking the Request, for
+    conditional GET, redirects or responses that change between calls.
+    """
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Response | Handler] = {}
+        self.requests: list[Request] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                request = Request("GET", self.path, {k.lower(): v for k, v in self.headers.items()})
+                with server._lock:
+                    server.requests.append(request)
+                    route = server.routes.get(self.path.split("?")[0])
+                if route is None:
+                    response = Response(b"not found", 404)
+                elif callable(route):
+                    response = route(request)
+                else:
+                    response = route
+                if response.delay:
+                    time.sleep(response.delay)
+                try:
+                    self.send_response(response.status)
+                    headers = {"Content-Length": str(len(response.body)), **response.headers}
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    if response.status != 304:
+                        self.wfile.write(response.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def route(self, path: str, response: Response | Handler | bytes | str, **kwargs) -> str:
+        if isinstance(response, str):
+            response = response.encode()
+        if isinstance(response, bytes):
+            response = Response(response, **kwargs)
+        with self._lock:
+            self.routes[path] = response
+        return self.url(path)
+
+    def hits(self, path: str) -> int:
+        with self._lock:
+            return sum(1 for r in self.requests if r.path.split("?")[0] == path)
+
+    def start(self) -> LoopbackServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

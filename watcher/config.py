@@ -1,0 +1,233 @@
+"""Loading and validating ``watcher.toml``.
+
+Every mistake in a config file becomes one line naming the file, the key and
+what is wrong, because the person reading it is usually looking at a
+systemd journal, not a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+import platformdirs
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from watcher import __version__
+from watcher.resources import resource_path
+
+ENV_CONFIG = "WATCHER_CONFIG"
+DEFAULT_TOPIC = "niger-us-withdrawal"
+
+
+class ConfigError(Exception):
+    """A config that cannot be used; ``str()`` is the one line to show."""
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_UNIT_SECONDS = {None: 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from ``90``, ``"90s"``, ``"15m"``, ``"2h"`` or ``"1d"``."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 300, '15m' or '1h'")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f"expected a duration such as 300, '15m' or '1h', got {value!r}")
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError("must be more than zero")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+def _check_http_url(value: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError(f"not an http(s) URL: {value!r}")
+    return value
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HttpSettings(Strict):
+    """How watcher behaves on the network."""
+
+    allow_private_addresses: bool = False
+    connect_timeout: Duration = 10.0
+    read_timeout: Duration = 30.0
+    max_bytes: int = Field(default=10_000_000, gt=0)
+    max_redirects: int = Field(default=5, ge=0)
+    retries: int = Field(default=2, ge=0)
+    backoff: Duration = 1.0
+    max_retry_after: Duration = 120.0
+    user_agent: str = f"watcher/{__version__} (news fact monitor)"
+    per_host_concurrency: int = Field(default=2, gt=0)
+    per_host_delay: float = Field(default=1.0, ge=0)
+    concurrency: int = Field(default=16, gt=0)
+
+
+class Source(Strict):
+    name: str = Field(min_length=1)
+    url: str
+    interval: Duration = 900.0
+    enabled: bool = True
+
+    _url_ok = field_validator("url")(_check_http_url)
+
+
+class StateSettings(Strict):
+    path: Path | None = None
+    url: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> StateSettings:
+        if self.path is not None and self.url is not None:
+            raise ValueError("give either path or url, not both")
+        return self
+
+
+class ArticleSettings(Strict):
+    max_attempts: int = Field(default=3, gt=0)
+    max_per_source: int = Field(default=200, gt=0)
+
+
+class Config(Strict):
+    state: StateSettings = StateSettings()
+    http: HttpSettings = HttpSettings()
+    articles: ArticleSettings = ArticleSettings()
+    topic: str = DEFAULT_TOPIC
+    sources: list[Source] = []
+
+    # Where the file was read from; relative paths in it are resolved there.
+    path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, sources: list[Source]) -> list[Source]:
+        seen: set[str] = set()
+        for source in sources:
+            if source.name in seen:
+                raise ValueError(f"two sources are named {source.name!r}")
+            seen.add(source.name)
+        return sources
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    def database_url(self) -> str:
+        if self.state.url:
+            return self.state.url
+        if self.state.path is not None:
+            path = self.state.path.expanduser()
+            if not path.is_absolute():
+                path = self.base_dir / path
+        else:
+            path = default_state_dir() / "watcher.db"
+        return f"sqlite:///{path}"
+
+    def topic_path(self) -> Path:
+        """The topic file: a shipped topic by name, or a path."""
+        if "/" not in self.topic and not self.topic.endswith(".toml"):
+            return resource_path("config") / "topics" / f"{self.topic}.toml"
+        path = Path(self.topic).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+    def enabled_sources(self) -> list[Source]:
+        return [source for source in self.sources if source.enabled]
+
+
+def default_state_dir() -> Path:
+    # systemd's StateDirectory= sets this; honour it so the unit needs no config.
+    if state := os.environ.get("STATE_DIRECTORY"):
+        return Path(state.split(":")[0])
+    return platformdirs.user_state_path("watcher")
+
+
+def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """``--config``, else ``$WATCHER_CONFIG``, else ./config/watcher.toml, else the user's."""
+    if explicit:
+        return Path(explicit)
+    if env := os.environ.get(ENV_CONFIG):
+        return Path(env)
+    local = Path("config/watcher.toml")
+    if local.exists():
+        return local
+    return platformdirs.user_config_path("watcher") / "watcher.toml"
+
+
+def _location(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
+    """``sources[1].url`` for a pydantic location, naming the source when it can."""
+    parts: list[str] = []
+    node: Any = data
+    for step in loc:
+        if isinstance(step, int):
+            item = node[step] if isinstance(node, list) and step < len(node) else None
+            name = item.get("name") if isinstance(item, dict) else None
+            parts[-1] += f"[{step}]" + (f" ({name!r})" if name else "")
+        else:
+            parts.append(str(step))
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return ".".join(parts)
+
+
+def _describe(error: dict[str, Any]) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown key"
+    if error["type"] == "missing":
+        return "required, but missing"
+    message = error["msg"]
+    return message.removeprefix("Value error, ")
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read and validate a config file, or raise ConfigError with one line."""
+    file = find_config(path)
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{file}: config file not found (give --config PATH or set ${ENV_CONFIG})"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read config: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    return parse_config(data, file)
+
+
+def parse_config(data: dict[str, Any], file: Path) -> Config:
+    try:
+        config = Config.model_validate(data).model_copy(update={"path": file})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = _location(first["loc"], data) or "(top level)"
+        raise ConfigError(f"{file}: {where}: {_describe(first)}") from None
+    topic = config.topic_path()
+    if not topic.is_file():
+        raise ConfigError(f"{file}: topic: topic file not found: {topic}")
+    return config

@@ -1,0 +1,118 @@
+"""Plain data passed from one stage to the next.
+
+Every stage takes and returns these; none of them knows about the database
+or the network, so each stage can be tested on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+
+def site_of(url: str) -> str:
+    """The site a URL belongs to, used to tell independent sources apart."""
+    host = (urlsplit(url).hostname or url).lower()
+    return host.removeprefix("www.")
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One entry of a feed, before its article is fetched."""
+
+    source: str
+    item_id: str
+    link: str | None
+    title: str | None
+    published: datetime | None
+    summary: str | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    """An article's extracted text and metadata."""
+
+    url: str
+    title: str | None
+    text: str
+    published: datetime | None
+    canonical_url: str | None = None
+    source: str | None = None
+
+    @property
+    def site(self) -> str:
+        return site_of(self.canonical_url or self.url)
+
+    @property
+    def published_date(self) -> date | None:
+        return self.published.date() if self.published else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "canonical_url": self.canonical_url,
+            "title": self.title,
+            "published": self.published.isoformat() if self.published else None,
+            "source": self.source,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What shows a value: the sentence as it appears and where it was read."""
+
+    quote: str
+    url: str
+    title: str | None
+    published: date | None
+    site: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.site:
+            object.__setattr__(self, "site", site_of(self.url))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "quote": self.quote,
+            "url": self.url,
+            "title": self.title,
+            "published": self.published.isoformat() if self.published else None,
+            "site": self.site,
+        }
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One value of one fact, read from one sentence of one article.
+
+    ``value`` is an ISO date string for dates, an int for quantities and a
+    status name for statuses. ``qualifier`` is exact/about/more_than/fewer_than
+    for quantities, and for other kinds may say how firm the value is.
+    """
+
+    key: str
+    kind: str
+    value: str | int
+    qualifier: str | None
+    as_of: date | None
+    evidence: Evidence
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """The fact shape of the CLI contract, plus where the quote came from."""
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "value": self.value,
+            "qualifier": self.qualifier,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "quote": self.evidence.quote,
+            "source": self.evidence.url,
+            "source_title": self.evidence.title,
+            "published": self.evidence.published.isoformat()
+            if self.evidence.published
+            else None,
+        }
