@@ -112,7 +112,5 @@ class Observation:
             "quote": self.evidence.quote,
             "source": self.evidence.url,
             "source_title": self.evidence.title,
-            "published": self.evidence.published.isoformat()
-            if self.evidence.published
-            else None,
+            "published": self.evidence.published.isoformat() if self.evidence.published else None,
         }

@@ -1,0 +1,161 @@
+"""An article's text and metadata, from an HTML page or a plain-text file.
+
+HTML goes through trafilatura; plain text (like the seed articles) takes the
+same path after its own, simpler extraction, so later stages never care
+where an article came from.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import trafilatura
+from trafilatura.settings import use_config
+
+from watcher.models import Article
+
+# Below this many characters an extraction is treated as having found no article.
+MIN_TEXT_CHARS = 80
+TITLE_MAX_CHARS = 200
+
+_TEXT_SUFFIXES = {".txt", ".text", ".md"}
+_HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+
+# trafilatura's own time limit relies on signals, which only work on the main
+# thread; extraction runs in workers, so the limit is switched off.
+_CONFIG = use_config()
+_CONFIG.set("DEFAULT", "EXTRACTION_TIMEOUT", "0")
+
+
+class ExtractError(Exception):
+    """No article could be read; ``str()`` says why in one line."""
+
+
+def _clean(text: str) -> str:
+    """Normalise Unicode and whitespace; strip control characters."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    lines = [re.sub(r"[ \t\u00a0]+", " ", line).strip() for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def as_datetime(value: date | datetime | str | None) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    try:
+        return as_datetime(datetime.fromisoformat(value))
+    except ValueError:
+        return None
+
+
+def extract_html(
+    html: bytes | str,
+    url: str,
+    *,
+    fallback_title: str | None = None,
+    fallback_published: datetime | None = None,
+    source: str | None = None,
+) -> Article:
+    """Main text, title, publication date and canonical URL of a web page.
+
+    The page's own title and date win; the feed item's are the fallback.
+    """
+    try:
+        document = trafilatura.bare_extraction(
+            html,
+            url=url,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=False,
+            deduplicate=False,
+            config=_CONFIG,
+            date_extraction_params={"extensive_search": False, "original_date": True},
+        )
+    except Exception as exc:  # trafilatura raises a wide range on broken markup
+        raise ExtractError(f"could not parse the page: {type(exc).__name__}: {exc}") from None
+    if document is None or not document.text:
+        raise ExtractError("no article text found on the page")
+    text = _clean(document.text)
+    if len(text) < MIN_TEXT_CHARS:
+        raise ExtractError(f"article text too short ({len(text)} characters)")
+    canonical = document.url if document.url and document.url != url else None
+    if canonical and urlsplit(canonical).scheme not in ("http", "https"):
+        canonical = None
+    return Article(
+        url=url,
+        title=_clean(document.title) if document.title else fallback_title,
+        text=text,
+        published=as_datetime(document.date) or fallback_published,
+        canonical_url=canonical,
+        source=source,
+    )
+
+
+def _looks_like_title(line: str) -> bool:
+    return 0 < len(line) <= TITLE_MAX_CHARS and not line.rstrip().endswith(
+        (".", "!", "?", ":", ";", ",", "”", '"')
+    )
+
+
+def extract_text(
+    text: str,
+    url: str,
+    *,
+    title: str | None = None,
+    published: date | datetime | None = None,
+    source: str | None = None,
+) -> Article:
+    """An article from plain text; a short first line without closing punctuation is its title."""
+    cleaned = _clean(text)
+    first, _, rest = cleaned.partition("\n")
+    if title is None and rest.strip() and _looks_like_title(first):
+        title, cleaned = first.strip(), rest.strip()
+    if not cleaned:
+        raise ExtractError("the text is empty")
+    return Article(
+        url=url,
+        title=title,
+        text=cleaned,
+        published=as_datetime(published),
+        source=source,
+    )
+
+
+def extract_file(
+    path: Path,
+    *,
+    title: str | None = None,
+    published: date | datetime | None = None,
+) -> Article:
+    """An article from a local file: HTML by its suffix or content, otherwise plain text.
+
+    A title or date given here overrides what the file says.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ExtractError(f"{path}: cannot read: {exc.strerror}") from None
+    url = path.resolve().as_uri()
+    suffix = path.suffix.lower()
+    is_html = suffix in _HTML_SUFFIXES or (
+        suffix not in _TEXT_SUFFIXES
+        and raw.lstrip()[:15].lower().startswith((b"<!doctype", b"<html"))
+    )
+    if is_html:
+        article = extract_html(raw, url)
+        overrides = {"title": title, "published": as_datetime(published)}
+        return replace(article, **{k: v for k, v in overrides.items() if v is not None})
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    return extract_text(text, url, title=title, published=published)
