@@ -1,0 +1,565 @@
+"""State in a real database, through SQLAlchemy Core.
+
+SQLite by default (WAL, a busy timeout, so a second process can read while
+the daemon writes). Every table a later stage needs is created by the
+migrations below; ``schema_version`` records how far a database has come.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from watcher.models import Article, FeedItem
+
+
+class StoreError(Exception):
+    """The state database cannot be opened or used; ``str()`` is one line."""
+
+
+metadata = MetaData()
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String, primary_key=True),
+    Column("value", String, nullable=False),
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("url", String, nullable=False),
+    Column("etag", String),
+    Column("last_modified", String),
+    Column("body_hash", String),
+    Column("last_attempt", DateTime(timezone=True)),
+    Column("last_success", DateTime(timezone=True)),
+    Column("last_new_item", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("source", String, primary_key=True),
+    Column("item_id", String, primary_key=True),
+    Column("link", String),
+    Column("title", String),
+    Column("published", DateTime(timezone=True)),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    # pending: article not fetched yet; done: article stored; failed: gave up.
+    Column("state", String, nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Index("ix_items_state", "source", "state"),
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", String, nullable=False, unique=True),
+    Column("canonical_url", String),
+    Column("source", String),
+    Column("item_id", String),
+    Column("title", String),
+    Column("published", DateTime(timezone=True)),
+    Column("text", Text, nullable=False),
+    Column("text_hash", String, nullable=False, index=True),
+    Column("fetched_at", DateTime(timezone=True), nullable=False),
+)
+
+# One value of one fact read from one article (kept with its evidence).
+observations = Table(
+    "observations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="SET NULL")),
+    Column("key", String, nullable=False, index=True),
+    Column("data", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Current knowledge per fact key, as the comparison stage serialises it.
+knowledge = Table(
+    "knowledge",
+    metadata,
+    Column("key", String, primary_key=True),
+    Column("data", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+changes = Table(
+    "changes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String, nullable=False, index=True),
+    Column("identity", String, nullable=False, unique=True),
+    Column("status", String, nullable=False),
+    Column("data", Text, nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("change_id", Integer, ForeignKey("changes.id"), nullable=False),
+    Column("channel", String, nullable=False),
+    Column("idempotency_key", String, nullable=False, unique=True),
+    Column("state", String, nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+)
+
+SCHEMA_VERSION = 1
+
+
+def _migrate_to_1(conn: Connection) -> None:
+    metadata.create_all(conn)
+
+
+# Index i upgrades a database at version i to version i + 1.
+MIGRATIONS = [_migrate_to_1]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive; everything here is stored in UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+@dataclass(frozen=True)
+class SourceState:
+    name: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    last_attempt: datetime | None
+    last_success: datetime | None
+    last_error: str | None
+    consecutive_failures: int
+
+
+@dataclass(frozen=True)
+class PendingItem:
+    source: str
+    item_id: str
+    link: str
+    title: str | None
+    published: datetime | None
+    attempts: int
+
+
+def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(parsed.database)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot create the state directory: {exc.strerror}") from None
+    engine = create_engine(url)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _on_connect)
+    return engine
+
+
+class Store:
+    """The state database. One per process; safe to share between passes."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = _engine(url)
+        try:
+            self._migrate()
+        except OperationalError as exc:
+            raise StoreError(f"{self._where()}: cannot open state database: {exc.orig}") from None
+
+    def _where(self) -> str:
+        return make_url(self.url).database or self.url
+
+    def _migrate(self) -> None:
+        with self.engine.begin() as conn:
+            meta.create(conn, checkfirst=True)
+            row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
+            version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self._where()}: state database is schema {version}, newer than this "
+                    f"watcher understands ({SCHEMA_VERSION}); upgrade watcher"
+                )
+            for step in MIGRATIONS[version:]:
+                step(conn)
+            if version != SCHEMA_VERSION:
+                self._set_meta(conn, "schema_version", str(SCHEMA_VERSION))
+
+    @staticmethod
+    def _set_meta(conn: Connection, key: str, value: str) -> None:
+        if conn.execute(select(meta.c.key).where(meta.c.key == key)).first():
+            conn.execute(update(meta).where(meta.c.key == key).values(value=value))
+        else:
+            conn.execute(insert(meta).values(key=key, value=value))
+
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                select(meta.c.value).where(meta.c.key == "schema_version")
+            ).scalar_one()
+        return int(value)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise StoreError(f"{self._where()}: {exc.orig}") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- sources -------------------------------------------------------------
+
+    def source_state(self, name: str, url: str) -> SourceState:
+        """The remembered state of a source; validators are dropped if its URL changed."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(sources).where(sources.c.name == name)).mappings().first()
+        if row is None or row["url"] != url:
+            return SourceState(name, url, None, None, None, None, None, None, 0)
+        return SourceState(
+            name=name,
+            url=url,
+            etag=row["etag"],
+            last_modified=row["last_modified"],
+            body_hash=row["body_hash"],
+            last_attempt=_aware(row["last_attempt"]),
+            last_success=_aware(row["last_success"]),
+            last_error=row["last_error"],
+            consecutive_failures=row["consecutive_failures"],
+        )
+
+    def all_sources(self) -> list[SourceState]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(sources).order_by(sources.c.name)).mappings().all()
+        return [
+            SourceState(
+                name=row["name"],
+                url=row["url"],
+                etag=row["etag"],
+                last_modified=row["last_modified"],
+                body_hash=row["body_hash"],
+                last_attempt=_aware(row["last_attempt"]),
+                last_success=_aware(row["last_success"]),
+                last_error=row["last_error"],
+                consecutive_failures=row["consecutive_failures"],
+            )
+            for row in rows
+        ]
+
+    @staticmethod
+    def record_source(
+        conn: Connection,
+        name: str,
+        url: str,
+        *,
+        at: datetime,
+        error: str | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        body_hash: str | None = None,
+        new_items: bool = False,
+    ) -> None:
+        """Remember a poll's outcome; a failure keeps the validators of the last success."""
+        values: dict[str, Any] = {"url": url, "last_attempt": at, "last_error": error}
+        if error is None:
+            values.update(
+                etag=etag,
+                last_modified=last_modified,
+                body_hash=body_hash,
+                last_success=at,
+                consecutive_failures=0,
+            )
+            if new_items:
+                values["last_new_item"] = at
+        exists = conn.execute(select(sources.c.name).where(sources.c.name == name)).first()
+        if exists:
+            if error is not None:
+                values["consecutive_failures"] = sources.c.consecutive_failures + 1
+            conn.execute(update(sources).where(sources.c.name == name).values(**values))
+        else:
+            values.setdefault("consecutive_failures", 1 if error else 0)
+            conn.execute(insert(sources).values(name=name, **values))
+
+    # -- items ---------------------------------------------------------------
+
+    def known_item_ids(self, source: str, item_ids: Iterable[str]) -> set[str]:
+        wanted = list(set(item_ids))
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                found.update(
+                    conn.execute(
+                        select(items.c.item_id).where(
+                            items.c.source == source, items.c.item_id.in_(chunk)
+                        )
+                    ).scalars()
+                )
+        return found
+
+    @staticmethod
+    def add_items(conn: Connection, new_items: list[FeedItem], *, at: datetime) -> None:
+        if not new_items:
+            return
+        conn.execute(
+            insert(items),
+            [
+                {
+                    "source": item.source,
+                    "item_id": item.item_id,
+                    "link": item.link,
+                    "title": item.title,
+                    "published": item.published,
+                    "first_seen": at,
+                    # An item without a link has no article to fetch.
+                    "state": "pending" if item.link else "done",
+                    "attempts": 0,
+                }
+                for item in new_items
+            ],
+        )
+
+    def pending_items(self, source: str, max_attempts: int, limit: int) -> list[PendingItem]:
+        """Items whose article is still to be fetched, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(items)
+                .where(
+                    items.c.source == source,
+                    items.c.state == "pending",
+                    items.c.attempts < max_attempts,
+                )
+                .order_by(items.c.first_seen, items.c.item_id)
+                .limit(limit)
+            ).mappings()
+            return [
+                PendingItem(
+                    source=row["source"],
+                    item_id=row["item_id"],
+                    link=row["link"],
+                    title=row["title"],
+                    published=_aware(row["published"]),
+                    attempts=row["attempts"],
+                )
+                for row in rows
+            ]
+
+    @staticmethod
+    def record_item_failure(
+        conn: Connection, item: PendingItem, reason: str, *, max_attempts: int
+    ) -> None:
+        attempts = item.attempts + 1
+        conn.execute(
+            update(items)
+            .where(items.c.source == item.source, items.c.item_id == item.item_id)
+            .values(
+                attempts=attempts,
+                last_error=reason,
+                state="failed" if attempts >= max_attempts else "pending",
+            )
+        )
+
+    @staticmethod
+    def save_article(
+        conn: Connection, item: PendingItem | None, article: Article, *, at: datetime
+    ) -> int:
+        """Store an article and mark its item done; returns the article's row id."""
+        if item is not None:
+            conn.execute(
+                update(items)
+                .where(items.c.source == item.source, items.c.item_id == item.item_id)
+                .values(state="done", attempts=item.attempts + 1, last_error=None)
+            )
+        existing = conn.execute(select(articles.c.id).where(articles.c.url == article.url)).first()
+        values = {
+            "url": article.url,
+            "canonical_url": article.canonical_url,
+            "source": article.source,
+            "item_id": item.item_id if item else None,
+            "title": article.title,
+            "published": article.published,
+            "text": article.text,
+            "text_hash": text_hash(article.text),
+            "fetched_at": at,
+        }
+        if existing:
+            conn.execute(update(articles).where(articles.c.id == existing[0]).values(**values))
+            return existing[0]
+        return conn.execute(insert(articles).values(**values)).inserted_primary_key[0]
+
+    def article_hash_seen(self, digest: str) -> bool:
+        with self.engine.connect() as conn:
+            return (
+                conn.execute(
+                    select(articles.c.id).where(articles.c.text_hash == digest).limit(1)
+                ).first()
+                is not None
+            )
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {
+                "sources": conn.execute(select(func.count()).select_from(sources)).scalar_one(),
+                "items": conn.execute(select(func.count()).select_from(items)).scalar_one(),
+                "articles": conn.execute(select(func.count()).select_from(articles)).scalar_one(),
+            }
+
+    # -- knowledge, observations and changes ---------------------------------
+
+    @staticmethod
+    def add_observations(
+        conn: Connection, article_id: int | None, rows: list[dict[str, Any]], *, at: datetime
+    ) -> None:
+        if rows:
+            conn.execute(
+                insert(observations),
+                [
+                    {
+                        "article_id": article_id,
+                        "key": row["key"],
+                        "data": json.dumps(row),
+                        "created_at": at,
+                    }
+                    for row in rows
+                ],
+            )
+
+    def load_knowledge(self) -> dict[str, dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(knowledge.c.key, knowledge.c.data)).all()
+        return {key: json.loads(data) for key, data in rows}
+
+    @staticmethod
+    def save_knowledge(conn: Connection, facts: dict[str, dict[str, Any]], *, at: datetime) -> None:
+        for key, data in facts.items():
+            payload = json.dumps(data, sort_keys=True)
+            if conn.execute(select(knowledge.c.key).where(knowledge.c.key == key)).first():
+                conn.execute(
+                    update(knowledge)
+                    .where(knowledge.c.key == key)
+                    .values(data=payload, updated_at=at)
+                )
+            else:
+                conn.execute(insert(knowledge).values(key=key, data=payload, updated_at=at))
+
+    @staticmethod
+    def upsert_change(
+        conn: Connection,
+        identity: str,
+        key: str,
+        status: str,
+        data: dict[str, Any],
+        *,
+        at: datetime,
+    ) -> tuple[int, bool]:
+        """Insert or update a change by identity; returns (id, created)."""
+        payload = json.dumps(data, sort_keys=True)
+        row = conn.execute(select(changes.c.id).where(changes.c.identity == identity)).first()
+        if row:
+            conn.execute(
+                update(changes)
+                .where(changes.c.id == row[0])
+                .values(status=status, data=payload, updated_at=at)
+            )
+            return row[0], False
+        new_id = conn.execute(
+            insert(changes).values(
+                identity=identity,
+                key=key,
+                status=status,
+                data=payload,
+                first_seen=at,
+                updated_at=at,
+            )
+        ).inserted_primary_key[0]
+        return new_id, True
+
+    def list_changes(self, key: str | None = None) -> list[dict[str, Any]]:
+        query = select(changes).order_by(changes.c.first_seen, changes.c.id)
+        if key:
+            query = query.where(changes.c.key == key)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            {
+                "id": row["id"],
+                "key": row["key"],
+                "status": row["status"],
+                "first_seen": _aware(row["first_seen"]).isoformat(),
+                "updated_at": _aware(row["updated_at"]).isoformat(),
+                **json.loads(row["data"]),
+            }
+            for row in rows
+        ]
+
+
+def open_store(url: str) -> Store:
+    try:
+        return Store(url)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"{url}: cannot open state database: {exc}") from None
