@@ -197,12 +197,22 @@ class PendingItem:
 
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event, not the driver, open transactions.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _on_begin(conn: Connection) -> None:
+    # A writing transaction takes SQLite's write lock at once, so two writers
+    # (daemon jobs, or a daemon and a manual check) queue on the busy timeout
+    # instead of failing half-way when one tries to upgrade a read lock.
+    immediate = conn.get_execution_options().get("immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _engine(url: str) -> Engine:
@@ -216,6 +226,7 @@ def _engine(url: str) -> Engine:
     engine = create_engine(url)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _on_connect)
+        event.listen(engine, "begin", _on_begin)
     return engine
 
 
@@ -234,7 +245,7 @@ class Store:
         return make_url(self.url).database or self.url
 
     def _migrate(self) -> None:
-        with self.engine.begin() as conn:
+        with self.engine.execution_options(immediate=True).begin() as conn:
             meta.create(conn, checkfirst=True)
             row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
             version = int(row[0]) if row else 0
@@ -264,8 +275,9 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
+        """A writing transaction: all of it is stored, or none of it."""
         try:
-            with self.engine.begin() as conn:
+            with self.engine.execution_options(immediate=True).begin() as conn:
                 yield conn
         except OperationalError as exc:
             raise StoreError(f"{self._where()}: {exc.orig}") from None
