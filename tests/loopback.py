@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -15,6 +15,8 @@ class Response:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    # When set, the body is sent from this with chunked encoding (no Content-Length).
+    stream: Iterable[bytes] | None = None
 
 
 Handler = Callable[["Request"], Response]
@@ -25,6 +27,7 @@ class Request:
     method: str
     path: str
     headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)  # when the server read it
 
 
 class LoopbackServer:
@@ -58,21 +61,36 @@ class LoopbackServer:
                     time.sleep(response.delay)
                 try:
                     self.send_response(response.status)
-                    headers = {"Content-Length": str(len(response.body)), **response.headers}
-                    for name, value in headers.items():
+                    if response.stream is not None:
+                        framing = {"Transfer-Encoding": "chunked"}
+                    else:
+                        framing = {"Content-Length": str(len(response.body))}
+                    for name, value in {**framing, **response.headers}.items():
                         self.send_header(name, value)
                     self.end_headers()
-                    if response.status != 304:
+                    if response.stream is not None:
+                        self._write_chunked(response.stream)
+                    elif response.status != 304:
                         self.wfile.write(response.body)
                 except (BrokenPipeError, ConnectionResetError):
-                    pass
+                    self.close_connection = True
+
+            def _write_chunked(self, chunks: Iterable[bytes]) -> None:
+                for chunk in chunks:
+                    if chunk:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                        self.wfile.flush()
+                self.wfile.write(b"0\r\n\r\n")
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval keeps stop() (every test's teardown) quick.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def base_url(self) -> str:

@@ -1,0 +1,490 @@
+"""Fetching feeds and pages over HTTP, politely and defensively.
+
+One ``httpx.AsyncClient`` per :class:`Fetcher`. Every request goes through
+the same steps: the URL is checked (scheme, and the addresses its host
+resolves to), a place is taken in the per-host queue (concurrency limit and
+minimum spacing between request starts), the response is streamed under a
+size cap, and redirects come back here to be checked hop by hop instead of
+being followed inside httpx. Failures worth another try (timeouts, broken
+connections, 5xx, 429) are retried with exponential backoff or the server's
+Retry-After; everything else fails at once with a :class:`FetchError` whose
+``str()`` is one line naming the URL and what went wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import random
+import socket
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from types import TracebackType
+from typing import Literal
+
+import httpx
+
+from watcher.config import HttpSettings
+
+log = logging.getLogger(__name__)
+
+FetchErrorKind = Literal[
+    "timeout",
+    "http_status",
+    "too_large",
+    "redirects",
+    "private_address",
+    "scheme",
+    "connection",
+    "invalid_url",
+    "decoding",
+]
+
+ALLOWED_SCHEMES = ("http", "https")
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+ACCEPT_ENCODING = "gzip, deflate, br"
+_ALLOW_HINT = "set http.allow_private_addresses = true to allow"
+
+
+class FetchError(Exception):
+    """A URL that could not be fetched; ``str()`` is ``"<url>: <reason>"``.
+
+    ``kind`` tells callers what sort of failure it was without parsing the
+    message; ``status`` is the HTTP status when there was one.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        reason: str,
+        kind: FetchErrorKind = "connection",
+        *,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(url, reason)
+        self.url = url
+        self.reason = reason
+        self.kind: FetchErrorKind = kind
+        self.status = status
+
+    def __str__(self) -> str:
+        return f"{self.url}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """A successful fetch (a 2xx with its body, or a 304)."""
+
+    url: str  # after redirects
+    status: int
+    content: bytes  # decoded (gzip, deflate, brotli); b"" on 304
+    etag: str | None
+    last_modified: str | None
+    content_type: str | None
+    headers: httpx.Headers
+    elapsed: float  # seconds, for the whole call: redirects, retries and waits included
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+# -- address guard -------------------------------------------------------------
+
+
+def address_problem(address: str) -> str | None:
+    """Why ``address`` must not be fetched by default, or None when it is public.
+
+    The answer is the adjective for the message: ``"loopback"``, ``"private"``,
+    ``"link-local"`` (which covers the cloud metadata service at
+    169.254.169.254), ``"multicast"``, ``"reserved"``, ``"unspecified"`` or
+    ``"non-public"`` for the other ranges that are not globally routable
+    (shared address space, documentation and benchmark networks, ...).
+    """
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        # ::ffff:127.0.0.1 reaches 127.0.0.1; Python 3.11 does not say so itself.
+        ip = ip.ipv4_mapped
+    checks = (
+        ("unspecified", ip.is_unspecified),
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("multicast", ip.is_multicast),
+        ("reserved", ip.is_reserved),
+        ("private", ip.is_private),
+        ("non-public", not ip.is_global),
+    )
+    return next((name for name, hit in checks if hit), None)
+
+
+async def resolve_host(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to; the lookup runs in a worker thread."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
+# -- Retry-After -------------------------------------------------------------------
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP date.
+
+    None when there is no usable value; a date in the past gives 0.
+    """
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+# -- the fetcher ---------------------------------------------------------------
+
+
+class _Retry(Exception):
+    """One attempt failed in a way that another attempt might not."""
+
+    def __init__(
+        self,
+        reason: str,
+        kind: FetchErrorKind,
+        *,
+        status: int | None = None,
+        delay: float | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.kind: FetchErrorKind = kind
+        self.status = status
+        self.delay = delay  # the server's Retry-After, when it gave one
+
+
+class _Refused(Exception):
+    """One hop must not be fetched (and retrying will not change that)."""
+
+    def __init__(self, reason: str, kind: FetchErrorKind, *, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.kind: FetchErrorKind = kind
+        self.status = status
+
+
+@dataclass(slots=True)
+class _Hop:
+    """The answer to one request: the body is only read for 2xx."""
+
+    url: httpx.URL
+    status: int
+    headers: httpx.Headers
+    content: bytes = b""
+
+
+@dataclass
+class _HostGate:
+    """Politeness toward one host: how many requests at once, how far apart they start."""
+
+    semaphore: asyncio.Semaphore
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    next_start: float = 0.0
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}s"
+
+
+def _status_text(status: int, phrase: str) -> str:
+    with suppress(ValueError):
+        phrase = HTTPStatus(status).phrase
+    return f"HTTP {status} {phrase}".rstrip()
+
+
+class Fetcher:
+    """GETs URLs under the limits in :class:`HttpSettings`; use as ``async with``.
+
+    Safe to share between concurrent tasks: limits are per host (by host
+    name, whatever the port) and overall (``settings.concurrency``).
+    """
+
+    def __init__(self, settings: HttpSettings) -> None:
+        self.settings = settings
+        self._client: httpx.AsyncClient | None = None
+        self._hosts: dict[str, _HostGate] = {}
+        self._all = asyncio.Semaphore(settings.concurrency)
+
+    async def __aenter__(self) -> Fetcher:
+        s = self.settings
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(
+                connect=s.connect_timeout,
+                read=s.read_timeout,
+                write=s.read_timeout,
+                pool=s.connect_timeout,
+            ),
+            limits=httpx.Limits(
+                max_connections=s.concurrency, max_keepalive_connections=s.concurrency
+            ),
+            follow_redirects=False,  # each hop is checked here, see get()
+            headers={"User-Agent": s.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def get(
+        self, url: str, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
+        """GET ``url``, conditionally when a validator is given; raise FetchError.
+
+        ``etag`` and ``last_modified`` are the validators from the previous
+        fetch; a 304 gives ``not_modified`` with those validators carried
+        over when the server does not repeat them.
+        """
+        if self._client is None:
+            raise RuntimeError("use Fetcher as 'async with Fetcher(settings) as fetcher'")
+        started = time.monotonic()
+        headers: dict[str, str] = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        hop = await self._follow(url, headers)
+        return FetchResult(
+            url=str(hop.url),
+            status=hop.status,
+            content=hop.content,
+            etag=hop.headers.get("etag") or (etag if hop.status == 304 else None),
+            last_modified=hop.headers.get("last-modified")
+            or (last_modified if hop.status == 304 else None),
+            content_type=hop.headers.get("content-type"),
+            headers=hop.headers,
+            elapsed=time.monotonic() - started,
+        )
+
+    # -- redirects and retries -----------------------------------------------------
+
+    async def _follow(self, url: str, headers: dict[str, str]) -> _Hop:
+        """Fetch ``url``, following up to ``max_redirects`` redirects, checking each hop."""
+        try:
+            current = httpx.URL(url)
+        except httpx.InvalidURL as exc:
+            raise FetchError(url, f"invalid URL ({exc})", "invalid_url") from None
+        visited = {current}
+        redirects = 0
+        while True:
+            hop = await self._with_retries(url, current, headers, redirected=redirects > 0)
+            if hop.status not in REDIRECT_STATUSES:
+                return hop
+            target = self._redirect_target(url, hop)
+            redirects += 1
+            if target in visited:
+                raise FetchError(url, f"redirect loop (back to {target})", "redirects")
+            if redirects > self.settings.max_redirects:
+                raise FetchError(
+                    url, f"too many redirects ({self.settings.max_redirects})", "redirects"
+                )
+            visited.add(target)
+            current = target
+
+    def _redirect_target(self, url: str, hop: _Hop) -> httpx.URL:
+        location = hop.headers.get("location")
+        if not location:
+            raise FetchError(
+                url, f"HTTP {hop.status} redirect without a Location header", "redirects"
+            )
+        try:
+            return hop.url.join(location.strip())
+        except httpx.InvalidURL as exc:
+            raise FetchError(
+                url, f"redirect to an invalid URL {location!r} ({exc})", "redirects"
+            ) from None
+
+    async def _with_retries(
+        self, url: str, hop_url: httpx.URL, headers: dict[str, str], *, redirected: bool
+    ) -> _Hop:
+        """One hop, with ``settings.retries`` more attempts for failures that may pass.
+
+        Errors name the URL asked for; a hop reached by redirect is named too.
+        """
+        where = f"redirected to {hop_url}: " if redirected else ""
+        attempts = self.settings.retries + 1
+        for attempt in range(attempts):
+            try:
+                return await self._attempt(hop_url, headers)
+            except _Refused as refused:
+                raise FetchError(
+                    url, where + refused.reason, refused.kind, status=refused.status
+                ) from None
+            except _Retry as retry:
+                if attempt + 1 == attempts:
+                    tries = f" after {attempts} attempts" if attempts > 1 else ""
+                    raise FetchError(
+                        url, where + retry.reason + tries, retry.kind, status=retry.status
+                    ) from None
+                delay = retry.delay if retry.delay is not None else self._backoff(attempt)
+                log.info("%s: %s; retrying in %.1fs", hop_url, retry.reason, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _backoff(self, attempt: int) -> float:
+        # The jitter keeps sources that failed together from retrying in lockstep.
+        base = self.settings.backoff * 2**attempt
+        return base + random.uniform(0, base / 10)
+
+    # -- one attempt -------------------------------------------------------------
+
+    async def _attempt(self, url: httpx.URL, headers: dict[str, str]) -> _Hop:
+        """One request to one URL; raises _Retry or _Refused."""
+        assert self._client is not None
+        await self._check_destination(url)
+        try:
+            async with (
+                self._slot(url.host),
+                self._client.stream("GET", url, headers=headers) as response,
+            ):
+                return await self._answer(response)
+        except httpx.HTTPError as exc:
+            raise self._failure(exc) from exc
+
+    def _failure(self, exc: httpx.HTTPError) -> _Retry | _Refused:
+        """What an exception from httpx means for this attempt."""
+        s = self.settings
+        detail = str(exc) or type(exc).__name__
+        if isinstance(exc, httpx.ConnectTimeout):
+            return _Retry(f"timed out connecting ({_seconds(s.connect_timeout)})", "timeout")
+        if isinstance(exc, httpx.ReadTimeout):
+            return _Retry(f"timed out reading ({_seconds(s.read_timeout)})", "timeout")
+        if isinstance(exc, httpx.WriteTimeout):
+            return _Retry(f"timed out sending ({_seconds(s.read_timeout)})", "timeout")
+        if isinstance(exc, httpx.PoolTimeout):
+            wait = _seconds(s.connect_timeout)
+            return _Retry(f"timed out waiting for a connection ({wait})", "timeout")
+        if isinstance(exc, httpx.DecodingError):
+            return _Refused(f"cannot decode the response body ({detail})", "decoding")
+        if isinstance(exc, httpx.ConnectError):
+            return _Retry(f"cannot connect ({detail})", "connection")
+        if isinstance(exc, httpx.TransportError):
+            return _Retry(f"connection failed ({detail})", "connection")
+        return _Refused(f"request failed ({detail})", "connection")
+
+    async def _answer(self, response: httpx.Response) -> _Hop:
+        """Sort a response out by status; read the body only for a 2xx."""
+        status = response.status_code
+        hop = _Hop(response.url, status, response.headers)
+        if status in REDIRECT_STATUSES or status == 304:
+            return hop
+        if 200 <= status < 300:
+            hop.content = await self._read_capped(response)
+            return hop
+        text = _status_text(status, response.reason_phrase)
+        if status in (429, 503):
+            wait = parse_retry_after(response.headers.get("retry-after"))
+            if wait is not None and wait > self.settings.max_retry_after:
+                raise _Refused(
+                    f"{text}, and the server asks to retry after {_seconds(wait)}, "
+                    f"more than http.max_retry_after ({_seconds(self.settings.max_retry_after)})",
+                    "http_status",
+                    status=status,
+                )
+            raise _Retry(text, "http_status", status=status, delay=wait)
+        if status >= 500:
+            raise _Retry(text, "http_status", status=status)
+        raise _Refused(text, "http_status", status=status)
+
+    async def _read_capped(self, response: httpx.Response) -> bytes:
+        """The decoded body, read no further than ``max_bytes``."""
+        cap = self.settings.max_bytes
+        declared = response.headers.get("content-length", "").strip()
+        if declared.isdigit() and int(declared) > cap:
+            raise _Refused(
+                f"response larger than {cap} bytes (Content-Length {declared})", "too_large"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise _Refused(f"response larger than {cap} bytes (cut off)", "too_large")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    # -- the guard and the per-host queue --------------------------------------------
+
+    async def _check_destination(self, url: httpx.URL) -> None:
+        """Refuse other schemes, and private addresses unless allowed."""
+        if not url.scheme:
+            raise _Refused("not an absolute URL", "invalid_url")
+        if url.scheme not in ALLOWED_SCHEMES:
+            raise _Refused(f"unsupported scheme {url.scheme!r}", "scheme")
+        if not url.host:
+            raise _Refused("URL has no host", "invalid_url")
+        if self.settings.allow_private_addresses:
+            return
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            addresses = await resolve_host(url.host, port)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise _Retry(f"cannot resolve {url.host} ({reason})", "connection") from None
+        for address in addresses:
+            problem = address_problem(address)
+            if problem is None:
+                continue
+            what = f"{_article(problem)} {problem} address"
+            if address == url.host:
+                raise _Refused(f"refused: {address} is {what} ({_ALLOW_HINT})", "private_address")
+            raise _Refused(
+                f"refused: {url.host} resolves to {address}, {what} ({_ALLOW_HINT})",
+                "private_address",
+            )
+
+    @asynccontextmanager
+    async def _slot(self, host: str) -> AsyncIterator[None]:
+        """Hold a place to send one request to ``host``.
+
+        The host's semaphore bounds requests in flight to it; its lock makes
+        starts take turns, each at least ``per_host_delay`` after the one
+        before. The overall limit is taken last, so a host that must wait
+        does not hold a place that another host could use.
+        """
+        gate = self._hosts.get(host)
+        if gate is None:
+            gate = self._hosts[host] = _HostGate(
+                asyncio.Semaphore(self.settings.per_host_concurrency)
+            )
+        async with gate.semaphore:
+            async with gate.lock:
+                wait = gate.next_start - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                await self._all.acquire()
+                gate.next_start = time.monotonic() + self.settings.per_host_delay
+            try:
+                yield
+            finally:
+                self._all.release()
