@@ -41,16 +41,27 @@ def test_shipped_example_config_is_valid() -> None:
     ("text", "message"),
     [
         (SMALLEST + "colour = 'blue'\n", "colour: unknown key"),
-        (SMALLEST.replace("https://example.org", "ftp://example.org"), "sources[0] ('example').url: not an http(s) URL"),
+        (
+            SMALLEST.replace("https://example.org", "ftp://example.org"),
+            "sources[0] ('example').url: not an http(s) URL",
+        ),
         (SMALLEST.replace('name = "example"\n', ""), "sources[0].name: required, but missing"),
         (SMALLEST + "[http.extra]\n", "http.extra: unknown key"),
-        (SMALLEST + 'topic = "missing/topic.toml"\n', "topic: topic file not found"),
+        ('topic = "missing/topic.toml"\n' + SMALLEST, "topic: topic file not found"),
         (SMALLEST.replace("[state]", "[state"), "not valid TOML"),
-        (SMALLEST + '[[sources]]\nname = "example"\nurl = "https://b.example/"\n', "two sources are named 'example'"),
-        (SMALLEST + '[[sources]]\nname = "b"\nurl = "https://b.example/"\ninterval = "soon"\n', "sources[1] ('b').interval: expected a duration"),
+        (
+            SMALLEST + '[[sources]]\nname = "example"\nurl = "https://b.example/"\n',
+            "two sources are named 'example'",
+        ),
+        (
+            SMALLEST + '[[sources]]\nname = "b"\nurl = "https://b.example/"\ninterval = "soon"\n',
+            "sources[1] ('b').interval: expected a duration",
+        ),
     ],
 )
-def test_bad_config_is_one_line_naming_file_and_key(tmp_path: Path, text: str, message: str) -> None:
+def test_bad_config_is_one_line_naming_file_and_key(
+    tmp_path: Path, text: str, message: str
+) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
         load_config(path)
@@ -71,7 +82,10 @@ def test_config_from_environment_variable(tmp_path: Path, monkeypatch: pytest.Mo
     assert load_config().path == tmp_path / "watcher.toml"
 
 
-@pytest.mark.parametrize(("value", "seconds"), [(90, 90), ("90s", 90), ("15m", 900), ("2h", 7200), ("1d", 86400), ("1.5m", 90)])
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [(90, 90), ("90s", 90), ("15m", 900), ("2h", 7200), ("1d", 86400), ("1.5m", 90)],
+)
 def test_durations(value: object, seconds: float) -> None:
     assert parse_duration(value) == seconds
 

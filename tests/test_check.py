@@ -1,0 +1,209 @@
+"""`watcher check` end to end against real feeds and pages on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from loopback import LoopbackServer, Request, Response
+
+from watcher.cli import main
+
+ARTICLE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
+<meta property="article:published_time" content="2024-08-0{day}T10:00:00Z"></head>
+<body><nav>Home | World</nav><article><h1>{title}</h1>
+<p>{title}. The United States military said its forces in Niger continued to pack equipment
+at the bases this week, officials said on condition of anonymity.</p>
+<p>Further reporting followed from the capital, where ministers met diplomats.</p>
+</article><footer>Share. All rights reserved.</footer></body></html>"""
+
+
+def rss(base: str, *slugs: str) -> str:
+    items = "".join(
+        f"<item><title>Story {s}</title><link>{base}/a/{s}.html</link><guid>{s}</guid></item>"
+        for s in slugs
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}</channel></rss>'
+    )
+
+
+def with_etag(body: str, etag: str = '"v1"'):
+    def handler(request: Request) -> Response:
+        if request.headers.get("if-none-match") == etag:
+            return Response(b"", 304, {"ETag": etag})
+        return Response(body.encode(), 200, {"ETag": etag, "Content-Type": "application/rss+xml"})
+
+    return handler
+
+
+def write_config(tmp_path: Path, server: LoopbackServer, sources: dict[str, str], **http) -> Path:
+    settings = {
+        "allow_private_addresses": "true",
+        "per_host_delay": "0",
+        "retries": "0",
+        "backoff": "0.05",
+        "read_timeout": "1",
+        **{k: str(v) for k, v in http.items()},
+    }
+    lines = ['[state]\npath = "state.db"\n[http]']
+    lines += [f"{k} = {v}" for k, v in settings.items()]
+    for name, path in sources.items():
+        lines.append(f'[[sources]]\nname = "{name}"\nurl = "{server.url(path)}"')
+    config = tmp_path / "watcher.toml"
+    config.write_text("\n".join(lines) + "\n")
+    return config
+
+
+def run(config: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, dict]:
+    code = main(["check", "--config", str(config), "--json", *extra])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def serve_articles(server: LoopbackServer, *slugs: str) -> None:
+    for day, slug in enumerate(slugs, start=1):
+        server.route(f"/a/{slug}.html", ARTICLE.format(title=f"Story {slug}", day=day % 10))
+
+
+def test_second_pass_uses_conditional_get_and_fetches_no_page_again(
+    tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.route("/feed.xml", with_etag(rss(server.base_url, "one", "two")))
+    serve_articles(server, "one", "two")
+    config = write_config(tmp_path, server, {"wire": "/feed.xml"})
+
+    code, report = run(config, capsys)
+    assert code == 1
+    [source] = report["sources"]
+    assert source["status"] == "new"
+    assert sorted(a["title"] for a in source["articles"]) == ["Story one", "Story two"]
+    assert all("pack equipment" in a["text"] for a in source["articles"])
+
+    code, report = run(config, capsys)
+    assert code == 0
+    assert report["sources"][0]["status"] == "not_modified"
+    assert report["new_articles"] == 0
+    assert server.requests[-1].headers.get("if-none-match") == '"v1"'
+    assert server.hits("/a/one.html") == 1 and server.hits("/a/two.html") == 1
+
+
+def test_feed_ignoring_conditional_get_is_not_parsed_again(
+    tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.route("/feed.xml", rss(server.base_url, "one"))
+    serve_articles(server, "one")
+    config = write_config(tmp_path, server, {"wire": "/feed.xml"})
+    run(config, capsys)
+    code, report = run(config, capsys)
+    assert (code, report["sources"][0]["status"]) == (0, "unchanged")
+
+
+def test_new_item_in_a_later_pass_is_the_only_article_fetched(
+    tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.route("/feed.xml", rss(server.base_url, "one"))
+    serve_articles(server, "one", "two")
+    config = write_config(tmp_path, server, {"wire": "/feed.xml"})
+    run(config, capsys)
+    server.route("/feed.xml", rss(server.base_url, "two", "one"))
+    code, report = run(config, capsys)
+    assert code == 1
+    assert [a["title"] for a in report["sources"][0]["articles"]] == ["Story two"]
+    assert server.hits("/a/one.html") == 1
+
+
+def test_broken_sources_fail_alone_with_a_reason(
+    tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.route("/good.xml", rss(server.base_url, "one"))
+    serve_articles(server, "one")
+    server.route("/500.xml", Response(b"oops", 500))
+    server.route("/slow.xml", Response(rss(server.base_url).encode(), delay=2.5))
+    server.route("/html.xml", "<html><body><p>This is a web page, not a feed.</p></body></html>")
+    server.route("/big.xml", rss(server.base_url, "big"))
+    server.route("/a/big.html", ARTICLE.format(title="Big", day=1) + "<!--" + "x" * 20_000 + "-->")
+    config = write_config(
+        tmp_path,
+        server,
+        {
+            "good": "/good.xml",
+            "error": "/500.xml",
+            "slow": "/slow.xml",
+            "html": "/html.xml",
+            "big": "/big.xml",
+        },
+        max_bytes=10_000,
+    )
+    code, report = run(config, capsys)
+    assert code == 1
+    by_name = {s["name"]: s for s in report["sources"]}
+    assert by_name["good"]["status"] == "new"
+    assert by_name["error"]["status"] == "failed" and "500" in by_name["error"]["error"]
+    assert by_name["slow"]["status"] == "failed" and "timed out" in by_name["slow"]["error"]
+    assert (
+        by_name["html"]["status"] == "failed"
+        and "not an RSS or Atom feed" in by_name["html"]["error"]
+    )
+    [failure] = by_name["big"]["failures"]
+    assert "larger than 10000 bytes" in failure["reason"] and not failure["gave_up"]
+
+
+def test_failed_article_is_retried_then_given_up(
+    tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.route("/feed.xml", with_etag(rss(server.base_url, "flaky")))
+    server.route("/a/flaky.html", Response(b"down", 503))
+    config = write_config(tmp_path, server, {"wire": "/feed.xml"})
+    config.write_text(config.read_text() + "[articles]\nmax_attempts = 2\n")
+    _, first = run(config, capsys)
+    assert first["sources"][0]["failures"][0]["gave_up"] is False
+    _, second = run(config, capsys)  # feed is 304, but the pending article is retried
+    assert second["sources"][0]["failures"][0]["gave_up"] is True
+    _, third = run(config, capsys)
+    assert third["sources"][0]["failures"] == []
+    assert server.hits("/a/flaky.html") == 2
+
+
+def test_every_source_failing_exits_2(
+    tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.route("/500.xml", Response(b"oops", 500))
+    config = write_config(tmp_path, server, {"error": "/500.xml"})
+    code, _ = run(config, capsys)
+    assert code == 2
+
+
+def test_loopback_sources_are_refused_unless_allowed(
+    tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.route("/feed.xml", rss(server.base_url, "one"))
+    config = write_config(tmp_path, server, {"wire": "/feed.xml"}, allow_private_addresses="false")
+    code, report = run(config, capsys)
+    assert code == 2
+    assert "allow_private_addresses" in report["sources"][0]["error"]
+    assert server.hits("/feed.xml") == 0
+
+
+def test_bad_config_is_one_line_on_stderr_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "watcher.toml"
+    config.write_text('[[sources]]\nname = "x"\nurl = "not a url"\n')
+    assert main(["check", "--config", str(config)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "watcher.toml: sources[0] ('x').url: not an http(s) URL" in err
+
+
+def test_text_report_names_sources_and_failures(
+    tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.route("/feed.xml", rss(server.base_url, "one"))
+    serve_articles(server, "one")
+    server.route("/500.xml", Response(b"oops", 500))
+    config = write_config(tmp_path, server, {"wire": "/feed.xml", "broken": "/500.xml"})
+    assert main(["check", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert "wire: 1 new article(s)" in out and "+ Story one" in out
+    assert "broken: FAILED:" in out

@@ -1,0 +1,278 @@
+"""One pass over every enabled source: the pipeline from feed to stored article.
+
+Network work for all sources runs concurrently; each source's results are
+then written in one transaction, so a crash mid-pass loses nothing: what was
+not written is simply fetched again next time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from watcher.config import Config, Source
+from watcher.extract import ExtractError, extract_html
+from watcher.feeds import FeedError, parse_feed
+from watcher.fetch import Fetcher, FetchError
+from watcher.models import Article, FeedItem
+from watcher.store import PendingItem, Store, utcnow
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ArticleFailure:
+    url: str
+    reason: str
+    gave_up: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"url": self.url, "reason": self.reason, "gave_up": self.gave_up}
+
+
+@dataclass
+class SourceReport:
+    """What one source gave in one pass."""
+
+    name: str
+    url: str
+    # new, nothing_new, not_modified (304), unchanged (same body), failed
+    status: str = "nothing_new"
+    error: str | None = None
+    feed_problem: str | None = None
+    items_in_feed: int = 0
+    new_items: int = 0
+    articles: list[Article] = field(default_factory=list)
+    failures: list[ArticleFailure] = field(default_factory=list)
+
+    def to_json(self, *, with_text: bool = True) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "url": self.url,
+            "status": self.status,
+            "error": self.error,
+            "feed_problem": self.feed_problem,
+            "items_in_feed": self.items_in_feed,
+            "new_items": self.new_items,
+            "articles": [
+                {k: v for k, v in a.to_json().items() if with_text or k != "text"}
+                for a in self.articles
+            ],
+            "failures": [f.to_json() for f in self.failures],
+        }
+
+
+@dataclass
+class CheckReport:
+    sources: list[SourceReport]
+    started: datetime
+    finished: datetime
+    changes: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def new_articles(self) -> int:
+        return sum(len(s.articles) for s in self.sources)
+
+    @property
+    def failed_sources(self) -> list[SourceReport]:
+        return [s for s in self.sources if s.status == "failed"]
+
+    def to_json(self, *, with_text: bool = True) -> dict[str, Any]:
+        return {
+            "started": self.started.isoformat(),
+            "finished": self.finished.isoformat(),
+            "new_articles": self.new_articles,
+            "sources": [s.to_json(with_text=with_text) for s in self.sources],
+            "changes": self.changes,
+        }
+
+
+@dataclass
+class _Fetched:
+    """A source's network results, waiting to be written."""
+
+    source: Source
+    report: SourceReport
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    new_items: list[FeedItem] = field(default_factory=list)
+    done: list[tuple[PendingItem, Article]] = field(default_factory=list)
+    failed: list[tuple[PendingItem, str]] = field(default_factory=list)
+
+
+class Checker:
+    """Runs passes; holds what passes share (the store, the settings)."""
+
+    def __init__(self, config: Config, store: Store, *, progress: Progress | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.progress = progress
+        self._articles_total = 0
+        self._articles_done = 0
+
+    async def run(self, sources: list[Source] | None = None) -> CheckReport:
+        """Poll ``sources`` (default: every enabled one) concurrently."""
+        started = utcnow()
+        sources = self.config.enabled_sources() if sources is None else sources
+        async with Fetcher(self.config.http) as fetcher:
+            reports = await asyncio.gather(*(self._poll(fetcher, s) for s in sources))
+        return CheckReport(sources=list(reports), started=started, finished=utcnow())
+
+    async def _poll(self, fetcher: Fetcher, source: Source) -> SourceReport:
+        """Poll one source; whatever goes wrong stays with this source."""
+        fetched = _Fetched(source, SourceReport(source.name, source.url))
+        try:
+            await self._fetch_feed(fetcher, fetched)
+            if fetched.report.status != "failed":
+                await self._fetch_articles(fetcher, fetched)
+            self._write(fetched)
+        except Exception as exc:  # one source's bug must not end the pass
+            log.exception("source %s: unexpected error", source.name)
+            fetched.report.status = "failed"
+            fetched.report.error = f"internal error: {type(exc).__name__}: {exc}"
+            self._write_failure(fetched)
+        return fetched.report
+
+    async def _fetch_feed(self, fetcher: Fetcher, fetched: _Fetched) -> None:
+        source, report = fetched.source, fetched.report
+        state = self.store.source_state(source.name, source.url)
+        fetched.etag, fetched.last_modified = state.etag, state.last_modified
+        fetched.body_hash = state.body_hash
+        try:
+            result = await fetcher.get(
+                source.url, etag=state.etag, last_modified=state.last_modified
+            )
+        except FetchError as exc:
+            report.status, report.error = "failed", str(exc)
+            return
+        if result.not_modified:
+            report.status = "not_modified"
+            return
+        fetched.etag, fetched.last_modified = result.etag, result.last_modified
+        digest = hashlib.sha256(result.content).hexdigest()
+        if digest == state.body_hash:
+            report.status = "unchanged"
+            return
+        try:
+            feed = parse_feed(
+                result.content,
+                url=result.url,
+                source=source.name,
+                content_type=result.content_type,
+            )
+        except FeedError as exc:
+            report.status, report.error = "failed", f"{source.url}: {exc}"
+            return
+        fetched.body_hash = digest
+        report.feed_problem = feed.problem
+        report.items_in_feed = len(feed.items)
+        known = self.store.known_item_ids(source.name, (i.item_id for i in feed.items))
+        fetched.new_items = [i for i in feed.items if i.item_id not in known]
+        report.new_items = len(fetched.new_items)
+
+    def _to_fetch(self, fetched: _Fetched) -> list[PendingItem]:
+        """Articles to fetch this pass: earlier failures to retry, then new items."""
+        settings = self.config.articles
+        retries = self.store.pending_items(
+            fetched.source.name, settings.max_attempts, settings.max_per_source
+        )
+        new = [
+            PendingItem(i.source, i.item_id, i.link, i.title, i.published, 0)
+            for i in sorted(
+                fetched.new_items,
+                key=lambda i: i.published.timestamp() if i.published else 0.0,
+                reverse=True,
+            )
+            if i.link
+        ]
+        return (retries + new)[: settings.max_per_source]
+
+    async def _fetch_articles(self, fetcher: Fetcher, fetched: _Fetched) -> None:
+        pending = self._to_fetch(fetched)
+        self._articles_total += len(pending)
+        results = await asyncio.gather(*(self._fetch_article(fetcher, fetched, p) for p in pending))
+        for item, outcome in zip(pending, results, strict=True):
+            if isinstance(outcome, Article):
+                fetched.done.append((item, outcome))
+            else:
+                fetched.failed.append((item, outcome))
+
+    async def _fetch_article(
+        self, fetcher: Fetcher, fetched: _Fetched, item: PendingItem
+    ) -> Article | str:
+        try:
+            result = await fetcher.get(item.link)
+            return await asyncio.to_thread(
+                extract_html,
+                result.content,
+                result.url,
+                fallback_title=item.title,
+                fallback_published=item.published,
+                source=fetched.source.name,
+            )
+        except FetchError as exc:
+            return str(exc)
+        except ExtractError as exc:
+            return f"{item.link}: {exc}"
+        finally:
+            self._articles_done += 1
+            if self.progress:
+                self.progress(self._articles_done, self._articles_total)
+
+    def _write(self, fetched: _Fetched) -> None:
+        """Everything one source gave, in one transaction."""
+        if fetched.report.status == "failed":
+            self._write_failure(fetched)
+            return
+        source, report, now = fetched.source, fetched.report, utcnow()
+        max_attempts = self.config.articles.max_attempts
+        with self.store.transaction() as conn:
+            self.store.add_items(conn, fetched.new_items, at=now)
+            for item, article in fetched.done:
+                self.store.save_article(conn, item, article, at=now)
+                report.articles.append(article)
+            for item, reason in fetched.failed:
+                self.store.record_item_failure(conn, item, reason, max_attempts=max_attempts)
+                report.failures.append(
+                    ArticleFailure(item.link, reason, item.attempts + 1 >= max_attempts)
+                )
+            self.store.record_source(
+                conn,
+                source.name,
+                source.url,
+                at=now,
+                etag=fetched.etag,
+                last_modified=fetched.last_modified,
+                body_hash=fetched.body_hash,
+                new_items=bool(fetched.new_items),
+            )
+        if report.status == "nothing_new" and report.articles:
+            report.status = "new"
+
+    def _write_failure(self, fetched: _Fetched) -> None:
+        with self.store.transaction() as conn:
+            self.store.record_source(
+                conn,
+                fetched.source.name,
+                fetched.source.url,
+                at=utcnow(),
+                error=fetched.report.error,
+            )
+
+
+def run_check(
+    config: Config,
+    store: Store,
+    *,
+    sources: list[Source] | None = None,
+    progress: Progress | None = None,
+) -> CheckReport:
+    return asyncio.run(Checker(config, store, progress=progress).run(sources))
