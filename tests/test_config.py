@@ -72,7 +72,7 @@ def test_bad_config_is_one_line_naming_file_and_key(
 
 
 def test_missing_config_file_says_how_to_give_one(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="config file not found .*--config"):
+    with pytest.raises(ConfigError, match=r"config file not found .*--config"):
         load_config(tmp_path / "nope.toml")
 
 
