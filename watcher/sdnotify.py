@@ -27,7 +27,8 @@ class Notifier:
         message = "\n".join(f"{key.upper()}={value}" for key, value in fields.items())
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-                sock.sendto(message.encode(), self.address)
+                # Never block the daemon on a slow reader: a lost ping beats a hang.
+                sock.sendto(message.encode(), socket.MSG_DONTWAIT, self.address)
         except OSError:
             return False
         return True

@@ -266,6 +266,14 @@ class Store:
         else:
             conn.execute(insert(meta).values(key=key, value=value))
 
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as conn:
+            self._set_meta(conn, key, value)
+
+    def get_meta(self, key: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
+
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
             value = conn.execute(
@@ -480,6 +488,16 @@ class Store:
                 "items": conn.execute(select(func.count()).select_from(items)).scalar_one(),
                 "articles": conn.execute(select(func.count()).select_from(articles)).scalar_one(),
             }
+
+    def items_per_source(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(items.c.source, func.count()).group_by(items.c.source)).all()
+        return {source: count for source, count in rows}
+
+    def alert_counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(alerts.c.state, func.count()).group_by(alerts.c.state)).all()
+        return {state: count for state, count in rows}
 
     # -- knowledge, observations and changes ---------------------------------
 

@@ -1,0 +1,206 @@
+"""`watcher run` as a real subprocess against feeds on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from loopback import LoopbackServer, Response
+from test_check import ARTICLE, rss, write_config
+
+from watcher.service import jitter_for, poll_job_id
+
+WATCHER = [sys.executable, "-m", "watcher"]
+
+
+def wait_for(condition: Callable[[], object], timeout: float, what: str) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Daemon:
+    def __init__(self, config: Path, notify_socket: str) -> None:
+        env = {**os.environ, "NOTIFY_SOCKET": notify_socket, "WATCHDOG_USEC": "2000000"}
+        env.pop("JOURNAL_STREAM", None)
+        # A file, not a pipe: an unread pipe would fill and block the daemon's logging.
+        self.log = config.parent / "daemon.log"
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [*WATCHER, "run", "--config", str(config), "--log-format", "text"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> tuple[int, str]:
+        self.process.send_signal(sig)
+        self.process.wait(timeout=timeout)
+        return self.process.returncode, self.log.read_text()
+
+
+class NotifyListener:
+    """Stands in for systemd: collects every datagram sent to the notify socket."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+        self.messages: list[str] = []
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind(self.path)
+        self._sock.settimeout(0.2)
+        self._running = True
+        self._thread = threading.Thread(target=self._collect, daemon=True)
+        self._thread.start()
+
+    def _collect(self) -> None:
+        while self._running:
+            try:
+                self.messages.append(self._sock.recv(4096).decode())
+            except TimeoutError:
+                continue
+
+    def close(self) -> None:
+        self._running = False
+        self._thread.join()
+        self._sock.close()
+
+
+@pytest.fixture
+def notify_socket(tmp_path: Path) -> Iterator[NotifyListener]:
+    listener = NotifyListener(tmp_path / "notify.sock")
+    yield listener
+    listener.close()
+
+
+def status(config: Path) -> dict:
+    result = subprocess.run(
+        [*WATCHER, "status", "--config", str(config), "--json"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def fast_config(tmp_path: Path, server: LoopbackServer) -> Path:
+    config = write_config(tmp_path, server, {"wire": "/feed.xml"})
+    config.write_text(config.read_text().replace('url = "', 'interval = 1\nurl = "'))
+    return config
+
+
+def test_daemon_polls_reports_ready_and_stops_cleanly(
+    tmp_path: Path, server: LoopbackServer, notify_socket: NotifyListener
+) -> None:
+    server.route("/feed.xml", rss(server.base_url, "one"))
+    server.route("/a/one.html", ARTICLE.format(title="Story one", day=1))
+    server.route("/a/two.html", ARTICLE.format(title="Story two", day=2))
+    config = fast_config(tmp_path, server)
+    daemon = Daemon(config, notify_socket.path)
+    try:
+        wait_for(lambda: server.hits("/a/one.html"), 15, "the first poll")
+        # An article added to the feed is fetched within about one interval.
+        server.route("/feed.xml", rss(server.base_url, "two", "one"))
+        wait_for(lambda: server.hits("/a/two.html"), 6, "the new article")
+        wait_for(lambda: (status(config)["daemon"] or {}).get("passes", 0) >= 2, 10, "status")
+    finally:
+        code, err = daemon.stop()
+    assert code == 0, err
+    notes = "\n".join(notify_socket.messages)
+    assert "READY=1" in notes and "STATUS=1 sources" in notes and "WATCHDOG=1" in notes
+    state = status(config)
+    assert state["sources"][0]["items_seen"] == 2
+    assert state["daemon"]["stopped"]
+    assert server.hits("/a/one.html") == 1
+
+
+def test_sigterm_mid_job_still_exits_0(
+    tmp_path: Path, server: LoopbackServer, notify_socket
+) -> None:
+    server.route("/feed.xml", rss(server.base_url, "slow"))
+    server.route("/a/slow.html", Response(ARTICLE.format(title="Slow", day=1).encode(), delay=0.8))
+    config = fast_config(tmp_path, server)
+    daemon = Daemon(config, notify_socket.path)
+    wait_for(lambda: server.hits("/a/slow.html"), 15, "the slow article to be requested")
+    started = time.monotonic()
+    code, err = daemon.stop()
+    assert code == 0, err
+    assert time.monotonic() - started < 8
+
+
+def test_sighup_with_bad_config_keeps_running(
+    tmp_path: Path, server: LoopbackServer, notify_socket
+) -> None:
+    server.route("/feed.xml", rss(server.base_url))
+    config = fast_config(tmp_path, server)
+    daemon = Daemon(config, notify_socket.path)
+    try:
+        wait_for(lambda: server.hits("/feed.xml"), 15, "the first poll")
+        good = config.read_text()
+        config.write_text(good + "nonsense = 1\n")
+        daemon.process.send_signal(signal.SIGHUP)
+        before = server.hits("/feed.xml")
+        wait_for(lambda: server.hits("/feed.xml") >= before + 2, 10, "polls after a bad reload")
+        assert daemon.process.poll() is None
+        # A good config with a new source takes effect on the next SIGHUP.
+        server.route("/other.xml", rss(server.base_url))
+        config.write_text(
+            good
+            + f'[[sources]]\nname = "other"\ninterval = 1\nurl = "{server.url("/other.xml")}"\n'
+        )
+        daemon.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: server.hits("/other.xml"), 10, "the added source to be polled")
+    finally:
+        code, err = daemon.stop()
+    assert code == 0
+    assert "reload refused" in err and "nonsense: unknown key" in err
+
+
+def test_jitter_is_a_tenth_of_the_interval_capped_at_a_minute() -> None:
+    assert jitter_for(30) == 3
+    assert jitter_for(3600) == 60
+
+
+def test_scheduler_spreads_polls_and_never_overlaps(tmp_path: Path) -> None:
+    from freezegun import freeze_time
+
+    from watcher.config import load_config
+    from watcher.sdnotify import Notifier
+    from watcher.service import Service
+
+    config_path = tmp_path / "watcher.toml"
+    config_path.write_text(
+        '[state]\npath = "s.db"\n'
+        '[[sources]]\nname = "a"\nurl = "https://a.example/feed"\ninterval = "10m"\n'
+        '[[sources]]\nname = "b"\nurl = "https://b.example/feed"\ninterval = "1h"\n'
+        '[[sources]]\nname = "c"\nurl = "https://c.example/feed"\nenabled = false\n'
+    )
+    with freeze_time("2024-08-05 12:00:00"):
+        service = Service(str(config_path), load_config(config_path), Notifier(""))
+        service.scheduler.start(paused=True)
+        service._schedule_sources()
+        jobs = {job.id: job for job in service.scheduler.get_jobs()}
+        assert set(jobs) == {"poll:a", "poll:b"}
+        for job in jobs.values():
+            assert job.max_instances == 1 and job.coalesce
+            assert (
+                datetime(2024, 8, 5, 12, tzinfo=UTC)
+                <= job.next_run_time
+                <= datetime(2024, 8, 5, 12, 0, 5, tzinfo=UTC)
+            )
+        assert jobs["poll:a"].trigger.interval.total_seconds() == 600
+        assert jobs["poll:a"].trigger.jitter == 60
+        assert jobs["poll:a"].misfire_grace_time == 600
+        service.scheduler.shutdown(wait=False)
+    assert poll_job_id(service.config.sources[0]) == "poll:a"
