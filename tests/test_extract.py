@@ -32,7 +32,9 @@ def test_html_article_text_title_date_and_canonical_url() -> None:
 
 
 def test_feed_item_date_is_the_fallback() -> None:
-    page = PAGE.replace('<meta property="article:published_time" content="2024-08-05T10:00:00Z">', "")
+    page = PAGE.replace(
+        '<meta property="article:published_time" content="2024-08-05T10:00:00Z">', ""
+    )
     fallback = datetime(2024, 8, 6, 7, tzinfo=UTC)
     article = extract_html(page, "http://127.0.0.1:9/x.html", fallback_published=fallback)
     assert article.published == fallback

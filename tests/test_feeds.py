@@ -63,7 +63,9 @@ def test_malformed_feed_still_yields_items_and_says_so() -> None:
     assert any(i.title == "One" for i in feed.items)
 
 
-@pytest.mark.parametrize("body", [b"", b"   ", b"<html><body>Not a feed</body></html>", b"\x89PNG\r\n\x1a\n\x00\x00"])
+@pytest.mark.parametrize(
+    "body", [b"", b"   ", b"<html><body>Not a feed</body></html>", b"\x89PNG\r\n\x1a\n\x00\x00"]
+)
 def test_not_a_feed_is_an_error(body: bytes) -> None:
     with pytest.raises(FeedError):
         parse_feed(body, url="http://x.test/feed", source="x")
