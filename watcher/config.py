@@ -7,11 +7,14 @@ systemd journal, not a traceback.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import tomllib
+from datetime import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 from pydantic import (
@@ -110,10 +113,98 @@ class ArticleSettings(Strict):
     max_per_source: int = Field(default=200, gt=0)
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Routing(Strict):
+    """Which changes a channel sends at once, and when it sends its digest."""
+
+    # all: every change as soon as it is reported; confirmed: once independent
+    # sources reach facts.confirm_sources; none: digests only.
+    immediate: Literal["all", "confirmed", "none"] = "confirmed"
+    # Fact keys (shell patterns) that may go out at once; others wait for the digest.
+    facts: list[str] = ["*"]
+    digest: Literal["daily", "weekly", "none"] = "daily"
+    digest_at: time = time(8, 0)
+    digest_day: Literal[WEEKDAYS] = "mon"  # type: ignore[valid-type]
+    # Send a digest even when nothing changed in its period.
+    empty_digest: bool = False
+    # Alerts when a source keeps failing or goes silent, and when it recovers.
+    health: bool = True
+
+    def sends_at_once(self, key: str, status: str) -> bool:
+        if self.immediate == "none" or (self.immediate == "confirmed" and status != "confirmed"):
+            return False
+        return any(fnmatch.fnmatchcase(key, pattern) for pattern in self.facts)
+
+
+class EmailChannel(Routing):
+    host: str
+    port: int = Field(default=587, gt=0, lt=65536)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    # The name of the environment variable holding the SMTP password.
+    password_env: str | None = None
+    sender: str
+    to: list[str] = Field(min_length=1)
+    timeout: Duration = 30.0
+
+
+class SlackChannel(Routing):
+    # The name of the environment variable holding the incoming-webhook URL.
+    webhook_env: str = "WATCHER_SLACK_WEBHOOK"
+    timeout: Duration = 15.0
+
+
+class AppriseChannel(Routing):
+    name: str = Field(min_length=1, pattern=r"^[a-z0-9_-]+$")
+    # The name of the environment variable holding the Apprise URL.
+    url_env: str
+
+
+class NotifySettings(Strict):
+    timezone: str = "UTC"
+    # A folder of templates overriding the shipped ones, file by file.
+    templates: Path | None = None
+    max_attempts: int = Field(default=8, gt=0)
+    retry_backoff: Duration = 60.0
+    retry_max: Duration = 3600.0
+    # A source failing this many polls in a row, or silent this long, raises an alert.
+    health_failures: int = Field(default=5, gt=0)
+    health_silence: Duration = 3 * 86400.0
+    # Write an Atom feed of fact changes here after each pass.
+    atom: Path | None = None
+    email: EmailChannel | None = None
+    slack: SlackChannel | None = None
+    apprise: list[AppriseChannel] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as 'Europe/Paris')"
+            ) from None
+        return value
+
+    def channels(self) -> dict[str, Routing]:
+        found: dict[str, Routing] = {}
+        if self.email:
+            found["email"] = self.email
+        if self.slack:
+            found["slack"] = self.slack
+        for channel in self.apprise:
+            found[f"apprise:{channel.name}"] = channel
+        return found
+
+
 class Config(Strict):
     state: StateSettings = StateSettings()
     http: HttpSettings = HttpSettings()
     articles: ArticleSettings = ArticleSettings()
+    notify: NotifySettings = NotifySettings()
     topic: str = DEFAULT_TOPIC
     sources: list[Source] = []
 

@@ -114,3 +114,60 @@ class Observation:
             "source_title": self.evidence.title,
             "published": self.evidence.published.isoformat() if self.evidence.published else None,
         }
+
+
+@dataclass(frozen=True)
+class FactChange:
+    """A change of one fact, as alerts and digests show it.
+
+    ``old`` and ``new`` are display-ready values (``"2024-09-15"``,
+    ``"about 1,000"``, ``"handed over"``); ``status`` is reported or confirmed.
+    """
+
+    change_id: int
+    key: str
+    label: str
+    change_type: str
+    old: str | None
+    new: str
+    status: str
+    first_seen: datetime
+    evidence: tuple[Evidence, ...]
+    as_of: date | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "change_id": self.change_id,
+            "key": self.key,
+            "label": self.label,
+            "change_type": self.change_type,
+            "old": self.old,
+            "new": self.new,
+            "status": self.status,
+            "first_seen": self.first_seen.isoformat(),
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "evidence": [e.to_json() for e in self.evidence],
+        }
+
+
+@dataclass(frozen=True)
+class CurrentFact:
+    """A tracked fact's current value, for digests."""
+
+    key: str
+    label: str
+    value: str | None
+    as_of: date | None
+    source: Evidence | None
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A period's changes, the current facts and what is coming."""
+
+    title: str
+    period_start: datetime
+    period_end: datetime
+    changes: tuple[FactChange, ...]
+    facts: tuple[CurrentFact, ...]
+    outlook: tuple[str, ...]

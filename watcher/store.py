@@ -59,6 +59,7 @@ sources = Table(
     metadata,
     Column("name", String, primary_key=True),
     Column("url", String, nullable=False),
+    Column("added_at", DateTime(timezone=True)),
     Column("etag", String),
     Column("last_modified", String),
     Column("body_hash", String),
@@ -67,6 +68,9 @@ sources = Table(
     Column("last_new_item", DateTime(timezone=True)),
     Column("last_error", Text),
     Column("consecutive_failures", Integer, nullable=False, default=0),
+    # ok, failing or silent: what the last health alert said about this source.
+    Column("health", String, nullable=False, default="ok"),
+    Column("health_since", DateTime(timezone=True)),
 )
 
 items = Table(
@@ -132,19 +136,29 @@ changes = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+# The outbox: every message to send, written in the same transaction as the
+# change that causes it, before anything is sent.
 alerts = Table(
     "alerts",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("change_id", Integer, ForeignKey("changes.id"), nullable=False),
+    # change, digest or health
+    Column("kind", String, nullable=False),
+    Column("change_id", Integer, ForeignKey("changes.id")),
+    # What the alert is about, for threading follow-ups (a fact key, a source).
+    Column("subject_key", String, nullable=False),
     Column("channel", String, nullable=False),
     Column("idempotency_key", String, nullable=False, unique=True),
+    Column("payload", Text, nullable=False),
+    # pending, sending, sent, failed, uncertain (died between sending and recording)
     Column("state", String, nullable=False, default="pending"),
     Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt", DateTime(timezone=True)),
+    Column("next_attempt", DateTime(timezone=True), nullable=False),
     Column("last_error", Text),
+    Column("message_id", String),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True)),
+    Index("ix_alerts_state", "state", "next_attempt"),
 )
 
 SCHEMA_VERSION = 1
@@ -166,7 +180,7 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def aware(value: datetime | None) -> datetime | None:
     """SQLite hands datetimes back naive; everything here is stored in UTC."""
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
@@ -184,6 +198,10 @@ class SourceState:
     last_success: datetime | None
     last_error: str | None
     consecutive_failures: int
+    last_new_item: datetime | None = None
+    added_at: datetime | None = None
+    health: str = "ok"
+    health_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +212,24 @@ class PendingItem:
     title: str | None
     published: datetime | None
     attempts: int
+
+
+def _source_state(row: Any) -> SourceState:
+    return SourceState(
+        name=row["name"],
+        url=row["url"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        body_hash=row["body_hash"],
+        last_attempt=aware(row["last_attempt"]),
+        last_success=aware(row["last_success"]),
+        last_error=row["last_error"],
+        consecutive_failures=row["consecutive_failures"],
+        last_new_item=aware(row["last_new_item"]),
+        added_at=aware(row["added_at"]),
+        health=row["health"],
+        health_since=aware(row["health_since"]),
+    )
 
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -301,35 +337,18 @@ class Store:
             row = conn.execute(select(sources).where(sources.c.name == name)).mappings().first()
         if row is None or row["url"] != url:
             return SourceState(name, url, None, None, None, None, None, None, 0)
-        return SourceState(
-            name=name,
-            url=url,
-            etag=row["etag"],
-            last_modified=row["last_modified"],
-            body_hash=row["body_hash"],
-            last_attempt=_aware(row["last_attempt"]),
-            last_success=_aware(row["last_success"]),
-            last_error=row["last_error"],
-            consecutive_failures=row["consecutive_failures"],
-        )
+        return _source_state(row)
 
     def all_sources(self) -> list[SourceState]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(sources).order_by(sources.c.name)).mappings().all()
-        return [
-            SourceState(
-                name=row["name"],
-                url=row["url"],
-                etag=row["etag"],
-                last_modified=row["last_modified"],
-                body_hash=row["body_hash"],
-                last_attempt=_aware(row["last_attempt"]),
-                last_success=_aware(row["last_success"]),
-                last_error=row["last_error"],
-                consecutive_failures=row["consecutive_failures"],
-            )
-            for row in rows
-        ]
+        return [_source_state(row) for row in rows]
+
+    @staticmethod
+    def set_health(conn: Connection, name: str, health: str, *, since: datetime) -> None:
+        conn.execute(
+            update(sources).where(sources.c.name == name).values(health=health, health_since=since)
+        )
 
     @staticmethod
     def record_source(
@@ -363,6 +382,7 @@ class Store:
             conn.execute(update(sources).where(sources.c.name == name).values(**values))
         else:
             values.setdefault("consecutive_failures", 1 if error else 0)
+            values["added_at"] = at
             conn.execute(insert(sources).values(name=name, **values))
 
     # -- items ---------------------------------------------------------------
@@ -423,7 +443,7 @@ class Store:
                     item_id=row["item_id"],
                     link=row["link"],
                     title=row["title"],
-                    published=_aware(row["published"]),
+                    published=aware(row["published"]),
                     attempts=row["attempts"],
                 )
                 for row in rows
@@ -580,8 +600,8 @@ class Store:
                 "id": row["id"],
                 "key": row["key"],
                 "status": row["status"],
-                "first_seen": _aware(row["first_seen"]).isoformat(),
-                "updated_at": _aware(row["updated_at"]).isoformat(),
+                "first_seen": aware(row["first_seen"]).isoformat(),
+                "updated_at": aware(row["updated_at"]).isoformat(),
                 **json.loads(row["data"]),
             }
             for row in rows

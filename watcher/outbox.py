@@ -1,0 +1,224 @@
+"""The outbox: alerts written with their cause, then sent at most once per channel.
+
+An alert row is written in the same transaction as the change that causes
+it, before anything is sent. Sending claims the row first (state
+``sending``), then records the outcome. A process that dies between the two
+leaves the row ``sending``; the next start marks it ``uncertain`` instead of
+sending it again, and ``watcher outbox retry`` re-sends it on request. A
+channel that is down only delays an alert: it is retried with exponential
+backoff, and kept as ``failed`` (visible, re-sendable) after the last try.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, insert, select, update
+
+from watcher.store import Store, alerts, aware, utcnow
+
+
+@dataclass(frozen=True)
+class OutgoingAlert:
+    id: int
+    kind: str
+    change_id: int | None
+    subject_key: str
+    channel: str
+    idempotency_key: str
+    payload: dict[str, Any]
+    state: str
+    attempts: int
+    next_attempt: datetime
+    last_error: str | None
+    message_id: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "change_id": self.change_id,
+            "subject_key": self.subject_key,
+            "channel": self.channel,
+            "state": self.state,
+            "attempts": self.attempts,
+            "next_attempt": self.next_attempt.isoformat(),
+            "last_error": self.last_error,
+            "created_at": self.created_at.isoformat(),
+            "sent_at": self.sent_at.isoformat() if self.sent_at else None,
+        }
+
+
+def _row(row: Any) -> OutgoingAlert:
+    return OutgoingAlert(
+        id=row["id"],
+        kind=row["kind"],
+        change_id=row["change_id"],
+        subject_key=row["subject_key"],
+        channel=row["channel"],
+        idempotency_key=row["idempotency_key"],
+        payload=json.loads(row["payload"]),
+        state=row["state"],
+        attempts=row["attempts"],
+        next_attempt=aware(row["next_attempt"]),
+        last_error=row["last_error"],
+        message_id=row["message_id"],
+        created_at=aware(row["created_at"]),
+        sent_at=aware(row["sent_at"]),
+    )
+
+
+def enqueue(
+    conn: Connection,
+    *,
+    kind: str,
+    channel: str,
+    idempotency_key: str,
+    subject_key: str,
+    payload: dict[str, Any],
+    change_id: int | None = None,
+    at: datetime,
+) -> bool:
+    """Add an alert unless one with the same idempotency key exists; True if added."""
+    exists = conn.execute(
+        select(alerts.c.id).where(alerts.c.idempotency_key == idempotency_key)
+    ).first()
+    if exists:
+        return False
+    conn.execute(
+        insert(alerts).values(
+            kind=kind,
+            change_id=change_id,
+            subject_key=subject_key,
+            channel=channel,
+            idempotency_key=idempotency_key,
+            payload=json.dumps(payload, sort_keys=True),
+            state="pending",
+            attempts=0,
+            next_attempt=at,
+            created_at=at,
+        )
+    )
+    return True
+
+
+class Outbox:
+    def __init__(self, store: Store, *, max_attempts: int, backoff: float, backoff_max: float):
+        self.store = store
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.backoff_max = backoff_max
+
+    def recover(self) -> int:
+        """Mark alerts left ``sending`` by a dead process as ``uncertain``; never resend them."""
+        with self.store.transaction() as conn:
+            result = conn.execute(
+                update(alerts)
+                .where(alerts.c.state == "sending")
+                .values(
+                    state="uncertain",
+                    last_error="the sender stopped between sending and recording; "
+                    "it may have been delivered (watcher outbox retry to send again)",
+                )
+            )
+        return result.rowcount or 0
+
+    def due(
+        self, now: datetime | None = None, channels: set[str] | None = None
+    ) -> list[OutgoingAlert]:
+        now = now or utcnow()
+        query = (
+            select(alerts)
+            .where(alerts.c.state == "pending", alerts.c.next_attempt <= now)
+            .order_by(alerts.c.created_at, alerts.c.id)
+        )
+        if channels is not None:
+            query = query.where(alerts.c.channel.in_(channels))
+        with self.store.engine.connect() as conn:
+            return [_row(r) for r in conn.execute(query).mappings()]
+
+    def claim(self, alert: OutgoingAlert) -> bool:
+        """Take a pending alert for sending; False if another process took it first."""
+        with self.store.transaction() as conn:
+            result = conn.execute(
+                update(alerts)
+                .where(alerts.c.id == alert.id, alerts.c.state == "pending")
+                .values(state="sending", attempts=alerts.c.attempts + 1)
+            )
+        return result.rowcount == 1
+
+    def sent(self, alert: OutgoingAlert, *, message_id: str | None = None) -> None:
+        with self.store.transaction() as conn:
+            conn.execute(
+                update(alerts)
+                .where(alerts.c.id == alert.id)
+                .values(state="sent", sent_at=utcnow(), last_error=None, message_id=message_id)
+            )
+
+    def failed(
+        self,
+        alert: OutgoingAlert,
+        reason: str,
+        *,
+        permanent: bool,
+        retry_after: float | None = None,
+    ) -> str:
+        """Record a failed attempt; returns the new state (pending or failed)."""
+        attempts = alert.attempts + 1
+        if permanent or attempts >= self.max_attempts:
+            values: dict[str, Any] = {"state": "failed", "last_error": reason}
+        else:
+            wait = min(self.backoff * 2 ** (attempts - 1), self.backoff_max)
+            if retry_after is not None:
+                wait = max(wait, retry_after)
+            values = {
+                "state": "pending",
+                "last_error": reason,
+                "next_attempt": utcnow() + timedelta(seconds=wait),
+            }
+        with self.store.transaction() as conn:
+            conn.execute(update(alerts).where(alerts.c.id == alert.id).values(**values))
+        return values["state"]
+
+    def retry(self, ids: list[int] | None = None) -> int:
+        """Make failed and uncertain alerts (all, or the given ones) pending again."""
+        condition = alerts.c.state.in_(("failed", "uncertain"))
+        if ids:
+            condition = and_(condition, alerts.c.id.in_(ids))
+        with self.store.transaction() as conn:
+            result = conn.execute(
+                update(alerts)
+                .where(condition)
+                .values(state="pending", attempts=0, next_attempt=utcnow())
+            )
+        return result.rowcount or 0
+
+    def listing(
+        self, states: tuple[str, ...] = ("pending", "sending", "failed", "uncertain")
+    ) -> list[OutgoingAlert]:
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(
+                select(alerts).where(alerts.c.state.in_(states)).order_by(alerts.c.id)
+            ).mappings()
+            return [_row(r) for r in rows]
+
+    def thread_root(self, channel: str, subject_key: str) -> str | None:
+        """The Message-ID of the first alert sent on this channel about this subject."""
+        with self.store.engine.connect() as conn:
+            return conn.execute(
+                select(alerts.c.message_id)
+                .where(
+                    alerts.c.channel == channel,
+                    alerts.c.subject_key == subject_key,
+                    alerts.c.kind == "change",
+                    alerts.c.message_id.is_not(None),
+                    alerts.c.state == "sent",
+                )
+                .order_by(alerts.c.sent_at, alerts.c.id)
+                .limit(1)
+            ).scalar()
