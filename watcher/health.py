@@ -1,0 +1,65 @@
+"""Source health: a source that keeps failing or goes silent is itself news.
+
+Each source's health (ok, failing, silent) is remembered, so an alert is
+raised once when it turns bad and a recovery notice once when it is well
+again, not on every poll in between.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from watcher.store import SourceState
+
+
+@dataclass(frozen=True)
+class HealthEvent:
+    source: str
+    url: str
+    # failing, silent or recovered
+    kind: str
+    detail: str
+    at: datetime
+
+    @property
+    def subject_key(self) -> str:
+        return f"source:{self.source}"
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "source": self.source,
+            "url": self.url,
+            "kind": self.kind,
+            "detail": self.detail,
+            "at": self.at.isoformat(),
+        }
+
+
+def assess(state: SourceState, *, failures: int, silence: float, now: datetime) -> tuple[str, str]:
+    """The health a source is in now, and why."""
+    if state.consecutive_failures >= failures:
+        return "failing", f"{state.consecutive_failures} failed polls in a row: {state.last_error}"
+    quiet_since = state.last_new_item or state.added_at
+    if (
+        state.last_success is not None
+        and quiet_since is not None
+        and now - quiet_since > timedelta(seconds=silence)
+    ):
+        days = (now - quiet_since).total_seconds() / 86400
+        return "silent", f"no new items for {days:.1f} days"
+    return "ok", "polling normally again"
+
+
+def health_events(
+    states: list[SourceState], *, failures: int, silence: float, now: datetime
+) -> list[HealthEvent]:
+    """What changed in the sources' health since it was last recorded."""
+    events = []
+    for state in states:
+        health, detail = assess(state, failures=failures, silence=silence, now=now)
+        if health == state.health:
+            continue
+        kind = "recovered" if health == "ok" else health
+        events.append(HealthEvent(state.name, state.url, kind, detail, now))
+    return events
