@@ -1,0 +1,441 @@
+"""Comparing new observations with what is known, to find the facts that changed.
+
+Pure and deterministic: the same knowledge and observations, in any order,
+give the same changes and the same new knowledge. Nothing here touches a
+database; everything round-trips through ``to_json``/``from_json``.
+
+The rules, per observation of a fact:
+
+- consistent with the current value (same status, a date in the same
+  window, a count within the tolerance): corroboration. Its evidence joins
+  the value's sources and, if a change set that value, the change's evidence;
+  a change is "confirmed" once its evidence comes from ``confirm_sites``
+  distinct sites, "reported" before. Repeating the baseline is never a change.
+- older than the current value (``as_of`` before it): history, not news; an
+  older article does not overwrite a newer fact.
+- a status earlier on its ladder than the current one: background ("the base
+  US forces are leaving", written after the handover), ignored. A status only
+  moves forward.
+- a status further on: ``status_moved``. A different date: ``date_changed``.
+  A count outside the tolerance: ``count_changed``. The new value becomes
+  current; the old one goes to the fact's history.
+- a different date or count from the same day as the current value, or one
+  the fact already had before: ``conflict``. Sources disagree; the current
+  value stays, and the change carries both sides with their evidence.
+- a vague count ("several hundred") only corroborates: it cannot say a count
+  changed, or by how much.
+
+Intentions never arrive here as completions: extraction does not turn "is
+expected to hand over" into ``handed_over``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+
+from watcher.models import Evidence, Observation
+from watcher.topic import Topic
+
+CHANGE_TYPES = ("new_value", "date_changed", "status_moved", "count_changed", "conflict")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How different a count must be to change, and how many sites confirm."""
+
+    count_tolerance: float = 0.10  # relative: 1,000 -> 1,090 is the same count
+    confirm_sites: int = 2
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A value as one or more sources gave it."""
+
+    value: str | int
+    qualifier: str | None
+    as_of: date | None
+    sources: tuple[Evidence, ...] = ()
+
+    @classmethod
+    def of(cls, obs: Observation) -> Reading:
+        return cls(obs.value, obs.qualifier, obs.as_of, (obs.evidence,))
+
+    def with_source(self, evidence: Evidence, as_of: date | None = None) -> Reading:
+        """This reading with one more source (if new), holding at least until ``as_of``."""
+        sources = self.sources
+        if not any(e.url == evidence.url and e.quote == evidence.quote for e in sources):
+            sources = (*sources, evidence)
+        return replace(self, sources=sources, as_of=_later(self.as_of, as_of))
+
+    @property
+    def sites(self) -> int:
+        return len({e.site for e in self.sources})
+
+    def to_json(self, *, sources: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "value": self.value,
+            "qualifier": self.qualifier,
+            "as_of": _iso(self.as_of),
+        }
+        if sources:
+            data["sources"] = [e.to_json() for e in self.sources]
+        return data
+
+    @classmethod
+    def from_json(
+        cls, data: dict[str, Any], sources: list[dict[str, Any]] | None = None
+    ) -> Reading:
+        return cls(
+            value=data["value"],
+            qualifier=data.get("qualifier"),
+            as_of=_date(data.get("as_of")),
+            sources=tuple(evidence_from_json(e) for e in (sources or data.get("sources", []))),
+        )
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change of one fact; several articles reporting it make it one change."""
+
+    key: str
+    kind: str
+    change_type: str
+    old: Reading | None
+    new: Reading
+    status: str  # reported or confirmed
+    event: str = "new"  # in the pass that returned it: new, corroborated or confirmed
+
+    @property
+    def identity(self) -> str:
+        """Stable across passes: what changed, from what, to what."""
+        old = f"{self.old.value}/{self.old.qualifier}" if self.old else "-"
+        return f"{self.key}|{self.change_type}|{old}|{self.new.value}/{self.new.qualifier}"
+
+    @property
+    def evidence(self) -> tuple[Evidence, ...]:
+        return self.new.sources
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "identity": self.identity,
+            "key": self.key,
+            "kind": self.kind,
+            "change_type": self.change_type,
+            "status": self.status,
+            "event": self.event,
+            "old": self.old.to_json(sources=False) if self.old else None,
+            "new": self.new.to_json(sources=False),
+            "evidence": [e.to_json() for e in self.new.sources],
+            "old_evidence": [e.to_json() for e in self.old.sources] if self.old else [],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Change:
+        old = data.get("old")
+        return cls(
+            key=data["key"],
+            kind=data["kind"],
+            change_type=data["change_type"],
+            old=Reading.from_json(old, data.get("old_evidence", [])) if old else None,
+            new=Reading.from_json(data["new"], data.get("evidence", [])),
+            status=data["status"],
+            event=data.get("event", "new"),
+        )
+
+
+@dataclass(frozen=True)
+class KnownFact:
+    """What is known of one fact: its value, who says so, and what came before.
+
+    ``origin`` is ``seeds`` (derived from the seed articles), ``pinned`` (set
+    in config) or ``observed`` (a change accepted since). ``alternatives``
+    keeps readings the sources gave that differ from the value, such as the
+    seeds' "more than" and "fewer than" 1,000; ``conflicts`` the open
+    disagreements with it; ``change`` the change that set the value.
+    """
+
+    key: str
+    kind: str
+    current: Reading
+    origin: str
+    alternatives: tuple[Reading, ...] = ()
+    history: tuple[Reading, ...] = ()
+    conflicts: tuple[Change, ...] = ()
+    change: Change | None = None
+
+    @property
+    def value(self) -> str | int:
+        return self.current.value
+
+    @property
+    def qualifier(self) -> str | None:
+        return self.current.qualifier
+
+    @property
+    def as_of(self) -> date | None:
+        return self.current.as_of
+
+    @property
+    def sources(self) -> tuple[Evidence, ...]:
+        return self.current.sources
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "value": self.value,
+            "qualifier": self.qualifier,
+            "as_of": _iso(self.as_of),
+            "origin": self.origin,
+            "sources": [e.to_json() for e in self.sources],
+            "alternatives": [r.to_json() for r in self.alternatives],
+            "history": [r.to_json() for r in self.history],
+            "conflicts": [c.to_json() for c in self.conflicts],
+            "change": self.change.to_json() if self.change else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> KnownFact:
+        return cls(
+            key=data["key"],
+            kind=data["kind"],
+            current=Reading.from_json(data),
+            origin=data["origin"],
+            alternatives=tuple(Reading.from_json(r) for r in data.get("alternatives", [])),
+            history=tuple(Reading.from_json(r) for r in data.get("history", [])),
+            conflicts=tuple(Change.from_json(c) for c in data.get("conflicts", [])),
+            change=Change.from_json(data["change"]) if data.get("change") else None,
+        )
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """Current knowledge, fact key to known fact."""
+
+    facts: dict[str, KnownFact] = field(default_factory=dict)
+
+    def get(self, key: str) -> KnownFact | None:
+        return self.facts.get(key)
+
+    def to_json(self) -> dict[str, dict[str, Any]]:
+        return {key: self.facts[key].to_json() for key in sorted(self.facts)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, dict[str, Any]]) -> Knowledge:
+        return cls({key: KnownFact.from_json(value) for key, value in data.items()})
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The knowledge after a pass, and the changes the pass created or added to."""
+
+    knowledge: Knowledge
+    changes: list[Change]
+
+
+def compare(
+    knowledge: Knowledge,
+    observations: Iterable[Observation],
+    topic: Topic,
+    policy: Policy | None = None,
+) -> Comparison:
+    """Fold observations into knowledge; return the new knowledge and the changes.
+
+    A change appears once however many observations reported it in the pass,
+    with ``event`` new (first reported now), confirmed (it reached the
+    confirmation threshold now) or corroborated (more evidence, same status).
+    """
+    policy = policy or Policy()
+    before = {c.identity: c.status for c in _changes_of(knowledge)}
+    facts = dict(knowledge.facts)
+    touched: dict[str, Change] = {}
+    for obs in sorted(observations, key=_order):
+        ladder = topic.fact(obs.key).value_names if obs.kind == "status" else ()
+        fact, change = _fold(facts.get(obs.key), obs, ladder, policy)
+        facts[obs.key] = fact
+        if change is not None:
+            touched[change.identity] = change
+    changes = []
+    for identity in sorted(touched):
+        change = touched[identity]
+        if identity not in before:
+            event = "new"
+        elif before[identity] != change.status:
+            event = "confirmed"
+        else:
+            event = "corroborated"
+        changes.append(replace(change, event=event))
+    return Comparison(Knowledge(facts), changes)
+
+
+def _changes_of(knowledge: Knowledge) -> list[Change]:
+    found = []
+    for fact in knowledge.facts.values():
+        found.extend(fact.conflicts)
+        if fact.change:
+            found.append(fact.change)
+    return found
+
+
+def _order(obs: Observation) -> tuple[Any, ...]:
+    return (
+        obs.as_of or date.max,
+        obs.evidence.published or date.max,
+        obs.evidence.site,
+        obs.evidence.url,
+        obs.key,
+        str(obs.value),
+        obs.qualifier or "",
+        obs.evidence.quote,
+    )
+
+
+def _fold(
+    fact: KnownFact | None, obs: Observation, ladder: tuple[str, ...], policy: Policy
+) -> tuple[KnownFact, Change | None]:
+    """One observation against one fact: the fact after it, and the change it made or fed."""
+    reading = Reading.of(obs)
+    if fact is None:
+        change = _status(Change(obs.key, obs.kind, "new_value", None, reading, ""), policy)
+        return KnownFact(obs.key, obs.kind, reading, "observed", change=change), change
+    if consistent(fact.current, reading, policy):
+        current = fact.current.with_source(obs.evidence, obs.as_of)
+        change = None
+        if fact.change:
+            change = _status(
+                replace(fact.change, new=fact.change.new.with_source(obs.evidence)), policy
+            )
+        return replace(fact, current=current, change=change or fact.change), change
+    if _older(reading, fact.current):
+        return fact, None
+    if obs.kind == "status":
+        if ladder.index(str(obs.value)) < ladder.index(str(fact.value)):
+            return fact, None
+        return _moved(fact, reading, "status_moved", policy)
+    if obs.kind == "quantity" and obs.qualifier == "vague":
+        return fact, None
+    for index, conflict in enumerate(fact.conflicts):
+        if consistent(conflict.new, reading, policy):
+            updated = _status(replace(conflict, new=conflict.new.with_source(obs.evidence)), policy)
+            conflicts = (*fact.conflicts[:index], updated, *fact.conflicts[index + 1 :])
+            return replace(fact, conflicts=conflicts), updated
+    if reading.as_of == fact.as_of or any(consistent(old, reading, policy) for old in fact.history):
+        conflict = _status(Change(obs.key, obs.kind, "conflict", fact.current, reading, ""), policy)
+        return replace(fact, conflicts=(*fact.conflicts, conflict)), conflict
+    change_type = "date_changed" if obs.kind == "date" else "count_changed"
+    return _moved(fact, reading, change_type, policy)
+
+
+def _moved(
+    fact: KnownFact, reading: Reading, change_type: str, policy: Policy
+) -> tuple[KnownFact, Change]:
+    change = _status(Change(fact.key, fact.kind, change_type, fact.current, reading, ""), policy)
+    moved = KnownFact(
+        key=fact.key,
+        kind=fact.kind,
+        current=reading,
+        origin="observed",
+        history=(*fact.history, fact.current),
+        change=change,
+    )
+    return moved, change
+
+
+def _status(change: Change, policy: Policy) -> Change:
+    status = "confirmed" if change.new.sites >= policy.confirm_sites else "reported"
+    return replace(change, status=status)
+
+
+def _older(reading: Reading, current: Reading) -> bool:
+    return reading.as_of is not None and current.as_of is not None and reading.as_of < current.as_of
+
+
+def consistent(known: Reading, new: Reading, policy: Policy) -> bool:
+    """Whether two readings can both be true: same status, overlapping dates, close counts."""
+    if isinstance(known.value, int) and isinstance(new.value, int):
+        return _counts_agree(known, new, policy.count_tolerance)
+    if known.qualifier in DATE_PRECISIONS and new.qualifier in DATE_PRECISIONS:
+        a, b = date_window(known), date_window(new)
+        return a[0] <= b[1] and b[0] <= a[1]
+    return known.value == new.value
+
+
+def _counts_agree(a: Reading, b: Reading, tolerance: float) -> bool:
+    if a.qualifier == "vague" or b.qualifier == "vague":
+        vague, other = (a, b) if a.qualifier == "vague" else (b, a)
+        low, high = vague_range(int(vague.value))
+        return low * (1 - tolerance) <= int(other.value) <= high * (1 + tolerance)
+    x, y = int(a.value), int(b.value)
+    return abs(x - y) <= tolerance * max(x, y, 1)
+
+
+def vague_range(value: int) -> tuple[int, int]:
+    """What "several hundred" (300) or "dozens" (24) may mean: 200-999, 20-99."""
+    unit = 10 ** int(math.log10(max(value, 1)))
+    return 2 * unit, 10 * unit - 1
+
+
+DATE_PRECISIONS = ("exact", "early", "mid", "late", "month")
+
+
+def date_window(reading: Reading) -> tuple[date, date]:
+    """The days a date reading may mean: one day, or part of its month."""
+    day = date.fromisoformat(str(reading.value))
+    last = calendar.monthrange(day.year, day.month)[1]
+    first_day, last_day = {
+        "exact": (day.day, day.day),
+        "early": (1, 10),
+        "mid": (11, 20),
+        "late": (21, last),
+        "month": (1, last),
+    }[reading.qualifier or "exact"]
+    return day.replace(day=first_day), day.replace(day=last_day)
+
+
+_QUALIFIER_WORDS = {"about": "about", "more_than": "more than", "fewer_than": "fewer than"}
+
+
+def describe(kind: str, value: str | int, qualifier: str | None) -> str:
+    """A value for people: "about 1,000", "mid-September 2024", "handed over"."""
+    if kind == "quantity":
+        if qualifier == "vague":
+            low, high = vague_range(int(value))
+            return f"an unspecified number ({low:,}-{high:,})"
+        word = _QUALIFIER_WORDS.get(qualifier or "")
+        return f"{word} {int(value):,}" if word else f"{int(value):,}"
+    if kind == "date":
+        day = date.fromisoformat(str(value))
+        month = f"{calendar.month_name[day.month]} {day.year}"
+        if qualifier in ("early", "mid", "late"):
+            return f"{qualifier}-{month}"
+        return month if qualifier == "month" else day.isoformat()
+    return str(value).replace("_", " ")
+
+
+def evidence_from_json(data: dict[str, Any]) -> Evidence:
+    return Evidence(
+        quote=data["quote"],
+        url=data["url"],
+        title=data.get("title"),
+        published=_date(data.get("published")),
+        site=data.get("site", ""),
+    )
+
+
+def _later(a: date | None, b: date | None) -> date | None:
+    if a is None or b is None:
+        return a or b
+    return max(a, b)
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _date(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
