@@ -119,10 +119,12 @@ def _merge(key: str, observations: list[Observation], topic: Topic, policy: Poli
     others = tuple(r for r in readings if r not in agreeing)
     sources = tuple(e for r in sorted(agreeing, key=lambda r: r is not main) for e in r.sources)
     as_of = max((r.as_of for r in agreeing if r.as_of), default=None)
-    if fact.kind == "quantity" and len(agreeing) > 1:
+    # A vague count ("several hundred" is 300) is a range, not a number to take the middle of.
+    counted = [r for r in agreeing if r.qualifier != "vague"]
+    if fact.kind == "quantity" and len(agreeing) > 1 and counted:
         # Sources that agree within tolerance but word it differently: "about"
         # the middle value, with every wording kept as an alternative.
-        value = int(statistics.median_low(int(r.value) for r in agreeing))
+        value = int(statistics.median_low(int(r.value) for r in counted))
         current = Reading(value, "about", as_of, sources)
         return KnownFact(key, fact.kind, current, "seeds", (*agreeing, *others))
     current = Reading(main.value, main.qualifier, as_of, sources)

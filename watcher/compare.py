@@ -11,6 +11,10 @@ The rules, per observation of a fact:
   the value's sources and, if a change set that value, the change's evidence;
   a change is "confirmed" once its evidence comes from ``confirm_sites``
   distinct sites, "reported" before. Repeating the baseline is never a change.
+  Evidence that fits the change's old value as well ("several hundred" after
+  "about 1,000" became "about 600") does not speak for the change, and
+  evidence a change already has (the same article read again) adds nothing:
+  neither is returned as corroboration.
 - older than the current value (``as_of`` before it): history, not news; an
   older article does not overwrite a newer fact.
 - a status earlier on its ladder than the current one: background ("the base
@@ -306,10 +310,8 @@ def _fold(
     if consistent(fact.current, reading, policy):
         current = fact.current.with_source(obs.evidence, obs.as_of)
         change = None
-        if fact.change:
-            change = _status(
-                replace(fact.change, new=fact.change.new.with_source(obs.evidence)), policy
-            )
+        if fact.change and _supports(fact.change, reading, policy):
+            change = _corroborated(fact.change, obs.evidence, policy)
         return replace(fact, current=current, change=change or fact.change), change
     if _older(reading, fact.current):
         return fact, None
@@ -321,7 +323,9 @@ def _fold(
         return fact, None
     for index, conflict in enumerate(fact.conflicts):
         if consistent(conflict.new, reading, policy):
-            updated = _status(replace(conflict, new=conflict.new.with_source(obs.evidence)), policy)
+            updated = _corroborated(conflict, obs.evidence, policy)
+            if updated is None:
+                return fact, None
             conflicts = (*fact.conflicts[:index], updated, *fact.conflicts[index + 1 :])
             return replace(fact, conflicts=conflicts), updated
     if reading.as_of == fact.as_of or any(consistent(old, reading, policy) for old in fact.history):
@@ -344,6 +348,19 @@ def _moved(
         change=change,
     )
     return moved, change
+
+
+def _supports(change: Change, reading: Reading, policy: Policy) -> bool:
+    """Whether a reading speaks for a change: not when the old value fits it as well."""
+    return change.old is None or not consistent(change.old, reading, policy)
+
+
+def _corroborated(change: Change, evidence: Evidence, policy: Policy) -> Change | None:
+    """The change with one more piece of evidence; None when it already had it."""
+    new = change.new.with_source(evidence)
+    if len(new.sources) == len(change.new.sources):
+        return None
+    return _status(replace(change, new=new), policy)
 
 
 def _status(change: Change, policy: Policy) -> Change:

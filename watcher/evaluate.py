@@ -172,7 +172,7 @@ def evaluate(folder: Path, topic: Topic) -> Report:
     for labelled in load_labels(folder):
         try:
             article = labelled.article(folder)
-        except OSError as exc:
+        except (OSError, UnicodeDecodeError) as exc:
             raise EvalError(f"{folder / labelled.file}: cannot read article: {exc}") from None
         started = time.perf_counter()
         observations = extract_facts(article, topic)
@@ -187,7 +187,9 @@ def evaluate(folder: Path, topic: Topic) -> Report:
 
 def _score(labelled: Labelled, observations: list[Observation], report: Report) -> None:
     unmatched = list(observations)
-    for expected in labelled.facts:
+    # The most precise labels first, so that a label without a qualifier does
+    # not take the observation that only a label with one can match.
+    for expected in sorted(labelled.facts, key=lambda e: (e.qualifier is None) + (e.as_of is None)):
         score = report.scores.setdefault(expected.key, KeyScore(expected.key))
         hit = next((obs for obs in unmatched if expected.matches(obs)), None)
         if hit is None:
