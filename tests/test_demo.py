@@ -5,31 +5,82 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 
-def test_demo_runs_three_passes_offline() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "watcher", "demo", "--json"],
+def _demo(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "watcher", "demo", "--output", str(tmp_path / "out"), *extra],
         capture_output=True,
         text=True,
         timeout=120,
+        cwd=tmp_path,
     )
+
+
+@pytest.fixture(scope="module")
+def passes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    tmp_path = tmp_path_factory.mktemp("demo")
+    result = _demo(tmp_path, "--json")
     assert result.returncode == 0, result.stderr
-    passes = json.loads(result.stdout)["passes"]
-    assert len(passes) == 3
-    first, second, third = passes
+    return {**json.loads(result.stdout), "out": tmp_path / "out"}
+
+
+def _changes(one_pass: dict[str, Any]) -> set[tuple[str, str, str, str]]:
+    return {(c["key"], c["new"], c["status"], c["event"]) for c in one_pass["changes"]}
+
+
+def test_demo_runs_three_passes_offline(passes: dict[str, Any]) -> None:
+    first, second, third = passes["passes"]
     assert first["new_articles"] >= 3
-    assert all(s["status"] != "failed" for p in passes for s in p["sources"])
-    # The second pass finds only what the grown feed added; the third finds nothing.
+    assert all(s["status"] != "failed" for p in passes["passes"] for s in p["sources"])
     assert 0 < second["new_articles"] < first["new_articles"] + second["new_articles"]
     assert third["new_articles"] == 0
     assert {s["status"] for s in third["sources"]} == {"not_modified"}
 
 
-def test_demo_text_output_names_each_pass() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "watcher", "demo"], capture_output=True, text=True, timeout=120
-    )
+def test_demo_finds_exactly_the_real_changes(passes: dict[str, Any]) -> None:
+    first, second, third = passes["passes"]
+    # The traps (France leaving Niger, US forces in Chad, Nigeria's army) move nothing.
+    assert _changes(first) == {
+        ("bases.air_base_101.status", "handed over", "reported", "new"),
+        ("bases.air_base_201.status", "handed over", "reported", "new"),
+        ("us_forces.withdrawal_status", "completed", "reported", "new"),
+    }
+    # A second site reporting the same changes confirms them; it creates none.
+    confirmed = {(k, s) for k, _, s, e in _changes(second) if e == "confirmed"}
+    assert confirmed == {
+        ("bases.air_base_201.status", "confirmed"),
+        ("us_forces.withdrawal_status", "confirmed"),
+    }
+    assert not [c for c in second["changes"] if c["event"] == "new"]
+    assert third["changes"] == []
+
+
+def test_demo_sends_each_alert_once_to_slack(passes: dict[str, Any]) -> None:
+    first, second, third = passes["passes"]
+    assert len(first["slack_messages"]) == 3
+    assert len(second["slack_messages"]) == 2  # the two confirmations
+    assert all("confirmed" in m for m in second["slack_messages"])
+    assert third["slack_messages"] == []
+
+
+def test_demo_writes_rendered_alerts_digest_and_feed(passes: dict[str, Any]) -> None:
+    out: Path = passes["out"]
+    html = sorted(out.glob("alert-*.html"))
+    assert len(html) == 3
+    assert any("Air Base 201" in p.read_text() for p in html)
+    digest = (out / "digest.txt").read_text()
+    assert "CURRENT FACTS" in digest and "US withdrawal deadline: 2024-09-15" in digest
+    assert (out / "changes.atom").read_text().count("<entry>") == 3
+
+
+def test_demo_text_output_names_each_pass(tmp_path: Path) -> None:
+    result = _demo(tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("== ") == 3
-    assert "Serving the sample feeds on http://127.0.0.1:" in result.stdout
+    assert "Serving sahel-wire on http://127.0.0.1:" in result.stdout
+    assert "slack <- Air Base 201 (Agadez): operating → handed over" in result.stdout

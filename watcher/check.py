@@ -1,8 +1,10 @@
-"""One pass over every enabled source: the pipeline from feed to stored article.
+"""One pass over every enabled source: from feed to article, facts, changes and alerts.
 
 Network work for all sources runs concurrently; each source's results are
-then written in one transaction, so a crash mid-pass loses nothing: what was
-not written is simply fetched again next time.
+then written in one transaction: its articles, their observations, the
+knowledge and changes they lead to, and the alerts those cause. A crash
+mid-pass loses nothing (what was not written is fetched again next time)
+and cannot leave a change without its alerts, or an alert without its change.
 """
 
 from __future__ import annotations
@@ -15,12 +17,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from watcher import knowledge
+from watcher.atom import build_feed, write_feed
+from watcher.compare import Knowledge, compare
 from watcher.config import Config, Source
 from watcher.extract import ExtractError, extract_html
+from watcher.facts import extract_facts
 from watcher.feeds import FeedError, parse_feed
 from watcher.fetch import Fetcher, FetchError
-from watcher.models import Article, FeedItem
+from watcher.health import HealthEvent, health_events
+from watcher.models import Article, FactChange, FeedItem, Observation
+from watcher.outbox import enqueue_change, enqueue_health
 from watcher.store import PendingItem, Store, utcnow
+from watcher.topic import Topic, load_topic
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +46,19 @@ class ArticleFailure:
         return {"url": self.url, "reason": self.reason, "gave_up": self.gave_up}
 
 
+@dataclass(frozen=True)
+class ReportedChange:
+    """A fact change a pass created or added to, and the alerts it queued."""
+
+    change: FactChange
+    # new (first reported now), confirmed (reached confirmation now) or corroborated
+    event: str
+    alerts: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.change.to_json(), "event": self.event, "alerts": list(self.alerts)}
+
+
 @dataclass
 class SourceReport:
     """What one source gave in one pass."""
@@ -51,6 +73,8 @@ class SourceReport:
     new_items: int = 0
     articles: list[Article] = field(default_factory=list)
     failures: list[ArticleFailure] = field(default_factory=list)
+    changes: list[ReportedChange] = field(default_factory=list)
+    health: HealthEvent | None = None
 
     def to_json(self, *, with_text: bool = True) -> dict[str, Any]:
         return {
@@ -66,6 +90,8 @@ class SourceReport:
                 for a in self.articles
             ],
             "failures": [f.to_json() for f in self.failures],
+            "changes": [c.to_json() for c in self.changes],
+            "health": self.health.to_json() if self.health else None,
         }
 
 
@@ -74,11 +100,19 @@ class CheckReport:
     sources: list[SourceReport]
     started: datetime
     finished: datetime
-    changes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def new_articles(self) -> int:
         return sum(len(s.articles) for s in self.sources)
+
+    @property
+    def changes(self) -> list[ReportedChange]:
+        return [c for s in self.sources for c in s.changes]
+
+    @property
+    def found_something(self) -> bool:
+        """New articles or fact changes: what makes ``watcher check`` exit 1."""
+        return bool(self.new_articles or self.changes)
 
     @property
     def failed_sources(self) -> list[SourceReport]:
@@ -90,7 +124,7 @@ class CheckReport:
             "finished": self.finished.isoformat(),
             "new_articles": self.new_articles,
             "sources": [s.to_json(with_text=with_text) for s in self.sources],
-            "changes": self.changes,
+            "changes": [c.to_json() for c in self.changes],
         }
 
 
@@ -104,16 +138,28 @@ class _Fetched:
     last_modified: str | None = None
     body_hash: str | None = None
     new_items: list[FeedItem] = field(default_factory=list)
-    done: list[tuple[PendingItem, Article]] = field(default_factory=list)
+    done: list[tuple[PendingItem, Article, list[Observation]]] = field(default_factory=list)
     failed: list[tuple[PendingItem, str]] = field(default_factory=list)
 
 
 class Checker:
-    """Runs passes; holds what passes share (the store, the settings)."""
+    """Runs passes; holds what passes share (the store, the settings, the topic)."""
 
-    def __init__(self, config: Config, store: Store, *, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        *,
+        topic: Topic | None = None,
+        baseline: Knowledge | None = None,
+        progress: Progress | None = None,
+    ) -> None:
         self.config = config
         self.store = store
+        self.topic = topic or load_topic(config.topic_path())
+        self.baseline = baseline or knowledge.baseline_of(config, self.topic)
+        self.policy = knowledge.policy_of(config)
+        self.channels = config.notify.channels()
         self.progress = progress
         self._articles_total = 0
         self._articles_done = 0
@@ -121,10 +167,14 @@ class Checker:
     async def run(self, sources: list[Source] | None = None) -> CheckReport:
         """Poll ``sources`` (default: every enabled one) concurrently."""
         started = utcnow()
+        knowledge.install_baseline(self.store, self.baseline, at=started)
         sources = self.config.enabled_sources() if sources is None else sources
         async with Fetcher(self.config.http) as fetcher:
             reports = await asyncio.gather(*(self._poll(fetcher, s) for s in sources))
-        return CheckReport(sources=list(reports), started=started, finished=utcnow())
+        report = CheckReport(sources=list(reports), started=started, finished=utcnow())
+        if report.changes:
+            self._write_atom()
+        return report
 
     async def _poll(self, fetcher: Fetcher, source: Source) -> SourceReport:
         """Poll one source; whatever goes wrong stays with this source."""
@@ -139,6 +189,7 @@ class Checker:
             fetched.report.status = "failed"
             fetched.report.error = f"internal error: {type(exc).__name__}: {exc}"
             self._write_failure(fetched)
+        fetched.report.health = self._check_health(source)
         return fetched.report
 
     async def _fetch_feed(self, fetcher: Fetcher, fetched: _Fetched) -> None:
@@ -200,23 +251,31 @@ class Checker:
         self._articles_total += len(pending)
         results = await asyncio.gather(*(self._fetch_article(fetcher, fetched, p) for p in pending))
         for item, outcome in zip(pending, results, strict=True):
-            if isinstance(outcome, Article):
-                fetched.done.append((item, outcome))
-            else:
+            if isinstance(outcome, str):
                 fetched.failed.append((item, outcome))
+            else:
+                fetched.done.append((item, *outcome))
+
+    def _read(
+        self, content: bytes, url: str, item: PendingItem, source: str
+    ) -> tuple[Article, list[Observation]]:
+        """Extraction and fact reading: the CPU-bound part, run off the event loop."""
+        article = extract_html(
+            content,
+            url,
+            fallback_title=item.title,
+            fallback_published=item.published,
+            source=source,
+        )
+        return article, extract_facts(article, self.topic)
 
     async def _fetch_article(
         self, fetcher: Fetcher, fetched: _Fetched, item: PendingItem
-    ) -> Article | str:
+    ) -> tuple[Article, list[Observation]] | str:
         try:
             result = await fetcher.get(item.link)
             return await asyncio.to_thread(
-                extract_html,
-                result.content,
-                result.url,
-                fallback_title=item.title,
-                fallback_published=item.published,
-                source=fetched.source.name,
+                self._read, result.content, result.url, item, fetched.source.name
             )
         except FetchError as exc:
             return str(exc)
@@ -236,9 +295,14 @@ class Checker:
         max_attempts = self.config.articles.max_attempts
         with self.store.transaction() as conn:
             self.store.add_items(conn, fetched.new_items, at=now)
-            for item, article in fetched.done:
-                self.store.save_article(conn, item, article, at=now)
+            observations: list[Observation] = []
+            for item, article, found in fetched.done:
+                article_id = self.store.save_article(conn, item, article, at=now)
+                self.store.add_observations(conn, article_id, [o.to_json() for o in found], at=now)
+                observations.extend(found)
                 report.articles.append(article)
+            if observations:
+                report.changes = self._compare(conn, observations, at=now)
             for item, reason in fetched.failed:
                 self.store.record_item_failure(conn, item, reason, max_attempts=max_attempts)
                 report.failures.append(
@@ -256,6 +320,50 @@ class Checker:
             )
         if report.status == "nothing_new" and report.articles:
             report.status = "new"
+
+    def _compare(
+        self, conn: Any, observations: list[Observation], *, at: datetime
+    ) -> list[ReportedChange]:
+        """Fold observations into knowledge read in this same transaction; queue the alerts."""
+        comparison = compare(knowledge.read(conn), observations, self.topic, self.policy)
+        reported = []
+        for recorded in knowledge.record(conn, comparison, at=at):
+            change = knowledge.present(
+                recorded.change, recorded.change_id, recorded.first_seen, self.topic
+            )
+            queued = enqueue_change(conn, change, recorded.event, self.channels, at=at)
+            reported.append(ReportedChange(change, recorded.event, tuple(queued)))
+        return reported
+
+    def _check_health(self, source: Source) -> HealthEvent | None:
+        """Raise a source's health alert once when it turns bad, and once when it recovers."""
+        notify, now = self.config.notify, utcnow()
+        with self.store.transaction() as conn:
+            state = self.store.source_state(source.name, source.url, conn=conn)
+            events = health_events(
+                [state], failures=notify.health_failures, silence=notify.health_silence, now=now
+            )
+            for event in events:
+                health = "ok" if event.kind == "recovered" else event.kind
+                self.store.set_health(conn, source.name, health, since=now)
+                enqueue_health(conn, event, self.channels, at=now)
+        return events[0] if events else None
+
+    def _write_atom(self) -> None:
+        path = self.config.atom_path()
+        if path is None:
+            return
+        changes = knowledge.stored_changes(self.store, self.topic)
+        feed = build_feed(
+            changes,
+            title=f"watcher: {self.topic.title}",
+            feed_id=f"urn:watcher:{self.topic.name}",
+            updated=utcnow(),
+        )
+        try:
+            write_feed(path, feed)
+        except OSError as exc:
+            log.error("%s: cannot write the Atom feed: %s", path, exc.strerror or exc)
 
     def _write_failure(self, fetched: _Fetched) -> None:
         with self.store.transaction() as conn:

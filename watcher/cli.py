@@ -17,16 +17,30 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
-from watcher import __version__
-from watcher.check import run_check
-from watcher.config import Config, ConfigError, load_config
+from watcher import __version__, knowledge
+from watcher.baseline import BaselineError
+from watcher.check import Checker
+from watcher.config import Config, ConfigError, Routing, load_config
+from watcher.evaluate import EvalError, evaluate, format_report
 from watcher.extract import ExtractError, as_datetime, extract_file, extract_html
+from watcher.facts import extract_facts
 from watcher.fetch import Fetcher, FetchError, FetchResult
 from watcher.logs import setup_logging
 from watcher.models import Article
-from watcher.report import collect_status, format_check, format_status
-from watcher.store import Store, StoreError, open_store
+from watcher.notify import Dispatcher
+from watcher.render import Renderer, TemplateError, load_templates
+from watcher.report import (
+    collect_status,
+    fact_json,
+    format_check,
+    format_dispatch,
+    format_known,
+    format_observations,
+    format_status,
+)
+from watcher.store import Store, StoreError, open_store, utcnow
 from watcher.terminal import ProgressLine, safe
+from watcher.topic import Topic, TopicError, load_topic
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
 
@@ -46,21 +60,34 @@ def _print_json(data: Any, out: TextIO) -> None:
 def cmd_check(args: argparse.Namespace, config: Config, out: TextIO) -> int:
     if not config.enabled_sources():
         raise CommandError(f"{config.path}: sources: no enabled source to check")
+    topic = _topic(config)
+    renderer = _renderer(config)
     store = _store(config)
     progress = ProgressLine("fetching articles") if sys.stderr.isatty() and not args.json else None
     try:
-        report = run_check(config, store, progress=progress)
+        checker = Checker(config, store, topic=topic, baseline=_baseline(config, topic))
+        checker.progress = progress
+        report = asyncio.run(checker.run())
+        if progress:
+            progress.close()
+            progress = None
+        dispatch = None
+        if not args.no_send:
+            with Dispatcher(config, store, renderer) as dispatcher:
+                dispatch = dispatcher.send_due()
     finally:
         if progress:
             progress.close()
         store.close()
     if args.json:
-        _print_json(report.to_json(), out)
+        _print_json({**report.to_json(), "alerts": dispatch.to_json() if dispatch else None}, out)
     else:
         format_check(report, out)
+        if dispatch:
+            format_dispatch(dispatch, out)
     if report.sources and len(report.failed_sources) == len(report.sources):
         return EXIT_ERROR
-    return EXIT_CHANGES if report.new_articles else EXIT_OK
+    return EXIT_CHANGES if report.found_something else EXIT_OK
 
 
 # -- extract -----------------------------------------------------------------
@@ -92,16 +119,172 @@ def cmd_extract(args: argparse.Namespace, config: Config | None, out: TextIO) ->
             article = extract_file(Path(target), published=published)
     except ExtractError as exc:
         raise CommandError(f"{target}: {exc}") from None
+    topic = _topic(config) if config else _load_topic(_shipped_topic())
+    observations = extract_facts(article, topic)
     if args.json:
-        _print_json({"article": article.to_json(), "facts": []}, out)
+        _print_json(
+            {"article": article.to_json(), "facts": [o.to_json() for o in observations]}, out
+        )
         return EXIT_OK
     out.write(f"title:     {safe(article.title or '(none)')}\n")
     out.write(f"published: {article.published.isoformat() if article.published else '(unknown)'}\n")
     out.write(f"url:       {safe(article.url)}\n")
     if article.canonical_url:
         out.write(f"canonical: {safe(article.canonical_url)}\n")
+    format_observations(observations, out)
     out.write("\n" + safe(article.text, keep_newlines=True) + "\n")
     return EXIT_OK
+
+
+# -- facts -------------------------------------------------------------------
+
+
+def cmd_baseline(args: argparse.Namespace, config: Config | None, out: TextIO) -> int:
+    config = config or _default_config()
+    topic = _topic(config)
+    baseline = _baseline(config, topic)
+    facts = [baseline.facts[k] for k in topic.keys if k in baseline.facts]
+    if args.json:
+        _print_json({"topic": topic.name, "facts": [fact_json(f) for f in facts]}, out)
+    else:
+        format_known(facts, topic, out, history=False)
+    return EXIT_OK
+
+
+def cmd_facts(args: argparse.Namespace, config: Config, out: TextIO) -> int:
+    topic = _topic(config)
+    baseline = _baseline(config, topic)
+    store = _store(config)
+    try:
+        knowledge.install_baseline(store, baseline, at=utcnow())
+        known = knowledge.load(store)
+        changes = knowledge.stored_changes(store, topic)
+    finally:
+        store.close()
+    keys = [k for k in topic.keys if k in known.facts]
+    if args.key:
+        if args.key not in topic.keys:
+            raise CommandError(f"{args.key}: not a fact of topic {topic.name!r}")
+        keys = [k for k in keys if k == args.key]
+    facts = [known.facts[k] for k in keys]
+    if args.json:
+        _print_json(
+            {
+                "topic": topic.name,
+                "facts": [fact_json(f) for f in facts],
+                "changes": [c.to_json() for c in changes if not args.key or c.key == args.key],
+            },
+            out,
+        )
+    else:
+        format_known(facts, topic, out, history=True)
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace, config: Config | None, out: TextIO) -> int:
+    topic = _topic(config) if config else _load_topic(_shipped_topic())
+    try:
+        report = evaluate(Path(args.folder), topic)
+    except EvalError as exc:
+        raise CommandError(str(exc)) from None
+    if args.json:
+        _print_json(report.to_json(), out)
+    else:
+        out.write(format_report(report))
+    return EXIT_OK
+
+
+# -- alerts ------------------------------------------------------------------
+
+
+def cmd_outbox(args: argparse.Namespace, config: Config, out: TextIO) -> int:
+    store = _store(config)
+    try:
+        with Dispatcher(config, store, _renderer(config)) as dispatcher:
+            outbox = dispatcher.outbox
+            if args.action == "retry":
+                count = outbox.retry(args.ids or None)
+                dispatch = dispatcher.send_due()
+                if args.json:
+                    _print_json({"requeued": count, "alerts": dispatch.to_json()}, out)
+                else:
+                    out.write(f"{count} alert(s) queued again\n")
+                    format_dispatch(dispatch, out)
+                return EXIT_OK
+            alerts = outbox.listing()
+    finally:
+        store.close()
+    if args.json:
+        _print_json({"alerts": [a.to_json() for a in alerts]}, out)
+        return EXIT_OK
+    if not alerts:
+        out.write("outbox: nothing pending or failed\n")
+    for alert in alerts:
+        line = f"{alert.id:>5}  {alert.state:<9} {alert.channel:<10} {alert.kind:<7} "
+        out.write(line + f"{safe(alert.subject_key)} (attempts {alert.attempts})\n")
+        if alert.state == "pending":
+            out.write(f"       next attempt {alert.next_attempt.isoformat()}\n")
+        if alert.last_error:
+            out.write(f"       {safe(alert.last_error)}\n")
+    return EXIT_OK
+
+
+def cmd_notify(args: argparse.Namespace, config: Config, out: TextIO) -> int:
+    if not config.notify.channels():
+        raise CommandError(f"{config.path}: notify: no channel configured (email, slack, apprise)")
+    store = _store(config)
+    try:
+        with Dispatcher(config, store, _renderer(config)) as dispatcher:
+            results = dispatcher.send_test()
+    finally:
+        store.close()
+    if args.json:
+        _print_json(
+            {name: {"ok": error is None, "error": error} for name, error in results.items()}, out
+        )
+    else:
+        for name, error in results.items():
+            out.write(f"{name}: {'ok' if error is None else 'FAILED: ' + safe(error)}\n")
+    return EXIT_OK if all(error is None for error in results.values()) else EXIT_ERROR
+
+
+def cmd_digest(args: argparse.Namespace, config: Config, out: TextIO) -> int:
+    from watcher.digest import digest_for, queue_digest
+
+    channels = config.notify.channels()
+    if args.channel and args.channel not in channels:
+        raise CommandError(f"{config.path}: notify: no channel named {args.channel!r}")
+    topic = _topic(config)
+    renderer = _renderer(config)
+    store = _store(config)
+    now = utcnow()
+    try:
+        knowledge.install_baseline(store, _baseline(config, topic), at=now)
+        if not args.send:
+            routing = (
+                channels[args.channel] if args.channel else next(iter(channels.values()), None)
+            )
+            digest = digest_for(config, store, topic, routing or Routing(), end=now)
+            if args.json:
+                _print_json(digest.to_json(), out)
+            else:
+                rendered = renderer.digest(digest)
+                out.write(f"Subject: {rendered.subject}\n\n{rendered.text}")
+            return EXIT_OK
+        if not channels:
+            raise CommandError(f"{config.path}: notify: no channel configured to send to")
+        names = [args.channel] if args.channel else list(channels)
+        for name in names:
+            queue_digest(config, store, topic, name, end=now, force=True)
+        with Dispatcher(config, store, renderer) as dispatcher:
+            dispatch = dispatcher.send_due()
+    finally:
+        store.close()
+    if args.json:
+        _print_json(dispatch.to_json(), out)
+    else:
+        format_dispatch(dispatch, out)
+    return EXIT_OK if not dispatch.failed and not dispatch.retrying else EXIT_ERROR
 
 
 # -- run and status ------------------------------------------------------------
@@ -133,7 +316,7 @@ def cmd_status(args: argparse.Namespace, config: Config, out: TextIO) -> int:
 def cmd_demo(args: argparse.Namespace, config: Config | None, out: TextIO) -> int:
     from watcher.demo import run_demo
 
-    return run_demo(out, as_json=args.json)
+    return run_demo(out, as_json=args.json, output=Path(args.output))
 
 
 # -- plumbing ----------------------------------------------------------------
@@ -141,6 +324,42 @@ def cmd_demo(args: argparse.Namespace, config: Config | None, out: TextIO) -> in
 
 def _store(config: Config) -> Store:
     return open_store(config.database_url())
+
+
+def _shipped_topic() -> Path:
+    from watcher.resources import resource_path
+
+    return resource_path("config") / "topics" / "niger-us-withdrawal.toml"
+
+
+def _load_topic(path: Path) -> Topic:
+    try:
+        return load_topic(path)
+    except TopicError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _topic(config: Config) -> Topic:
+    return _load_topic(config.topic_path())
+
+
+def _baseline(config: Config, topic: Topic) -> knowledge.Knowledge:
+    try:
+        return knowledge.baseline_of(config, topic)
+    except BaselineError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _renderer(config: Config) -> Renderer:
+    try:
+        return load_templates(config.templates_path())
+    except TemplateError as exc:
+        raise CommandError(f"templates: {exc}") from None
+
+
+def _default_config() -> Config:
+    """The defaults, for commands that can run without a config file."""
+    return Config()
 
 
 def _date(value: str) -> date:
@@ -178,7 +397,84 @@ def build_parser() -> argparse.ArgumentParser:
         "articles, store them, and report. Exit status: 0 nothing new, 1 something new, "
         "2 error (bad config, or every source failed).",
     )
+    check.add_argument(
+        "--no-send",
+        action="store_true",
+        help="queue alerts in the outbox but send nothing now (the daemon or "
+        "`watcher outbox retry` sends them later)",
+    )
     check.set_defaults(handler=cmd_check, needs_config=True)
+
+    baseline = commands.add_parser(
+        "baseline",
+        parents=[common],
+        help="show the baseline: the facts of the seed articles, and pinned values",
+        description="Run fact extraction over the seed articles and show the baseline every "
+        "later article is compared with: each fact's value, its sources with their quotes, "
+        "and readings that disagree. Values pinned in config ([facts.pins]) override "
+        "derived ones and are marked as pinned.",
+    )
+    baseline.set_defaults(handler=cmd_baseline, needs_config=False)
+
+    facts = commands.add_parser(
+        "facts",
+        parents=[common],
+        help="show what is known now, fact by fact, with sources and history",
+        description="Show current knowledge from the state database: each fact's value, "
+        "where it comes from (seeds, pinned, observed), its sources with quotes, open "
+        "disagreements, and the values it had before.",
+    )
+    facts.add_argument("key", nargs="?", help="one fact key, e.g. bases.air_base_201.status")
+    facts.set_defaults(handler=cmd_facts, needs_config=True)
+
+    evaluation = commands.add_parser(
+        "eval",
+        parents=[common],
+        help="score fact extraction against a labelled folder",
+        description="Read every article in FOLDER (listed with its expected facts in "
+        "FOLDER/labels.toml), extract its facts and print precision and recall per fact "
+        "key, and the facts wrongly found in off-topic articles.",
+    )
+    evaluation.add_argument("folder", metavar="FOLDER")
+    evaluation.set_defaults(handler=cmd_eval, needs_config=False)
+
+    outbox = commands.add_parser(
+        "outbox",
+        parents=[common],
+        help="list alerts waiting or failed; `retry` sends them again",
+        description="List alerts that are pending, failed for good, or uncertain (the "
+        "sender stopped between sending and recording, so they may have arrived). "
+        "`watcher outbox retry [ID ...]` queues failed and uncertain alerts again and "
+        "sends what is due.",
+    )
+    outbox.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
+    outbox.add_argument("ids", nargs="*", type=int, metavar="ID", help="alerts to retry")
+    outbox.set_defaults(handler=cmd_outbox, needs_config=True)
+
+    digest = commands.add_parser(
+        "digest",
+        parents=[common],
+        help="preview the digest, or send it now",
+        description="Build the digest for the period ending now: the period's fact "
+        "changes, every tracked fact as it stands with its last source, and the deadline "
+        "countdown. --preview (the default) prints it; --send sends it to every channel "
+        "(or --channel) now.",
+    )
+    action = digest.add_mutually_exclusive_group()
+    action.add_argument("--preview", action="store_true", help="print it (default)")
+    action.add_argument("--send", action="store_true", help="send it now")
+    digest.add_argument("--channel", help="email, slack or apprise:NAME (default: all)")
+    digest.set_defaults(handler=cmd_digest, needs_config=True)
+
+    notify = commands.add_parser(
+        "notify",
+        parents=[common],
+        help="`notify test`: send a test message to every channel",
+        description="Send a test message to every configured channel and say which worked. "
+        "Exit status 2 when any failed.",
+    )
+    notify.add_argument("action", choices=["test"])
+    notify.set_defaults(handler=cmd_notify, needs_config=True)
 
     extract = commands.add_parser(
         "extract",
@@ -197,8 +493,16 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         parents=[common],
         help="run offline against bundled sample feeds served on 127.0.0.1",
-        description="Serve the bundled sample feeds and articles on 127.0.0.1, run checks "
-        "against them with a throw-away state database, and show the results.",
+        description="Serve the bundled sample feeds and articles on 127.0.0.1, run three "
+        "checks against them with a throw-away state database, send each fact change to "
+        "a Slack webhook served on 127.0.0.1, and write the alerts as email (text and "
+        "HTML), the digest and the Atom feed to --output.",
+    )
+    demo.add_argument(
+        "--output",
+        metavar="DIR",
+        default="demo-output",
+        help="where to write the rendered alerts, digest and Atom feed (default: demo-output)",
     )
     demo.set_defaults(handler=cmd_demo, needs_config=False)
 
@@ -248,7 +552,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         config = load_config(args.config) if args.needs_config else _load_optional(args.config)
         return handler(args, config, out)
-    except (ConfigError, StoreError, CommandError) as exc:
+    except (ConfigError, StoreError, CommandError, BaselineError) as exc:
         print(f"watcher: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

@@ -148,6 +148,8 @@ class EmailChannel(Routing):
     sender: str
     to: list[str] = Field(min_length=1)
     timeout: Duration = 30.0
+    # Trust the server certificate signed by this CA (PEM) instead of the system's.
+    ca_file: Path | None = None
 
 
 class SlackChannel(Routing):
@@ -200,11 +202,28 @@ class NotifySettings(Strict):
         return found
 
 
+class FactSettings(Strict):
+    """How the baseline is made and how sure a change must be."""
+
+    # The seed articles (a folder with manifest.toml) whose facts are the
+    # baseline. Default: the seeds shipped with watcher.
+    seeds: Path | None = None
+    # A count within this fraction of the known one is the same count.
+    count_tolerance: float = Field(default=0.10, ge=0, lt=1)
+    # A change is "confirmed" once this many independent sites report it.
+    confirm_sources: int = Field(default=2, gt=0)
+    # Values that override the ones derived from the seeds, by fact key:
+    # "bases.air_base_201.status" = "operating", or a table with value,
+    # qualifier and as_of.
+    pins: dict[str, Any] = {}
+
+
 class Config(Strict):
     state: StateSettings = StateSettings()
     http: HttpSettings = HttpSettings()
     articles: ArticleSettings = ArticleSettings()
     notify: NotifySettings = NotifySettings()
+    facts: FactSettings = FactSettings()
     topic: str = DEFAULT_TOPIC
     sources: list[Source] = []
 
@@ -242,6 +261,22 @@ class Config(Strict):
             return resource_path("config") / "topics" / f"{self.topic}.toml"
         path = Path(self.topic).expanduser()
         return path if path.is_absolute() else self.base_dir / path
+
+    def resolve(self, path: Path) -> Path:
+        """A path from the file, relative to the file's folder."""
+        path = path.expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+    def seeds_path(self) -> Path:
+        return (
+            resource_path("seeds") if self.facts.seeds is None else self.resolve(self.facts.seeds)
+        )
+
+    def templates_path(self) -> Path | None:
+        return self.resolve(self.notify.templates) if self.notify.templates else None
+
+    def atom_path(self) -> Path | None:
+        return self.resolve(self.notify.atom) if self.notify.atom else None
 
     def enabled_sources(self) -> list[Source]:
         return [source for source in self.sources if source.enabled]
@@ -321,4 +356,10 @@ def parse_config(data: dict[str, Any], file: Path) -> Config:
     topic = config.topic_path()
     if not topic.is_file():
         raise ConfigError(f"{file}: topic: topic file not found: {topic}")
+    email = config.notify.email
+    if email and email.ca_file and not config.resolve(email.ca_file).is_file():
+        raise ConfigError(f"{file}: notify.email.ca_file: file not found: {email.ca_file}")
+    seeds = config.seeds_path()
+    if not (seeds / "manifest.toml").is_file():
+        raise ConfigError(f"{file}: facts.seeds: no manifest.toml in {seeds}")
     return config

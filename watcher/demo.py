@@ -7,8 +7,10 @@ GET, and checks run against it with a throw-away state database.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -17,10 +19,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
 
+from watcher import knowledge
 from watcher.check import run_check
 from watcher.config import Config, parse_config
+from watcher.digest import digest_for
+from watcher.notify import Dispatcher
+from watcher.render import load_templates
 from watcher.report import format_check
-from watcher.store import open_store
+from watcher.store import Store, open_store, utcnow
+from watcher.terminal import safe
+from watcher.topic import load_topic
 
 SITE = Path(__file__).resolve().parent / "demo_site"
 
@@ -28,6 +36,11 @@ FEEDS = {
     "sahel-wire": "/sahel-wire/feed.xml",
     "desert-dispatch": "/desert-dispatch/atom.xml",
 }
+
+# Each sample site on its own loopback address: sources are independent when
+# their sites differ, and a change is confirmed by two of them.
+SITE_HOSTS = {"sahel-wire": "127.0.0.1", "desert-dispatch": "127.0.0.2"}
+WEBHOOK_ENV = "WATCHER_DEMO_WEBHOOK"
 
 _TYPES = {".xml": "application/xml", ".html": "text/html; charset=utf-8"}
 
@@ -39,7 +52,7 @@ class DemoSite:
     first item, so a second pass has something new to find.
     """
 
-    def __init__(self, root: Path = SITE) -> None:
+    def __init__(self, root: Path = SITE, host: str = "127.0.0.1") -> None:
         self.root = root
         self.early = True
         site = self
@@ -72,7 +85,7 @@ class DemoSite:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((host, 0), Handler)
         self.server.daemon_threads = True
 
     @property
@@ -102,41 +115,144 @@ class DemoSite:
             self.server.server_close()
 
 
-def demo_config(base_url: str, state_dir: Path) -> Config:
+class WebhookReceiver:
+    """A Slack-style incoming webhook on 127.0.0.1 that keeps what it is sent."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                receiver.received.append(json.loads(self.rfile.read(length)))
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/services/demo"
+
+    @contextmanager
+    def serving(self) -> Iterator[WebhookReceiver]:
+        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+def demo_config(urls: dict[str, str], state_dir: Path) -> Config:
     data: dict[str, Any] = {
         "state": {"path": str(state_dir / "watcher.db")},
-        # The sample site is on loopback, which watcher refuses by default.
+        # The sample sites are on loopback, which watcher refuses by default.
         "http": {"allow_private_addresses": True, "per_host_delay": 0, "retries": 0},
-        "sources": [{"name": name, "url": base_url + path} for name, path in FEEDS.items()],
+        "notify": {
+            "atom": str(state_dir / "changes.atom"),
+            # Every change at once, so the demo shows alerts as they happen.
+            "slack": {"webhook_env": WEBHOOK_ENV, "immediate": "all"},
+        },
+        "sources": [{"name": name, "url": url} for name, url in urls.items()],
     }
     return parse_config(data, state_dir / "watcher.toml")
 
 
-def run_demo(out: TextIO, *, as_json: bool = False) -> int:
+def _save_rendered(output: Path, config: Config, store: Store) -> list[Path]:
+    """Each alert as the email it would be (text and HTML), and the digest, as files."""
+    renderer = load_templates()
+    topic = load_topic(config.topic_path())
+    output.mkdir(parents=True, exist_ok=True)
+    written = []
+    for change in knowledge.stored_changes(store, topic):
+        rendered = renderer.alert(change)
+        for suffix, body in (("txt", rendered.text), ("html", rendered.html)):
+            path = output / f"alert-{change.change_id}.{suffix}"
+            path.write_text(f"Subject: {rendered.subject}\n\n{body}" if suffix == "txt" else body)
+            written.append(path)
+    routing = config.notify.channels()["slack"]
+    digest = digest_for(config, store, topic, routing, end=utcnow())
+    rendered = renderer.digest(digest)
+    (output / "digest.txt").write_text(f"Subject: {rendered.subject}\n\n{rendered.text}")
+    (output / "digest.html").write_text(rendered.html)
+    written += [output / "digest.txt", output / "digest.html"]
+    atom = config.atom_path()
+    if atom and atom.exists():
+        shutil.copy(atom, output / "changes.atom")
+        written.append(output / "changes.atom")
+    return written
+
+
+def run_demo(out: TextIO, *, as_json: bool = False, output: Path | None = None) -> int:
+    """Three passes against the sample sites; alerts go to a loopback Slack webhook."""
+    output = output or Path("demo-output")
     passes: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="watcher-demo-") as tmp, DemoSite().serving() as site:
-        config = demo_config(site.base_url, Path(tmp))
+    sites = {name: DemoSite(host=host) for name, host in SITE_HOSTS.items()}
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="watcher-demo-"))
+        for site in sites.values():
+            stack.enter_context(site.serving())
+        slack = stack.enter_context(WebhookReceiver().serving())
+        urls = {name: site.base_url + FEEDS[name] for name, site in sites.items()}
+        config = demo_config(urls, Path(tmp))
         store = open_store(config.database_url())
+        stack.callback(store.close)
+        renderer = load_templates()
+        dispatcher = stack.enter_context(
+            Dispatcher(config, store, renderer, environ={WEBHOOK_ENV: slack.url})
+        )
         steps = [
             ("first pass: everything is new", None),
-            ("second pass: the Sahel Wire feed has published more", site.publish_more),
+            ("second pass: Sahel Wire has published more", sites["sahel-wire"].publish_more),
             ("third pass: nothing new, the servers answer 304 Not Modified", None),
         ]
         if not as_json:
-            out.write(f"Serving the sample feeds on {site.base_url}; state in {tmp}\n")
-        try:
-            for title, before in steps:
-                if before:
-                    before()
-                report = run_check(config, store)
-                if as_json:
-                    passes.append({"pass": title, **report.to_json(with_text=False)})
-                else:
-                    out.write(f"\n== {title}\n")
-                    format_check(report, out)
-        finally:
-            store.close()
+            for name, url in urls.items():
+                out.write(f"Serving {name} on {url}\n")
+            out.write(f"State in {tmp}; Slack alerts go to {slack.url}\n")
+        for title, before in steps:
+            if before:
+                before()
+            report = run_check(config, store)
+            already = len(slack.received)
+            dispatch = dispatcher.send_due()
+            messages = [m["text"] for m in slack.received[already:]]
+            if as_json:
+                passes.append(
+                    {
+                        "pass": title,
+                        **report.to_json(with_text=False),
+                        "alerts": dispatch.to_json(),
+                        "slack_messages": messages,
+                    }
+                )
+                continue
+            out.write(f"\n== {title}\n")
+            format_check(report, out)
+            for message in messages:
+                out.write(f"  slack <- {safe(message.splitlines()[0])}\n")
+        written = _save_rendered(output, config, store)
     if as_json:
-        json.dump({"passes": passes}, out, indent=2, ensure_ascii=False)
+        json.dump(
+            {"passes": passes, "rendered": [str(p) for p in written]},
+            out,
+            indent=2,
+            ensure_ascii=False,
+        )
         out.write("\n")
+        return 0
+    out.write(f"\nRendered alerts, the digest and the Atom feed are in {output}/:\n")
+    for path in written:
+        out.write(f"  {path}\n")
+    out.write("\n" + (output / "digest.txt").read_text())
     return 0

@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import trafilatura
 from trafilatura.settings import use_config
@@ -28,6 +28,27 @@ _HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 
 # trafilatura's own time limit relies on signals, which only work on the main
 # thread; extraction runs in workers, so the limit is switched off.
+# <link rel="canonical" href="...">, attributes in either order.
+_CANONICAL = re.compile(
+    rb"<link\b(?=[^>]*\brel\s*=\s*[\"']?canonical\b)[^>]*\bhref\s*=\s*[\"']?([^\"'\s>]+)",
+    re.IGNORECASE,
+)
+# The canonical link sits in the head; no need to scan a whole long page for it.
+_HEAD_BYTES = 65536
+
+
+def canonical_of(html: bytes | str, url: str) -> str | None:
+    """The page's canonical URL, when it names an http(s) URL other than ``url``."""
+    head = html[:_HEAD_BYTES]
+    found = _CANONICAL.search(head.encode("utf-8", "replace") if isinstance(head, str) else head)
+    if not found:
+        return None
+    canonical = urljoin(url, found.group(1).decode("utf-8", "replace").replace("&amp;", "&"))
+    if canonical == url or urlsplit(canonical).scheme not in ("http", "https"):
+        return None
+    return canonical
+
+
 _CONFIG = use_config()
 _CONFIG.set("DEFAULT", "EXTRACTION_TIMEOUT", "0")
 
@@ -87,9 +108,7 @@ def extract_html(
     text = _clean(document.text)
     if len(text) < MIN_TEXT_CHARS:
         raise ExtractError(f"article text too short ({len(text)} characters)")
-    canonical = document.url if document.url and document.url != url else None
-    if canonical and urlsplit(canonical).scheme not in ("http", "https"):
-        canonical = None
+    canonical = canonical_of(html, url)
     return Article(
         url=url,
         title=_clean(document.title) if document.title else fallback_title,

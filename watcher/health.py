@@ -21,6 +21,8 @@ class HealthEvent:
     kind: str
     detail: str
     at: datetime
+    # The health it left: ok, failing or silent
+    previous: str = "ok"
 
     @property
     def subject_key(self) -> str:
@@ -33,7 +35,19 @@ class HealthEvent:
             "kind": self.kind,
             "detail": self.detail,
             "at": self.at.isoformat(),
+            "previous": self.previous,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, str]) -> HealthEvent:
+        return cls(
+            source=data["source"],
+            url=data["url"],
+            kind=data["kind"],
+            detail=data["detail"],
+            at=datetime.fromisoformat(data["at"]),
+            previous=data.get("previous", "ok"),
+        )
 
 
 def assess(state: SourceState, *, failures: int, silence: float, now: datetime) -> tuple[str, str]:
@@ -61,5 +75,5 @@ def health_events(
         if health == state.health:
             continue
         kind = "recovered" if health == "ok" else health
-        events.append(HealthEvent(state.name, state.url, kind, detail, now))
+        events.append(HealthEvent(state.name, state.url, kind, detail, now, state.health))
     return events

@@ -43,7 +43,9 @@ class Article:
 
     @property
     def site(self) -> str:
-        return site_of(self.canonical_url or self.url)
+        """The site it was fetched from. Not the canonical link: any page can claim
+        any canonical site, and independent sources are counted by site."""
+        return site_of(self.url)
 
     @property
     def published_date(self) -> date | None:
@@ -82,6 +84,16 @@ class Evidence:
             "published": self.published.isoformat() if self.published else None,
             "site": self.site,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Evidence:
+        return cls(
+            quote=data["quote"],
+            url=data["url"],
+            title=data.get("title"),
+            published=_day(data.get("published")),
+            site=data.get("site") or "",
+        )
 
 
 @dataclass(frozen=True)
@@ -149,6 +161,21 @@ class FactChange:
             "evidence": [e.to_json() for e in self.evidence],
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FactChange:
+        return cls(
+            change_id=data["change_id"],
+            key=data["key"],
+            label=data["label"],
+            change_type=data["change_type"],
+            old=data.get("old"),
+            new=data["new"],
+            status=data["status"],
+            first_seen=datetime.fromisoformat(data["first_seen"]),
+            evidence=tuple(Evidence.from_json(e) for e in data.get("evidence", [])),
+            as_of=_day(data.get("as_of")),
+        )
+
 
 @dataclass(frozen=True)
 class CurrentFact:
@@ -159,6 +186,26 @@ class CurrentFact:
     value: str | None
     as_of: date | None
     source: Evidence | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "label": self.label,
+            "value": self.value,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "source": self.source.to_json() if self.source else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CurrentFact:
+        source = data.get("source")
+        return cls(
+            key=data["key"],
+            label=data["label"],
+            value=data.get("value"),
+            as_of=_day(data.get("as_of")),
+            source=Evidence.from_json(source) if source else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -171,3 +218,28 @@ class Digest:
     changes: tuple[FactChange, ...]
     facts: tuple[CurrentFact, ...]
     outlook: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "period_start": self.period_start.isoformat(),
+            "period_end": self.period_end.isoformat(),
+            "changes": [c.to_json() for c in self.changes],
+            "facts": [f.to_json() for f in self.facts],
+            "outlook": list(self.outlook),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Digest:
+        return cls(
+            title=data["title"],
+            period_start=datetime.fromisoformat(data["period_start"]),
+            period_end=datetime.fromisoformat(data["period_end"]),
+            changes=tuple(FactChange.from_json(c) for c in data.get("changes", [])),
+            facts=tuple(CurrentFact.from_json(f) for f in data.get("facts", [])),
+            outlook=tuple(data.get("outlook", [])),
+        )
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None

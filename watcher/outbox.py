@@ -18,6 +18,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, insert, select, update
 
+from watcher.config import Routing
+from watcher.health import HealthEvent
+from watcher.models import Digest, FactChange
 from watcher.store import Store, alerts, aware, utcnow
 
 
@@ -105,6 +108,73 @@ def enqueue(
         )
     )
     return True
+
+
+def enqueue_change(
+    conn: Connection,
+    change: FactChange,
+    event: str,
+    channels: dict[str, Routing],
+    *,
+    at: datetime,
+) -> list[str]:
+    """Queue the alerts a change causes now; returns the channels it goes to.
+
+    A channel sending every change gets one alert when it is first reported
+    and a follow-up when it is confirmed; a channel sending confirmed changes
+    gets one, when it is confirmed. More evidence for the same status is for
+    the digest.
+    """
+    if event == "corroborated":
+        return []
+    queued = []
+    for name, routing in channels.items():
+        if not routing.sends_at_once(change.key, change.status):
+            continue
+        if enqueue(
+            conn,
+            kind="change",
+            channel=name,
+            idempotency_key=f"change:{change.change_id}:{change.status}:{name}",
+            subject_key=change.key,
+            payload=change.to_json(),
+            change_id=change.change_id,
+            at=at,
+        ):
+            queued.append(name)
+    return queued
+
+
+def enqueue_health(
+    conn: Connection, event: HealthEvent, channels: dict[str, Routing], *, at: datetime
+) -> list[str]:
+    """Queue a source's health alert (failing, silent, recovered) on channels that want them."""
+    queued = []
+    for name, routing in channels.items():
+        if routing.health and enqueue(
+            conn,
+            kind="health",
+            channel=name,
+            idempotency_key=f"health:{event.source}:{event.kind}:{event.at.isoformat()}:{name}",
+            subject_key=event.subject_key,
+            payload=event.to_json(),
+            at=at,
+        ):
+            queued.append(name)
+    return queued
+
+
+def enqueue_digest(conn: Connection, digest: Digest, channel: str, *, at: datetime) -> bool:
+    """Queue a digest; the same channel and period end is queued once."""
+    return enqueue(
+        conn,
+        kind="digest",
+        channel=channel,
+        idempotency_key=f"digest:{channel}:{digest.period_end.isoformat()}",
+        subject_key=f"digest:{channel}",
+        payload=digest.to_json(),
+        at=at,
+    )
 
 
 class Outbox:

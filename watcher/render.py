@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -354,3 +354,14 @@ _SAMPLE_DIGEST = Digest(
     ),
     outlook=("41 days left to the sample deadline (2024-09-15)",),
 )
+
+
+def sample_change(at: datetime) -> FactChange:
+    """The change ``watcher notify test`` sends, marked as a test."""
+    return replace(
+        _SAMPLE_CHANGE,
+        key="watcher.test",
+        label="Test message from watcher",
+        status="a test: nothing changed",
+        first_seen=at,
+    )

@@ -6,10 +6,57 @@ import json
 from datetime import datetime
 from typing import Any, TextIO
 
-from watcher.check import CheckReport
+from watcher.check import CheckReport, ReportedChange
+from watcher.compare import KnownFact, Reading, describe
 from watcher.config import Config
+from watcher.models import Evidence, Observation
+from watcher.notify import DispatchReport
+from watcher.render import status_text
 from watcher.store import Store
 from watcher.terminal import safe
+from watcher.topic import Topic
+
+_EVENTS = {"new": "new", "confirmed": "now confirmed", "corroborated": "more sources"}
+
+
+def _evidence_lines(evidence: Evidence, indent: str = "    ") -> str:
+    when = f", {evidence.published.isoformat()}" if evidence.published else ""
+    title = safe(evidence.title or evidence.site)
+    return (
+        f'{indent}"{safe(evidence.quote)}"\n'
+        f"{indent}  {title} ({safe(evidence.site)}{when}) {safe(evidence.url)}\n"
+    )
+
+
+def format_changes(changes: list[ReportedChange], out: TextIO) -> None:
+    if not changes:
+        return
+    out.write("\nFact changes:\n")
+    for reported in changes:
+        change = reported.change
+        old = safe(change.old) if change.old else "unknown"
+        status = status_text(change.status, change.evidence)
+        out.write(
+            f"* {safe(change.label)}: {old} -> {safe(change.new)}"
+            f" [{status}; {_EVENTS.get(reported.event, reported.event)}]\n"
+        )
+        if change.change_type == "conflict":
+            out.write("  sources disagree; the known value stands until one side is confirmed\n")
+        for evidence in change.evidence:
+            out.write(_evidence_lines(evidence))
+        if reported.alerts:
+            out.write(f"  alert queued for: {', '.join(reported.alerts)}\n")
+
+
+def format_dispatch(report: DispatchReport, out: TextIO) -> None:
+    if not (report.sent or report.retrying or report.failed):
+        return
+    out.write(
+        f"alerts: {len(report.sent)} sent, {len(report.retrying)} waiting to retry, "
+        f"{len(report.failed)} failed\n"
+    )
+    for alert, reason in [*report.retrying, *report.failed]:
+        out.write(f"  ! alert {alert.id} on {alert.channel}: {safe(reason)}\n")
 
 
 def format_check(report: CheckReport, out: TextIO) -> None:
@@ -35,11 +82,14 @@ def format_check(report: CheckReport, out: TextIO) -> None:
         for failure in source.failures:
             retry = "gave up" if failure.gave_up else "will retry"
             out.write(f"  ! {safe(failure.reason)} ({retry})\n")
+        if source.health:
+            out.write(f"  health: {source.health.kind}: {safe(source.health.detail)}\n")
+    format_changes(report.changes, out)
     failed = len(report.failed_sources)
     out.write(
         f"{report.new_articles} new article(s) from {len(report.sources)} source(s)"
         + (f", {failed} failed" if failed else "")
-        + "\n"
+        + f", {len(report.changes)} fact change(s)\n"
     )
 
 
@@ -97,3 +147,65 @@ def format_status(status: dict[str, Any], out: TextIO) -> None:
     out.write(f"daemon: {state}, started {daemon['started']}, last pass {daemon['last_pass']}\n")
     for job, when in sorted(daemon.get("next_runs", {}).items()):
         out.write(f"  next {job}: {when}\n")
+
+
+# -- facts ---------------------------------------------------------------------
+
+_ORIGINS = {"seeds": "from the seeds", "pinned": "pinned in config", "observed": "observed"}
+
+
+def _reading(kind: str, reading: Reading) -> str:
+    value = describe(kind, reading.value, reading.qualifier)
+    return f"{value} (as of {reading.as_of.isoformat()})" if reading.as_of else value
+
+
+def fact_json(fact: KnownFact) -> dict[str, Any]:
+    """A known fact in the fact shape of the CLI contract, with where it comes from."""
+    first = fact.sources[0] if fact.sources else None
+    return {
+        **fact.to_json(),
+        "quote": first.quote if first else None,
+        "source": first.url if first else None,
+    }
+
+
+def format_known(facts: list[KnownFact], topic: Topic, out: TextIO, *, history: bool) -> None:
+    """Each fact: its value and origin, its sources; other readings and, if asked, history."""
+    labels = {f.key: f.label for f in topic.facts}
+    for fact in facts:
+        out.write(
+            f"{safe(labels.get(fact.key, fact.key))} ({fact.key}): "
+            f"{safe(_reading(fact.kind, fact.current))}, {_ORIGINS.get(fact.origin, fact.origin)}\n"
+        )
+        for evidence in fact.sources:
+            out.write(_evidence_lines(evidence))
+        for other in fact.alternatives:
+            out.write(f"  also reported: {safe(_reading(fact.kind, other))}\n")
+            for evidence in other.sources:
+                out.write(_evidence_lines(evidence, "      "))
+        for conflict in fact.conflicts:
+            out.write(
+                f"  disputed by: {safe(_reading(fact.kind, conflict.new))} ({conflict.status})\n"
+            )
+            for evidence in conflict.new.sources:
+                out.write(_evidence_lines(evidence, "      "))
+        if history and fact.history:
+            out.write("  before:\n")
+            for old in reversed(fact.history):
+                sources = ", ".join(safe(e.site) for e in old.sources) or "no source"
+                out.write(f"    {safe(_reading(fact.kind, old))} ({sources})\n")
+    missing = [f for f in topic.facts if f.key not in {k.key for k in facts}]
+    for fact in missing:
+        out.write(f"{safe(fact.label)} ({fact.key}): unknown\n")
+
+
+def format_observations(observations: list[Observation], out: TextIO) -> None:
+    if not observations:
+        out.write("facts: none (off topic, or no tracked fact stated)\n")
+        return
+    out.write("facts:\n")
+    for obs in observations:
+        as_of = f" (as of {obs.as_of.isoformat()})" if obs.as_of else ""
+        value = describe(obs.kind, obs.value, obs.qualifier)
+        out.write(f"  {obs.key}: {safe(value)}{as_of}\n")
+        out.write(f'    "{safe(obs.evidence.quote)}"\n')

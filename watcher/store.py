@@ -29,6 +29,7 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    delete,
     event,
     func,
     insert,
@@ -293,10 +294,10 @@ class Store:
             for step in MIGRATIONS[version:]:
                 step(conn)
             if version != SCHEMA_VERSION:
-                self._set_meta(conn, "schema_version", str(SCHEMA_VERSION))
+                self.put_meta(conn, "schema_version", str(SCHEMA_VERSION))
 
     @staticmethod
-    def _set_meta(conn: Connection, key: str, value: str) -> None:
+    def put_meta(conn: Connection, key: str, value: str) -> None:
         if conn.execute(select(meta.c.key).where(meta.c.key == key)).first():
             conn.execute(update(meta).where(meta.c.key == key).values(value=value))
         else:
@@ -304,11 +305,15 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as conn:
-            self._set_meta(conn, key, value)
+            self.put_meta(conn, key, value)
+
+    @staticmethod
+    def read_meta(conn: Connection, key: str) -> str | None:
+        return conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
 
     def get_meta(self, key: str) -> str | None:
         with self.engine.connect() as conn:
-            return conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
+            return self.read_meta(conn, key)
 
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
@@ -331,10 +336,14 @@ class Store:
 
     # -- sources -------------------------------------------------------------
 
-    def source_state(self, name: str, url: str) -> SourceState:
+    def source_state(self, name: str, url: str, *, conn: Connection | None = None) -> SourceState:
         """The remembered state of a source; validators are dropped if its URL changed."""
-        with self.engine.connect() as conn:
-            row = conn.execute(select(sources).where(sources.c.name == name)).mappings().first()
+        query = select(sources).where(sources.c.name == name)
+        if conn is not None:
+            row = conn.execute(query).mappings().first()
+        else:
+            with self.engine.connect() as own:
+                row = own.execute(query).mappings().first()
         if row is None or row["url"] != url:
             return SourceState(name, url, None, None, None, None, None, None, 0)
         return _source_state(row)
@@ -539,10 +548,14 @@ class Store:
                 ],
             )
 
+    @staticmethod
+    def read_knowledge(conn: Connection) -> dict[str, dict[str, Any]]:
+        rows = conn.execute(select(knowledge.c.key, knowledge.c.data)).all()
+        return {key: json.loads(data) for key, data in rows}
+
     def load_knowledge(self) -> dict[str, dict[str, Any]]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(knowledge.c.key, knowledge.c.data)).all()
-        return {key: json.loads(data) for key, data in rows}
+            return self.read_knowledge(conn)
 
     @staticmethod
     def save_knowledge(conn: Connection, facts: dict[str, dict[str, Any]], *, at: datetime) -> None:
@@ -558,6 +571,10 @@ class Store:
                 conn.execute(insert(knowledge).values(key=key, data=payload, updated_at=at))
 
     @staticmethod
+    def forget_knowledge(conn: Connection, keys: Iterable[str]) -> None:
+        conn.execute(delete(knowledge).where(knowledge.c.key.in_(list(keys))))
+
+    @staticmethod
     def upsert_change(
         conn: Connection,
         identity: str,
@@ -566,17 +583,19 @@ class Store:
         data: dict[str, Any],
         *,
         at: datetime,
-    ) -> tuple[int, bool]:
-        """Insert or update a change by identity; returns (id, created)."""
+    ) -> tuple[int, datetime]:
+        """Insert or update a change by identity; returns its id and when it was first seen."""
         payload = json.dumps(data, sort_keys=True)
-        row = conn.execute(select(changes.c.id).where(changes.c.identity == identity)).first()
+        row = conn.execute(
+            select(changes.c.id, changes.c.first_seen).where(changes.c.identity == identity)
+        ).first()
         if row:
             conn.execute(
                 update(changes)
                 .where(changes.c.id == row[0])
                 .values(status=status, data=payload, updated_at=at)
             )
-            return row[0], False
+            return row[0], aware(row[1])
         new_id = conn.execute(
             insert(changes).values(
                 identity=identity,
@@ -587,12 +606,17 @@ class Store:
                 updated_at=at,
             )
         ).inserted_primary_key[0]
-        return new_id, True
+        return new_id, at
 
-    def list_changes(self, key: str | None = None) -> list[dict[str, Any]]:
+    def list_changes(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Changes, oldest first; ``since`` and ``until`` bound their last update."""
         query = select(changes).order_by(changes.c.first_seen, changes.c.id)
-        if key:
-            query = query.where(changes.c.key == key)
+        if since is not None:
+            query = query.where(changes.c.updated_at >= since)
+        if until is not None:
+            query = query.where(changes.c.updated_at < until)
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
         return [

@@ -1,0 +1,339 @@
+"""Sending what the outbox holds: each alert rendered and handed to its channel.
+
+A channel that fails with a temporary error is not tried again in the same
+round: its other alerts keep their place and wait, so a down mail server
+costs one timeout per round, not one per alert.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from watcher.channels import ChannelError
+from watcher.config import AppriseChannel, Config, EmailChannel, Routing, SlackChannel
+from watcher.health import HealthEvent
+from watcher.logs import register_secret
+from watcher.mailer import (
+    MailSettings,
+    build_alert_message,
+    build_digest_message,
+    make_message_id,
+    send_mail,
+)
+from watcher.models import Digest, FactChange
+from watcher.outbox import Outbox, OutgoingAlert
+from watcher.render import Renderer, sample_change
+from watcher.slack import build_alert_payload, build_digest_payloads, post_webhook
+from watcher.store import Store, utcnow
+
+log = logging.getLogger(__name__)
+
+
+def health_change(event: HealthEvent) -> FactChange:
+    """A source's health shown like a fact change: ``Source x: ok → failing``."""
+    return FactChange(
+        change_id=0,
+        key=event.subject_key,
+        label=f"Source {event.source}",
+        change_type="health",
+        old=event.previous,
+        new=event.kind,
+        status=event.detail,
+        first_seen=event.at,
+        evidence=(),
+    )
+
+
+class Channel(Protocol):
+    name: str
+
+    def send_change(self, change: FactChange, alert: OutgoingAlert) -> str | None:
+        """Send one alert; return the Message-ID when the channel has one."""
+
+    def send_digest(self, digest: Digest, alert: OutgoingAlert) -> str | None: ...
+
+
+def _secret(variable: str, what: str, environ: Mapping[str, str]) -> str:
+    value = environ.get(variable, "")
+    if not value:
+        raise ChannelError(f"{what}: environment variable {variable} is not set", permanent=True)
+    register_secret(value)
+    return value
+
+
+class EmailSender:
+    def __init__(
+        self,
+        name: str,
+        routing: EmailChannel,
+        renderer: Renderer,
+        outbox: Outbox,
+        environ: Mapping[str, str],
+        ca_file: Path | None = None,
+    ) -> None:
+        self.name = name
+        self.routing = routing
+        self.renderer = renderer
+        self.outbox = outbox
+        self.environ = environ
+        self.ca_file = ca_file
+
+    def _settings(self) -> MailSettings:
+        routing = self.routing
+        password = None
+        if routing.password_env:
+            password = _secret(routing.password_env, "SMTP password", self.environ)
+        context = None
+        if self.ca_file is not None:
+            context = ssl.create_default_context(cafile=str(self.ca_file))
+        return MailSettings(
+            host=routing.host,
+            port=routing.port,
+            security=routing.security,
+            username=routing.username,
+            password=password,
+            sender=routing.sender,
+            recipients=tuple(routing.to),
+            timeout=routing.timeout,
+            ssl_context=context,
+        )
+
+    def send_change(self, change: FactChange, alert: OutgoingAlert) -> str:
+        settings = self._settings()
+        message_id = make_message_id(alert.idempotency_key, settings.domain)
+        root = (
+            self.outbox.thread_root(self.name, alert.subject_key)
+            if alert.kind == "change"
+            else None
+        )
+        message = build_alert_message(
+            self.renderer.alert(change), change, settings, message_id, root
+        )
+        send_mail(settings, message)
+        return message_id
+
+    def send_digest(self, digest: Digest, alert: OutgoingAlert) -> str:
+        settings = self._settings()
+        message_id = make_message_id(alert.idempotency_key, settings.domain)
+        send_mail(
+            settings, build_digest_message(self.renderer.digest(digest), settings, message_id)
+        )
+        return message_id
+
+
+class SlackSender:
+    def __init__(
+        self,
+        name: str,
+        routing: SlackChannel,
+        renderer: Renderer,
+        environ: Mapping[str, str],
+        client: httpx.Client,
+    ) -> None:
+        self.name = name
+        self.routing = routing
+        self.renderer = renderer
+        self.environ = environ
+        self.client = client
+
+    def _post(self, payloads: list[dict[str, Any]]) -> None:
+        url = _secret(self.routing.webhook_env, "Slack webhook", self.environ)
+        for payload in payloads:
+            post_webhook(url, payload, timeout=self.routing.timeout, client=self.client)
+
+    def send_change(self, change: FactChange, alert: OutgoingAlert) -> None:
+        self._post([build_alert_payload(change, self.renderer)])
+
+    def send_digest(self, digest: Digest, alert: OutgoingAlert) -> None:
+        self._post(build_digest_payloads(digest, self.renderer))
+
+
+class AppriseSender:
+    """Any service Apprise knows (Teams, Discord, Telegram, ntfy, Matrix, ...), in plain text."""
+
+    def __init__(
+        self, name: str, routing: AppriseChannel, renderer: Renderer, environ: Mapping[str, str]
+    ) -> None:
+        self.name = name
+        self.routing = routing
+        self.renderer = renderer
+        self.environ = environ
+
+    def _notify(self, title: str, body: str) -> None:
+        try:
+            import apprise
+        except ImportError:
+            raise ChannelError(
+                f"{self.name}: Apprise is not installed (pip install 'watcher[apprise]')",
+                permanent=True,
+            ) from None
+        url = _secret(self.routing.url_env, f"{self.name} URL", self.environ)
+        service = apprise.Apprise()
+        if not service.add(url):
+            raise ChannelError(
+                f"{self.name}: Apprise does not understand the URL in {self.routing.url_env}",
+                permanent=True,
+            )
+        if not service.notify(body=body, title=title):
+            raise ChannelError(
+                f"{self.name}: the service did not take the message", permanent=False
+            )
+
+    def send_change(self, change: FactChange, alert: OutgoingAlert) -> None:
+        rendered = self.renderer.alert(change)
+        self._notify(rendered.subject, rendered.text)
+
+    def send_digest(self, digest: Digest, alert: OutgoingAlert) -> None:
+        rendered = self.renderer.digest(digest)
+        self._notify(rendered.subject, rendered.text)
+
+
+@dataclass
+class DispatchReport:
+    sent: list[OutgoingAlert] = field(default_factory=list)
+    # Alerts that failed this round and will be tried again, with the reason.
+    retrying: list[tuple[OutgoingAlert, str]] = field(default_factory=list)
+    # Alerts that failed for good (visible in `watcher outbox`), with the reason.
+    failed: list[tuple[OutgoingAlert, str]] = field(default_factory=list)
+    # Channels skipped for the rest of the round after a temporary failure.
+    down: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sent": [{"id": a.id, "kind": a.kind, "channel": a.channel} for a in self.sent],
+            "retrying": [{"id": a.id, "channel": a.channel, "reason": r} for a, r in self.retrying],
+            "failed": [{"id": a.id, "channel": a.channel, "reason": r} for a, r in self.failed],
+        }
+
+
+class Dispatcher:
+    """Sends due alerts from the outbox over the configured channels."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        renderer: Renderer,
+        *,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.config = config
+        self.renderer = renderer
+        self.environ = os.environ if environ is None else environ
+        notify = config.notify
+        self.outbox = Outbox(
+            store,
+            max_attempts=notify.max_attempts,
+            backoff=notify.retry_backoff,
+            backoff_max=notify.retry_max,
+        )
+        self._client = httpx.Client(follow_redirects=False)
+        self.channels: dict[str, Channel] = {
+            name: self._channel(name, routing) for name, routing in notify.channels().items()
+        }
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Dispatcher:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _channel(self, name: str, routing: Routing) -> Channel:
+        if isinstance(routing, EmailChannel):
+            ca_file = self.config.resolve(routing.ca_file) if routing.ca_file else None
+            return EmailSender(name, routing, self.renderer, self.outbox, self.environ, ca_file)
+        if isinstance(routing, SlackChannel):
+            return SlackSender(name, routing, self.renderer, self.environ, self._client)
+        assert isinstance(routing, AppriseChannel)
+        return AppriseSender(name, routing, self.renderer, self.environ)
+
+    def send_due(self, now: datetime | None = None) -> DispatchReport:
+        """Send every alert that is due; each is claimed first, so two senders never both send."""
+        report = DispatchReport()
+        for alert in self.outbox.due(now or utcnow()):
+            if alert.channel in report.down:
+                continue
+            channel = self.channels.get(alert.channel)
+            if not self.outbox.claim(alert):
+                continue
+            if channel is None:
+                reason = f"channel {alert.channel} is no longer configured"
+                self.outbox.failed(alert, reason, permanent=True)
+                report.failed.append((alert, reason))
+                continue
+            try:
+                message_id = self._send(channel, alert)
+            except ChannelError as exc:
+                self._failed(alert, exc, report)
+            except Exception as exc:  # a bug in one alert must not stop the others
+                log.exception("alert %s on %s: unexpected error", alert.id, alert.channel)
+                error = ChannelError(f"internal error: {type(exc).__name__}", permanent=False)
+                self._failed(alert, error, report)
+            else:
+                self.outbox.sent(alert, message_id=message_id)
+                report.sent.append(alert)
+                log.info("alert %s (%s) sent on %s", alert.id, alert.subject_key, alert.channel)
+        return report
+
+    def _failed(self, alert: OutgoingAlert, exc: ChannelError, report: DispatchReport) -> None:
+        state = self.outbox.failed(
+            alert, exc.reason, permanent=exc.permanent, retry_after=exc.retry_after
+        )
+        if state == "failed":
+            log.error("alert %s on %s failed for good: %s", alert.id, alert.channel, exc.reason)
+            report.failed.append((alert, exc.reason))
+        else:
+            log.warning("alert %s on %s will be retried: %s", alert.id, alert.channel, exc.reason)
+            report.retrying.append((alert, exc.reason))
+            report.down[alert.channel] = exc.reason
+
+    @staticmethod
+    def _send(channel: Channel, alert: OutgoingAlert) -> str | None:
+        if alert.kind == "change":
+            return channel.send_change(FactChange.from_json(alert.payload), alert)
+        if alert.kind == "health":
+            return channel.send_change(health_change(HealthEvent.from_json(alert.payload)), alert)
+        if alert.kind == "digest":
+            return channel.send_digest(Digest.from_json(alert.payload), alert)
+        raise ChannelError(f"unknown alert kind {alert.kind!r}", permanent=True)
+
+    def send_test(self) -> dict[str, str | None]:
+        """A sample alert to every channel, straight away; channel to error (None: it worked)."""
+        change = sample_change(utcnow())
+        results: dict[str, str | None] = {}
+        for name, channel in self.channels.items():
+            alert = OutgoingAlert(
+                id=0,
+                kind="test",
+                change_id=None,
+                subject_key="test",
+                channel=name,
+                idempotency_key=f"test:{name}:{change.first_seen.isoformat()}",
+                payload={},
+                state="sending",
+                attempts=0,
+                next_attempt=change.first_seen,
+                last_error=None,
+                message_id=None,
+                created_at=change.first_seen,
+                sent_at=None,
+            )
+            try:
+                channel.send_change(change, alert)
+            except ChannelError as exc:
+                results[name] = exc.reason
+            else:
+                results[name] = None
+        return results
