@@ -204,3 +204,43 @@ def test_scheduler_spreads_polls_and_never_overlaps(tmp_path: Path) -> None:
         assert jobs["poll:a"].misfire_grace_time == 600
         service.scheduler.shutdown(wait=False)
     assert poll_job_id(service.config.sources[0]) == "poll:a"
+
+
+def test_digest_jobs_fire_at_local_time_across_daylight_saving(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from freezegun import freeze_time
+
+    from watcher.config import load_config
+    from watcher.sdnotify import Notifier
+    from watcher.service import Service
+
+    config_path = tmp_path / "watcher.toml"
+    config_path.write_text(
+        '[state]\npath = "s.db"\n'
+        '[[sources]]\nname = "a"\nurl = "https://a.example/feed"\n'
+        '[notify]\ntimezone = "Europe/Paris"\n'
+        '[notify.slack]\ndigest = "daily"\ndigest_at = 08:00:00\n'
+        '[notify.email]\nhost = "mail.example"\nsender = "w@example.org"\n'
+        'to = ["a@example.org"]\ndigest = "weekly"\ndigest_day = "fri"\n'
+        '[[notify.apprise]]\nname = "ntfy"\nurl_env = "NTFY_URL"\ndigest = "none"\n'
+    )
+    with freeze_time("2024-03-30 12:00:00"):
+        service = Service(str(config_path), load_config(config_path), Notifier(""))
+        service.scheduler.start(paused=True)
+        service._schedule_notifications()
+        jobs = {job.id: job for job in service.scheduler.get_jobs()}
+        assert {"dispatch", "digest:slack", "digest:email"} <= set(jobs)
+        assert "digest:apprise:ntfy" not in jobs
+        daily = jobs["digest:slack"].trigger
+        # 08:00 in Paris is 07:00 UTC before the spring change and 06:00 UTC after it.
+        first = daily.get_next_fire_time(None, datetime(2024, 3, 30, 12, tzinfo=UTC))
+        second = daily.get_next_fire_time(first, first + timedelta(seconds=1))
+        assert first.astimezone(UTC) == datetime(2024, 3, 31, 6, tzinfo=UTC)
+        assert second.astimezone(UTC) == datetime(2024, 4, 1, 6, tzinfo=UTC)
+        before = daily.get_next_fire_time(None, datetime(2024, 3, 29, 12, tzinfo=UTC))
+        assert before.astimezone(UTC) == datetime(2024, 3, 30, 7, tzinfo=UTC)
+        weekly = jobs["digest:email"].trigger
+        friday = weekly.get_next_fire_time(None, datetime(2024, 3, 30, 12, tzinfo=UTC))
+        assert friday.astimezone(UTC) == datetime(2024, 4, 5, 6, tzinfo=UTC)
+        service.scheduler.shutdown(wait=False)

@@ -37,6 +37,9 @@ from watcher.store import Store, utcnow
 
 log = logging.getLogger(__name__)
 
+# A claim older than this belongs to a sender that died: no send takes so long.
+STALE_CLAIM = 600.0
+
 
 def health_change(event: HealthEvent) -> FactChange:
     """A source's health shown like a fact change: ``Source x: ok → failing``."""
@@ -262,6 +265,12 @@ class Dispatcher:
     def send_due(self, now: datetime | None = None) -> DispatchReport:
         """Send every alert that is due; each is claimed first, so two senders never both send."""
         report = DispatchReport()
+        if uncertain := self.outbox.recover(older_than=STALE_CLAIM):
+            log.warning(
+                "%d alert(s) were left mid-send by a process that stopped; they may have "
+                "arrived and are not sent again (`watcher outbox retry` sends them)",
+                uncertain,
+            )
         for alert in self.outbox.due(now or utcnow()):
             if alert.channel in report.down:
                 continue

@@ -184,12 +184,18 @@ class Outbox:
         self.backoff = backoff
         self.backoff_max = backoff_max
 
-    def recover(self) -> int:
-        """Mark alerts left ``sending`` by a dead process as ``uncertain``; never resend them."""
+    def recover(self, *, older_than: float = 0.0) -> int:
+        """Mark alerts left ``sending`` by a dead process as ``uncertain``; never resend them.
+
+        Only claims older than ``older_than`` seconds are taken as dead, so a
+        process checking the outbox does not misjudge another one that is
+        sending right now.
+        """
+        cutoff = utcnow() - timedelta(seconds=older_than)
         with self.store.transaction() as conn:
             result = conn.execute(
                 update(alerts)
-                .where(alerts.c.state == "sending")
+                .where(alerts.c.state == "sending", alerts.c.next_attempt <= cutoff)
                 .values(
                     state="uncertain",
                     last_error="the sender stopped between sending and recording; "
@@ -218,7 +224,8 @@ class Outbox:
             result = conn.execute(
                 update(alerts)
                 .where(alerts.c.id == alert.id, alerts.c.state == "pending")
-                .values(state="sending", attempts=alerts.c.attempts + 1)
+                # next_attempt holds the claim time while sending (see recover).
+                .values(state="sending", attempts=alerts.c.attempts + 1, next_attempt=utcnow())
             )
         return result.rowcount == 1
 

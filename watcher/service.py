@@ -1,9 +1,11 @@
 """``watcher run``: the daemon.
 
 An APScheduler 3 scheduler runs one polling job per source, each at its own
-interval with jitter, never two runs of a source at once. The main thread
-only waits for signals, talks to systemd and publishes the daemon's status
-into the state database, where ``watcher status`` reads it.
+interval with jitter, never two runs of a source at once; a job that sends
+what the outbox holds (after each poll, and on its own for retries); and a
+digest job per channel, on the wall clock of the configured time zone. The
+main thread only waits for signals, talks to systemd and publishes the
+daemon's status into the state database, where ``watcher status`` reads it.
 """
 
 from __future__ import annotations
@@ -17,16 +19,25 @@ import signal
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from watcher import knowledge
+from watcher.baseline import BaselineError
 from watcher.check import Checker, CheckReport
-from watcher.config import Config, ConfigError, Source, load_config
+from watcher.compare import Knowledge
+from watcher.config import Config, ConfigError, Routing, Source, load_config
+from watcher.digest import last_due, queue_digest
+from watcher.notify import Dispatcher
+from watcher.render import TemplateError, load_templates
 from watcher.sdnotify import Notifier, watchdog_interval
 from watcher.store import Store, open_store, utcnow
+from watcher.topic import Topic, TopicError, load_topic
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +47,14 @@ STOP_TIMEOUT = 20.0
 # Jitter is this share of a source's interval, at most MAX_JITTER seconds.
 JITTER_SHARE = 0.1
 MAX_JITTER = 60.0
+# How often the outbox is looked at for alerts due a retry.
+DISPATCH_INTERVAL = 30.0
+# A digest missed by this much (the daemon was down at the time) is still sent.
+DIGEST_GRACE = 6 * 3600
+
+
+class StartupError(Exception):
+    """Something in the config's files (topic, seeds, pins, templates) that stops a start."""
 
 
 def poll_job_id(source: Source) -> str:
@@ -44,6 +63,38 @@ def poll_job_id(source: Source) -> str:
 
 def jitter_for(interval: float) -> float:
     return min(interval * JITTER_SHARE, MAX_JITTER)
+
+
+def digest_trigger(routing: Routing, timezone: str) -> CronTrigger:
+    """A cron trigger at the digest time on the zone's wall clock (daylight saving included)."""
+    at = routing.digest_at
+    day = routing.digest_day if routing.digest == "weekly" else "*"
+    return CronTrigger(
+        day_of_week=day, hour=at.hour, minute=at.minute, second=at.second, timezone=timezone
+    )
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a config needs built before it runs: compiled topic, baseline, templates."""
+
+    config: Config
+    topic: Topic
+    baseline: Knowledge
+    dispatcher: Dispatcher
+
+
+def prepare(config: Config, store: Store) -> Prepared:
+    """Build everything a config refers to; any problem is one :class:`StartupError` line."""
+    try:
+        topic = load_topic(config.topic_path())
+        baseline = knowledge.baseline_of(config, topic)
+        renderer = load_templates(config.templates_path())
+    except (TopicError, BaselineError) as exc:
+        raise StartupError(str(exc)) from None
+    except TemplateError as exc:
+        raise StartupError(f"templates: {exc}") from None
+    return Prepared(config, topic, baseline, Dispatcher(config, store, renderer))
 
 
 @dataclass
@@ -71,9 +122,9 @@ class DaemonStatus:
 class Service:
     def __init__(self, config_path: str | None, config: Config, notifier: Notifier | None = None):
         self.config_path = config_path
-        self.config = config
         self.notifier = notifier or Notifier()
         self.store: Store = open_store(config.database_url())
+        self.prepared = prepare(config, self.store)
         self.status = DaemonStatus(pid=os.getpid(), started=utcnow())
         self._lock = threading.Lock()
         self.left_jobs_running = False
@@ -83,6 +134,10 @@ class Service:
             timezone="UTC",
         )
         self.scheduler.add_listener(self._job_failed, EVENT_JOB_ERROR)
+
+    @property
+    def config(self) -> Config:
+        return self.prepared.config
 
     # -- jobs ----------------------------------------------------------------
 
@@ -113,9 +168,62 @@ class Service:
             )
             log.info("polling %s every %gs", source.name, source.interval)
 
+    def _schedule_notifications(self) -> None:
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("digest:"):
+                job.remove()
+        if self.scheduler.get_job("dispatch") is None:
+            self.scheduler.add_job(
+                self.dispatch,
+                IntervalTrigger(seconds=DISPATCH_INTERVAL),
+                id="dispatch",
+                name="send due alerts",
+                next_run_time=utcnow(),
+            )
+        zone = self.config.notify.timezone
+        for name, routing in self.config.notify.channels().items():
+            if routing.digest == "none":
+                continue
+            self.scheduler.add_job(
+                self.send_digest,
+                digest_trigger(routing, zone),
+                id=f"digest:{name}",
+                name=f"{routing.digest} digest to {name}",
+                kwargs={"channel": name},
+                misfire_grace_time=DIGEST_GRACE,
+            )
+
+    def dispatch(self) -> None:
+        report = self.prepared.dispatcher.send_due()
+        for alert, reason in report.failed:
+            log.error("alert %s to %s failed for good: %s", alert.id, alert.channel, reason)
+
+    def send_digest(self, channel: str) -> None:
+        """Queue the digest for the period that just ended, then send it.
+
+        The period ends at the scheduled time, not the moment the job runs, so
+        a digest run late (or twice) is the same digest and is sent once.
+        """
+        prepared = self.prepared
+        routing = prepared.config.notify.channels().get(channel)
+        if routing is None:
+            return
+        zone = ZoneInfo(prepared.config.notify.timezone)
+        end = last_due(routing, utcnow(), zone)
+        digest = queue_digest(prepared.config, self.store, prepared.topic, channel, end=end)
+        if digest is None:
+            log.info("digest to %s: nothing changed, not sent", channel)
+        self.dispatch()
+
     def poll(self, source: Source) -> CheckReport:
         """One source's pass. Errors stay in the report; the job never raises them on."""
-        report = asyncio.run(Checker(self.config, self.store).run([source]))
+        prepared = self.prepared
+        checker = Checker(
+            prepared.config, self.store, topic=prepared.topic, baseline=prepared.baseline
+        )
+        report = asyncio.run(checker.run([source]))
+        if report.changes:
+            self.dispatch()
         for result in report.sources:
             if result.status == "failed":
                 log.warning("%s: %s", result.name, result.error)
@@ -145,8 +253,15 @@ class Service:
         if new.database_url() != self.config.database_url():
             log.error("reload refused: the state database cannot change while running")
             return False
-        self.config = new
+        try:
+            prepared = prepare(new, self.store)
+        except StartupError as exc:
+            log.error("reload refused, keeping the running config: %s", exc)
+            return False
+        old, self.prepared = self.prepared, prepared
+        old.dispatcher.close()
         self._schedule_sources(first_run_within=1.0)
+        self._schedule_notifications()
         log.info("config reloaded: %d source(s)", len(new.enabled_sources()))
         return True
 
@@ -176,6 +291,7 @@ class Service:
         """
         signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)  # inherited by every thread
         self._schedule_sources()
+        self._schedule_notifications()
         self.scheduler.start()
         self.notifier.notify(ready=1, status=self.status_line())
         log.info("watcher running with %d source(s)", len(self.config.enabled_sources()))
@@ -210,6 +326,7 @@ class Service:
             log.warning("jobs still running after %gs; leaving them", STOP_TIMEOUT)
         stopped = {**self.status.to_json(), "stopped": utcnow().isoformat()}
         self.store.set_meta("daemon", json.dumps(stopped))
+        self.prepared.dispatcher.close()
         self.store.close()
         log.info("stopped")
         return finished
@@ -217,7 +334,10 @@ class Service:
 
 def run_service(config_path: str | None) -> int:
     config = load_config(config_path)
-    service = Service(config_path, config)
+    try:
+        service = Service(config_path, config)
+    except StartupError as exc:
+        raise ConfigError(str(exc)) from None
     service.run()
     if service.left_jobs_running:
         # Worker threads are joined at exit; a job left running must not hold the process.

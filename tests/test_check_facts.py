@@ -1,0 +1,173 @@
+"""`watcher check` reading facts: loopback feeds carry updates and traps."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from loopback import LoopbackServer
+from test_check import run, write_config
+
+from watcher.cli import main
+
+PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
+<meta property="article:published_time" content="{published}T09:00:00Z"></head>
+<body><nav>Home | Africa</nav><article><h1>{title}</h1>{paragraphs}</article>
+<footer>Share. All rights reserved.</footer></body></html>"""
+
+HANDOVER = (
+    "US hands over Agadez drone base",
+    "2024-08-05",
+    [
+        "AGADEZ, Niger — The United States military handed over Air Base 201 near Agadez "
+        "to Niger's army on Monday, a joint statement said.",
+        "The handover leaves no American installation in Niger, officials said.",
+    ],
+)
+EARLY_COMPLETION = (
+    "US completes Niger withdrawal early",
+    "2024-08-06",
+    [
+        "NIAMEY — The US Africa Command said the withdrawal of American forces from Niger "
+        "has been completed, weeks before the September 15 deadline.",
+        "The last US troops left Niger on Monday, the Pentagon said.",
+    ],
+)
+FRANCE = (
+    "Last French troops leave Niger",
+    "2024-08-04",
+    [
+        "NIAMEY — The last French soldiers left Niger on Friday, completing a withdrawal "
+        "ordered by the junta after the coup.",
+        "France had about 1,500 troops in Niger, based mostly at the air base in Niamey.",
+    ],
+)
+RESTATEMENT = (
+    "What the US pullout from Niger involves",
+    "2024-06-10",
+    [
+        "NIAMEY — The United States agreed in April to withdraw its forces from Niger by "
+        "September 15, after the junta ended a 2012 military cooperation accord.",
+        "About 1,000 US troops are in Niger, most of them at Air Base 201 near Agadez.",
+    ],
+)
+
+
+def page(story: tuple[str, str, list[str]]) -> str:
+    title, published, paragraphs = story
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return PAGE.format(title=title, published=published, paragraphs=body)
+
+
+def feed(base: str, slugs: list[str]) -> str:
+    items = "".join(
+        f"<item><title>{s}</title><link>{base}/a/{s}.html</link><guid>{s}</guid></item>"
+        for s in slugs
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>W</title>{items}</channel></rss>'
+    )
+
+
+def publish(server: LoopbackServer, stories: dict[str, tuple[str, str, list[str]]]) -> None:
+    for slug, story in stories.items():
+        server.route(f"/a/{slug}.html", page(story))
+    server.route("/feed.xml", feed(server.base_url, list(stories)))
+
+
+def changes(report: dict) -> dict[str, dict]:
+    return {c["key"]: c for c in report["changes"]}
+
+
+def test_update_article_is_reported_once_with_its_quote(
+    tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    publish(server, {"restatement": RESTATEMENT, "france": FRANCE})
+    config = write_config(tmp_path, server, {"wire": "/feed.xml"})
+    code, report = run(config, capsys)
+    # New articles, but the baseline restated and France leaving move no US fact.
+    assert code == 1
+    assert report["new_articles"] == 2
+    assert report["changes"] == []
+
+    publish(server, {"restatement": RESTATEMENT, "france": FRANCE, "handover": HANDOVER})
+    code, report = run(config, capsys)
+    assert code == 1
+    found = changes(report)
+    assert set(found) == {"bases.air_base_201.status"}
+    change = found["bases.air_base_201.status"]
+    assert (change["old"], change["new"], change["status"]) == (
+        "operating",
+        "handed over",
+        "reported",
+    )
+    assert change["as_of"] == "2024-08-05"
+    [evidence] = change["evidence"]
+    assert evidence["quote"].startswith("AGADEZ, Niger — The United States military handed over")
+    assert evidence["url"] == server.url("/a/handover.html")
+
+    code, report = run(config, capsys)
+    assert code == 0
+    assert report["changes"] == []
+
+
+def test_base_handover_and_early_completion_are_the_two_changes(
+    tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    publish(server, {"handover": HANDOVER, "done": EARLY_COMPLETION, "france": FRANCE})
+    config = write_config(tmp_path, server, {"wire": "/feed.xml"})
+    code, report = run(config, capsys)
+    assert code == 1
+    found = changes(report)
+    assert set(found) == {"bases.air_base_201.status", "us_forces.withdrawal_status"}
+    assert found["us_forces.withdrawal_status"]["old"] == "agreed"
+    assert found["us_forces.withdrawal_status"]["new"] == "completed"
+    # The deadline was restated, not changed.
+    assert "us_forces.withdrawal_deadline" not in found
+
+
+def test_knowledge_and_changes_are_stored(
+    tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    publish(server, {"handover": HANDOVER})
+    config = write_config(tmp_path, server, {"wire": "/feed.xml"})
+    run(config, capsys)
+    assert main(["facts", "--config", str(config), "--json"]) == 0
+    facts = {f["key"]: f for f in json.loads(capsys.readouterr().out)["facts"]}
+    base = facts["bases.air_base_201.status"]
+    assert (base["value"], base["origin"]) == ("handed_over", "observed")
+    assert [r["value"] for r in base["history"]] == ["operating"]
+    assert facts["us_forces.withdrawal_deadline"]["origin"] == "seeds"
+
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        assert db.execute("select count(*) from changes").fetchone() == (1,)
+        assert db.execute("select count(*) from observations").fetchone()[0] >= 1
+        assert db.execute("pragma integrity_check").fetchone() == ("ok",)
+
+
+def test_facts_text_shows_history(
+    tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    publish(server, {"handover": HANDOVER})
+    config = write_config(tmp_path, server, {"wire": "/feed.xml"})
+    run(config, capsys)
+    assert main(["facts", "--config", str(config), "bases.air_base_201.status"]) == 0
+    text = capsys.readouterr().out
+    assert "Air Base 201 (Agadez) (bases.air_base_201.status): handed over" in text
+    assert "before:" in text and "operating" in text
+    assert main(["facts", "--config", str(config), "no.such.fact"]) == 2
+    assert "not a fact of topic" in capsys.readouterr().err
+
+
+def test_text_report_lists_the_change_with_its_source(
+    tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    publish(server, {"handover": HANDOVER})
+    config = write_config(tmp_path, server, {"wire": "/feed.xml"})
+    assert main(["check", "--config", str(config)]) == 1
+    text = capsys.readouterr().out
+    assert "* Air Base 201 (Agadez): operating -> handed over [reported by 1 source; new]" in text
+    assert server.url("/a/handover.html") in text
+    assert "1 fact change(s)" in text
