@@ -397,3 +397,9 @@ def test_sentences_split_at_full_stops_but_not_abbreviations() -> None:
 
 def test_boilerplate_gives_nothing() -> None:
     assert facts("Share.\nExit mobile version") == facts("")
+
+
+@freeze_time("2025-03-10")
+def test_february_29_without_a_year_in_an_undated_article() -> None:
+    # 2024 is the only leap year among 2024-2026: the date resolves there, without error.
+    assert find_dates("by February 29", None)[0].value == date(2024, 2, 29)

@@ -98,7 +98,7 @@ class Reading:
             value=data["value"],
             qualifier=data.get("qualifier"),
             as_of=_date(data.get("as_of")),
-            sources=tuple(evidence_from_json(e) for e in (sources or data.get("sources", []))),
+            sources=tuple(Evidence.from_json(e) for e in (sources or data.get("sources", []))),
         )
 
 
@@ -432,16 +432,6 @@ def describe(kind: str, value: str | int, qualifier: str | None) -> str:
             return f"{qualifier}-{month}"
         return month if qualifier == "month" else day.isoformat()
     return str(value).replace("_", " ")
-
-
-def evidence_from_json(data: dict[str, Any]) -> Evidence:
-    return Evidence(
-        quote=data["quote"],
-        url=data["url"],
-        title=data.get("title"),
-        published=_date(data.get("published")),
-        site=data.get("site", ""),
-    )
 
 
 def _later(a: date | None, b: date | None) -> date | None:

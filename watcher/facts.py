@@ -292,9 +292,8 @@ def _resolve_year(month: int, day: int, year: str | None, published: date | None
             continue
     if not dates:
         return None
-    if published is None:
-        return dates[0] if year else dates[1]
-    return min(dates, key=lambda d: abs((d - published).days))
+    reference = published or date.today()
+    return min(dates, key=lambda d: abs((d - reference).days))
 
 
 def find_dates(norm: str, published: date | None) -> list[DateMatch]:
