@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -287,6 +287,23 @@ def cmd_digest(args: argparse.Namespace, config: Config, out: TextIO) -> int:
     return EXIT_OK if not dispatch.failed and not dispatch.retrying else EXIT_ERROR
 
 
+def cmd_gc(args: argparse.Namespace, config: Config, out: TextIO) -> int:
+    before = utcnow() - timedelta(seconds=config.state.retention)
+    store = _store(config)
+    try:
+        removed = store.prune(before)
+        if args.vacuum:
+            store.vacuum()
+    finally:
+        store.close()
+    if args.json:
+        _print_json({"before": before.isoformat(), "removed": removed}, out)
+    else:
+        counts = ", ".join(f"{count} {table}" for table, count in removed.items())
+        out.write(f"removed what was older than {before:%Y-%m-%d %H:%M} UTC: {counts}\n")
+    return EXIT_OK
+
+
 # -- run and status ------------------------------------------------------------
 
 
@@ -522,6 +539,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto: journal-style under systemd, text with timestamps otherwise",
     )
     run.set_defaults(handler=cmd_run, needs_config=True)
+
+    gc = commands.add_parser(
+        "gc",
+        parents=[common],
+        help="prune article text and observations older than state.retention",
+        description="Delete article text, observations, and sent digest and health alerts "
+        "older than state.retention (default 90 days). Facts, changes and their quotes are "
+        "kept, and so are seen feed items, so nothing is fetched again. The daemon does "
+        "this once a day.",
+    )
+    gc.add_argument(
+        "--vacuum", action="store_true", help="then compact the SQLite file (rewrites it)"
+    )
+    gc.set_defaults(handler=cmd_gc, needs_config=True)
 
     status = commands.add_parser(
         "status",

@@ -180,6 +180,10 @@ class Service:
                 name="send due alerts",
                 next_run_time=utcnow(),
             )
+        if self.scheduler.get_job("prune") is None:
+            self.scheduler.add_job(
+                self.prune, IntervalTrigger(days=1), id="prune", name="prune old articles"
+            )
         zone = self.config.notify.timezone
         for name, routing in self.config.notify.channels().items():
             if routing.digest == "none":
@@ -192,6 +196,11 @@ class Service:
                 kwargs={"channel": name},
                 misfire_grace_time=DIGEST_GRACE,
             )
+
+    def prune(self) -> None:
+        retention = self.config.state.retention
+        removed = self.store.prune(utcnow() - timedelta(seconds=retention))
+        log.info("pruned what was older than %gd: %s", retention / 86400, removed)
 
     def dispatch(self) -> None:
         report = self.prepared.dispatcher.send_due()

@@ -510,6 +510,39 @@ class Store:
                 is not None
             )
 
+    def prune(self, before: datetime) -> dict[str, int]:
+        """Delete article text, observations and sent digest and health alerts older than
+        ``before``. Items stay (they are how seen entries are skipped), and so do facts,
+        changes with their quotes, and change alerts (the first of each is a mail thread's
+        root)."""
+        with self.transaction() as conn:
+            removed = {
+                "observations": conn.execute(
+                    delete(observations).where(observations.c.created_at < before)
+                ).rowcount,
+                "articles": conn.execute(
+                    delete(articles).where(articles.c.fetched_at < before)
+                ).rowcount,
+                "alerts": conn.execute(
+                    delete(alerts).where(
+                        alerts.c.state == "sent",
+                        alerts.c.kind.in_(("digest", "health")),
+                        alerts.c.created_at < before,
+                    )
+                ).rowcount,
+            }
+        return {table: count or 0 for table, count in removed.items()}
+
+    def vacuum(self) -> None:
+        """Give the space of pruned rows back to the file system (rewrites the file)."""
+        if self.engine.dialect.name == "sqlite":
+            # VACUUM cannot run inside a transaction: use the driver connection directly.
+            raw = self.engine.raw_connection()
+            try:
+                raw.driver_connection.execute("VACUUM")
+            finally:
+                raw.close()
+
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             return {
