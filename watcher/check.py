@@ -294,6 +294,7 @@ class Checker:
         source, report, now = fetched.source, fetched.report, utcnow()
         max_attempts = self.config.articles.max_attempts
         with self.store.transaction() as conn:
+            self._drop_taken(conn, fetched)
             self.store.add_items(conn, fetched.new_items, at=now)
             observations: list[Observation] = []
             for item, article, found in fetched.done:
@@ -320,6 +321,21 @@ class Checker:
             )
         if report.status == "nothing_new" and report.articles:
             report.status = "new"
+
+    def _drop_taken(self, conn: Any, fetched: _Fetched) -> None:
+        """Forget new items another process stored while this one fetched them.
+
+        Two passes at once (the daemon and a manual check) may fetch the same
+        new items; whichever writes second finds them taken, under the write
+        lock, and leaves them to the first, so nothing is stored or alerted twice.
+        """
+        new_ids = {i.item_id for i in fetched.new_items}
+        taken = self.store.known_item_ids(fetched.source.name, new_ids, conn=conn)
+        if not taken:
+            return
+        fetched.new_items = [i for i in fetched.new_items if i.item_id not in taken]
+        fetched.done = [d for d in fetched.done if d[0].attempts or d[0].item_id not in taken]
+        fetched.failed = [f for f in fetched.failed if f[0].attempts or f[0].item_id not in taken]
 
     def _compare(
         self, conn: Any, observations: list[Observation], *, at: datetime

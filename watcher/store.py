@@ -396,19 +396,23 @@ class Store:
 
     # -- items ---------------------------------------------------------------
 
-    def known_item_ids(self, source: str, item_ids: Iterable[str]) -> set[str]:
+    def known_item_ids(
+        self, source: str, item_ids: Iterable[str], *, conn: Connection | None = None
+    ) -> set[str]:
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.known_item_ids(source, item_ids, conn=own)
         wanted = list(set(item_ids))
         found: set[str] = set()
-        with self.engine.connect() as conn:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                found.update(
-                    conn.execute(
-                        select(items.c.item_id).where(
-                            items.c.source == source, items.c.item_id.in_(chunk)
-                        )
-                    ).scalars()
-                )
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            found.update(
+                conn.execute(
+                    select(items.c.item_id).where(
+                        items.c.source == source, items.c.item_id.in_(chunk)
+                    )
+                ).scalars()
+            )
         return found
 
     @staticmethod

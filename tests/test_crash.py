@@ -1,0 +1,186 @@
+"""Crash safety: `watcher check` killed at random moments loses nothing and repeats nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from loopback import LoopbackServer
+from test_check_facts import EARLY_COMPLETION, FRANCE, HANDOVER, RESTATEMENT, feed, page
+
+WEBHOOK_ENV = "WATCHER_TEST_WEBHOOK"
+
+
+class Webhook:
+    """A Slack-style webhook on 127.0.0.1 that records the text of every message."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                hook.texts.append(json.loads(body)["text"])
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook()
+    yield hook
+    hook.server.shutdown()
+    hook.server.server_close()
+
+
+def serve(server: LoopbackServer) -> None:
+    wire = {"handover": HANDOVER, "france": FRANCE}
+    dispatch = {"done": EARLY_COMPLETION, "restatement": RESTATEMENT}
+    for slug, story in {**wire, **dispatch}.items():
+        server.route(f"/a/{slug}.html", page(story))
+    server.route("/wire.xml", feed(server.base_url, list(wire)))
+    server.route("/dispatch.xml", feed(server.base_url, list(dispatch)))
+
+
+def make_config(folder: Path, server: LoopbackServer) -> Path:
+    folder.mkdir()
+    config = folder / "watcher.toml"
+    config.write_text(
+        '[state]\npath = "state.db"\n'
+        "[http]\nallow_private_addresses = true\nper_host_delay = 0\nretries = 0\n"
+        f'[notify.slack]\nwebhook_env = "{WEBHOOK_ENV}"\nimmediate = "all"\ndigest = "none"\n'
+        f'[[sources]]\nname = "wire"\nurl = "{server.url("/wire.xml")}"\n'
+        f'[[sources]]\nname = "dispatch"\nurl = "{server.url("/dispatch.xml")}"\n'
+    )
+    return config
+
+
+def check(config: Path, webhook: Webhook) -> subprocess.Popen[str]:
+    env = {**os.environ, WEBHOOK_ENV: webhook.url}
+    return subprocess.Popen(
+        [sys.executable, "-m", "watcher", "check", "--config", str(config), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def settle(config: Path, webhook: Webhook) -> None:
+    """Run checks until one finds nothing new, as a user (or the timer) would."""
+    for _ in range(5):
+        process = check(config, webhook)
+        _, err = process.communicate(timeout=60)
+        assert process.returncode in (0, 1), err
+        if process.returncode == 0:
+            return
+    raise AssertionError("checks never settled")
+
+
+def _fact(data: dict) -> tuple:
+    """What a fact says, whatever order its sources arrived in."""
+    change = data["change"]
+    return (
+        data["value"],
+        data["qualifier"],
+        data["as_of"],
+        data["origin"],
+        sorted(e["url"] for e in data["sources"]),
+        (change["identity"], change["status"]) if change else None,
+        sorted((c["identity"], c["status"]) for c in data["conflicts"]),
+    )
+
+
+def state(config: Path) -> dict[str, object]:
+    with sqlite3.connect(config.parent / "state.db") as db:
+        assert db.execute("pragma integrity_check").fetchone() == ("ok",)
+        knowledge = {
+            key: _fact(json.loads(data))
+            for key, data in db.execute("select key, data from knowledge")
+        }
+        return {
+            "articles": sorted(r[0] for r in db.execute("select url from articles")),
+            "changes": sorted(db.execute("select identity, status from changes").fetchall()),
+            "knowledge": knowledge,
+            "alerts": sorted(r[0] for r in db.execute("select idempotency_key from alerts")),
+            "alert_states": dict(
+                db.execute("select idempotency_key, state from alerts").fetchall()
+            ),
+        }
+
+
+def test_check_killed_at_random_moments_ends_like_an_uninterrupted_run(
+    tmp_path: Path, server: LoopbackServer, webhook: Webhook
+) -> None:
+    serve(server)
+    reference_config = make_config(tmp_path / "reference", server)
+    started = time.monotonic()
+    settle(reference_config, webhook)
+    full_run = time.monotonic() - started
+    reference = state(reference_config)
+    assert reference["changes"] and set(reference["alert_states"].values()) == {"sent"}
+    assert len(webhook.texts) == len(reference["alerts"])
+
+    chance = random.Random(20240805)
+    for attempt in range(8):
+        webhook.texts.clear()
+        config = make_config(tmp_path / f"run{attempt}", server)
+        process = check(config, webhook)
+        time.sleep(chance.uniform(0.2, full_run))
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        settle(config, webhook)
+        after = state(config)
+        # Nothing lost: the same articles, changes, knowledge and alerts.
+        for part in ("articles", "changes", "knowledge", "alerts"):
+            assert after[part] == reference[part], (attempt, part)
+        # Nothing twice: no message arrived more than once; every sent alert arrived.
+        assert max(Counter(webhook.texts).values(), default=1) == 1, webhook.texts
+        states = Counter(after["alert_states"].values())
+        assert states["sent"] <= len(webhook.texts) <= states["sent"] + states["sending"]
+        assert set(states) <= {"sent", "sending"}
+
+
+def test_two_checks_at_once_share_the_database_safely(
+    tmp_path: Path, server: LoopbackServer, webhook: Webhook
+) -> None:
+    serve(server)
+    config = make_config(tmp_path / "both", server)
+    first, second = check(config, webhook), check(config, webhook)
+    for process in (first, second):
+        _, err = process.communicate(timeout=60)
+        assert process.returncode in (0, 1), err
+        assert "Traceback" not in err
+    settle(config, webhook)
+    after = state(config)
+    assert set(after["alert_states"].values()) == {"sent"}
+    # Each change reported once, each alert delivered once, whoever found it.
+    assert len(webhook.texts) == len(after["alerts"]) == len(set(webhook.texts))
+    identities = [identity for identity, _ in after["changes"]]
+    assert len(identities) == len(set(identities))
