@@ -119,6 +119,7 @@ def test_daemon_polls_reports_ready_and_stops_cleanly(
     assert code == 0, err
     notes = "\n".join(notify_socket.messages)
     assert "READY=1" in notes and "STATUS=1 sources" in notes and "WATCHDOG=1" in notes
+    assert "0 pending alerts" in notes
     state = status(config)
     assert state["sources"][0]["items_seen"] == 2
     assert state["daemon"]["stopped"]
@@ -244,3 +245,33 @@ def test_digest_jobs_fire_at_local_time_across_daylight_saving(tmp_path: Path) -
         friday = weekly.get_next_fire_time(None, datetime(2024, 3, 30, 12, tzinfo=UTC))
         assert friday.astimezone(UTC) == datetime(2024, 4, 5, 6, tzinfo=UTC)
         service.scheduler.shutdown(wait=False)
+
+
+def test_daemon_alerts_a_fact_change_within_one_interval(
+    tmp_path: Path, server: LoopbackServer, notify_socket: NotifyListener
+) -> None:
+    from test_check_facts import HANDOVER, RESTATEMENT, publish
+    from test_crash import WEBHOOK_ENV, Webhook
+
+    hook = Webhook()
+    publish(server, {"restatement": RESTATEMENT})
+    config = fast_config(tmp_path, server)
+    config.write_text(
+        config.read_text()
+        + f'[notify.slack]\nwebhook_env = "{WEBHOOK_ENV}"\nimmediate = "all"\ndigest = "none"\n'
+    )
+    os.environ[WEBHOOK_ENV] = hook.url
+    try:
+        daemon = Daemon(config, notify_socket.path)
+        wait_for(lambda: server.hits("/a/restatement.html"), 15, "the first poll")
+        publish(server, {"restatement": RESTATEMENT, "handover": HANDOVER})
+        wait_for(lambda: hook.texts, 8, "the alert")
+        time.sleep(2.5)  # two more polls: nothing is sent twice
+        code, err = daemon.stop()
+    finally:
+        os.environ.pop(WEBHOOK_ENV, None)
+        hook.server.shutdown()
+    assert code == 0, err
+    [text] = hook.texts
+    assert text.startswith("Air Base 201 (Agadez): operating → handed over (reported by 1 source)")
+    assert "pending alerts" in "\n".join(notify_socket.messages)

@@ -202,6 +202,16 @@ class Service:
         removed = self.store.prune(utcnow() - timedelta(seconds=retention))
         log.info("pruned what was older than %gd: %s", retention / 86400, removed)
 
+    def catch_up_digests(self) -> None:
+        """Send a digest whose time passed while the daemon was down (within the grace)."""
+        now = utcnow()
+        zone = ZoneInfo(self.config.notify.timezone)
+        for name, routing in self.config.notify.channels().items():
+            if routing.digest == "none":
+                continue
+            if (now - last_due(routing, now, zone)).total_seconds() <= DIGEST_GRACE:
+                self.send_digest(name)
+
     def dispatch(self) -> None:
         report = self.prepared.dispatcher.send_due()
         for alert, reason in report.failed:
@@ -277,7 +287,11 @@ class Service:
     def status_line(self) -> str:
         sources = len(self.config.enabled_sources())
         last = self.status.last_pass.strftime("%H:%M") if self.status.last_pass else "none yet"
-        return f"{sources} sources, last pass {last}, {self.status.passes} passes"
+        try:
+            pending = self.store.alert_counts().get("pending", 0)
+        except Exception:  # the status line must not fail because the database is busy
+            pending = "?"
+        return f"{sources} sources, last pass {last}, {pending} pending alerts"
 
     def publish_status(self) -> None:
         with self._lock:
@@ -301,6 +315,8 @@ class Service:
         signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)  # inherited by every thread
         self._schedule_sources()
         self._schedule_notifications()
+        # Queued digests are keyed by period, so one already sent is not sent again.
+        self.scheduler.add_job(self.catch_up_digests, id="digest-catch-up")
         self.scheduler.start()
         self.notifier.notify(ready=1, status=self.status_line())
         log.info("watcher running with %d source(s)", len(self.config.enabled_sources()))
