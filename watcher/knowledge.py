@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection
 
@@ -130,7 +130,16 @@ def stored_changes(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> list[FactChange]:
-    """Changes from the database, ready to show, oldest first."""
+    """Changes from the database, ready to show, oldest first.
+
+    ``since`` and ``until`` may be in any zone (a digest's period is in the
+    configured one); the database holds UTC and SQLite compares the stored
+    text, so they are turned to UTC first.
+    """
+    rows = store.list_changes(
+        since=since.astimezone(UTC) if since else None,
+        until=until.astimezone(UTC) if until else None,
+    )
     return [
         present(
             Change.from_json(row),
@@ -138,7 +147,7 @@ def stored_changes(
             datetime.fromisoformat(row["first_seen"]),
             topic,
         )
-        for row in store.list_changes(since=since, until=until)
+        for row in rows
     ]
 
 

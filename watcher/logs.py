@@ -78,5 +78,6 @@ def setup_logging(
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else default)
     # The libraries' chatter is rarely what a watcher user needs.
-    for noisy in ("httpx", "httpcore", "trafilatura", "htmldate", "apscheduler"):
+    # Apprise and httpx log request URLs, which for webhooks are secrets.
+    for noisy in ("httpx", "httpcore", "trafilatura", "htmldate", "apscheduler", "apprise"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

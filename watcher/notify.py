@@ -134,6 +134,14 @@ class EmailSender:
 
 
 class SlackSender:
+    """Slack through an incoming webhook.
+
+    A long digest goes out as several messages. Each one Slack takes is
+    recorded on the alert (see :meth:`Outbox.progress`), so when a later part
+    fails, the retry starts after the last part delivered instead of posting
+    the first ones again.
+    """
+
     def __init__(
         self,
         name: str,
@@ -141,23 +149,39 @@ class SlackSender:
         renderer: Renderer,
         environ: Mapping[str, str],
         client: httpx.Client,
+        outbox: Outbox | None = None,
     ) -> None:
         self.name = name
         self.routing = routing
         self.renderer = renderer
         self.environ = environ
         self.client = client
+        self.outbox = outbox
 
-    def _post(self, payloads: list[dict[str, Any]]) -> None:
+    def _post(self, payloads: list[dict[str, Any]], alert: OutgoingAlert) -> None:
         url = _secret(self.routing.webhook_env, "Slack webhook", self.environ)
-        for payload in payloads:
+        done = parts_delivered(alert)
+        for number, payload in enumerate(payloads[done:], start=done + 1):
             post_webhook(url, payload, timeout=self.routing.timeout, client=self.client)
+            if len(payloads) > 1 and number < len(payloads) and self.outbox is not None:
+                self.outbox.progress(alert, f"{PARTS_PREFIX}{number}")
 
     def send_change(self, change: FactChange, alert: OutgoingAlert) -> None:
-        self._post([build_alert_payload(change, self.renderer)])
+        self._post([build_alert_payload(change, self.renderer)], alert)
 
     def send_digest(self, digest: Digest, alert: OutgoingAlert) -> None:
-        self._post(build_digest_payloads(digest, self.renderer))
+        self._post(build_digest_payloads(digest, self.renderer), alert)
+
+
+# How far a message sent in parts got, kept in the alert's message_id until it is sent.
+PARTS_PREFIX = "parts-delivered:"
+
+
+def parts_delivered(alert: OutgoingAlert) -> int:
+    marker = alert.message_id or ""
+    if marker.startswith(PARTS_PREFIX) and marker[len(PARTS_PREFIX) :].isdigit():
+        return int(marker[len(PARTS_PREFIX) :])
+    return 0
 
 
 class AppriseSender:
@@ -258,7 +282,9 @@ class Dispatcher:
             ca_file = self.config.resolve(routing.ca_file) if routing.ca_file else None
             return EmailSender(name, routing, self.renderer, self.outbox, self.environ, ca_file)
         if isinstance(routing, SlackChannel):
-            return SlackSender(name, routing, self.renderer, self.environ, self._client)
+            return SlackSender(
+                name, routing, self.renderer, self.environ, self._client, self.outbox
+            )
         assert isinstance(routing, AppriseChannel)
         return AppriseSender(name, routing, self.renderer, self.environ)
 

@@ -229,6 +229,18 @@ class Outbox:
             )
         return result.rowcount == 1
 
+    def progress(self, alert: OutgoingAlert, marker: str) -> None:
+        """Note how far a message sent in parts got (in ``message_id`` until it is sent).
+
+        A retry of the alert reads it back and starts after the parts delivered.
+        """
+        with self.store.transaction() as conn:
+            conn.execute(
+                update(alerts)
+                .where(alerts.c.id == alert.id, alerts.c.state == "sending")
+                .values(message_id=marker)
+            )
+
     def sent(self, alert: OutgoingAlert, *, message_id: str | None = None) -> None:
         with self.store.transaction() as conn:
             conn.execute(

@@ -122,7 +122,9 @@ def collect_status(config: Config, store: Store) -> dict[str, Any]:
     return {
         "database": config.database_url(),
         "sources": sources,
-        "alerts": {"pending": alerts.get("pending", 0), "failed": alerts.get("failed", 0)},
+        "alerts": {
+            state: alerts.get(state, 0) for state in ("pending", "sending", "failed", "uncertain")
+        },
         "daemon": json.loads(daemon) if daemon else None,
     }
 
@@ -138,7 +140,10 @@ def format_status(status: dict[str, Any], out: TextIO) -> None:
             out.write(f"  last error:   {safe(source['last_error'])} ({failures} in a row)\n")
         out.write(f"  items seen:   {source['items_seen']}\n")
     alerts = status["alerts"]
-    out.write(f"alerts: {alerts['pending']} pending, {alerts['failed']} failed\n")
+    out.write(
+        f"alerts: {alerts['pending']} pending, {alerts['failed']} failed, "
+        f"{alerts['uncertain']} uncertain (see `watcher outbox`)\n"
+    )
     daemon = status["daemon"]
     if not daemon:
         out.write("daemon: has not run with this database\n")

@@ -10,6 +10,7 @@ several messages. The webhook URL is a secret and never appears in an error.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -189,6 +190,16 @@ def build_digest_payloads(digest: Digest, renderer: Renderer) -> list[dict[str, 
     return payloads
 
 
+def _without_url(text: str, url: str) -> str:
+    """``text`` with the webhook URL, or its secret path, replaced (also as JSON escapes it)."""
+    path = urlsplit(url).path
+    for secret in (url, path if len(path) > 1 else ""):
+        if secret:
+            for form in (secret, secret.replace("/", "\\/")):
+                text = text.replace(form, "the webhook URL")
+    return text
+
+
 def post_webhook(
     url: str, payload: dict[str, Any], *, timeout: float, client: httpx.Client | None = None
 ) -> None:
@@ -213,11 +224,12 @@ def post_webhook(
             "Slack webhook: the configured URL is not valid", permanent=True
         ) from None
     except httpx.HTTPError as exc:
-        reason = clean(str(exc).replace(url, "the webhook URL")) or type(exc).__name__
+        reason = clean(_without_url(str(exc), url)) or type(exc).__name__
         raise ChannelError(f"Slack webhook: {reason}", permanent=False) from None
     if response.is_success:
         return
-    body = truncate(clean(response.text), 200)
+    # A proxy's error page may quote the URL it could not reach: never repeat it.
+    body = truncate(clean(_without_url(response.text, url)), 200)
     reason = f"Slack webhook: HTTP {response.status_code}" + (f" {body}" if body else "")
     temporary = response.status_code == 429 or response.is_server_error
     raise ChannelError(
