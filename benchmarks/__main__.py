@@ -1,0 +1,5 @@
+"""``python -m benchmarks``: the same as ``benchmarks/run``."""
+
+from benchmarks.main import main
+
+raise SystemExit(main())

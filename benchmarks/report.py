@@ -1,0 +1,261 @@
+"""The figures as a table, each against its target where the project set one.
+
+A verdict says whether a figure meets its target; it is information, not a
+test result: the benchmark always exits 0 once it has measured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any, TextIO
+
+# The project's targets.
+COLD_VS_RAW = 0.85  # cold pass rate / all-core raw extraction rate, at least
+FACTS_SHARE = 0.10  # fact extraction / per-article time of a cold pass, below
+WARM_SECONDS = 0.5  # a warm pass over 200 sources: "well under 1 s", read as at most half
+WARM_VS_URLWATCH = 10.0  # urlwatch's warm time / watcher's, at least
+PEAK_MB = 300.0  # peak RSS of a 5,000-article cold pass, below
+PEAK_AT_ARTICLES = 5000
+FLAT_KB_PER_PASS = 10.0  # RSS growth per pass after the first, at most
+
+
+@dataclass(frozen=True)
+class Row:
+    section: str
+    figure: str
+    value: str
+    target: str = ""
+    ratio: str = ""
+    verdict: str = ""
+
+
+def _num(value: float, unit: str = "", digits: int = 3) -> str:
+    text = f"{value:.{digits}g}" if abs(value) < 10**digits else f"{value:,.0f}"
+    return f"{text} {unit}".strip()
+
+
+def _verdict(ok: bool) -> str:
+    return "meets" if ok else "MISSES"
+
+
+def _get(data: dict[str, Any], *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def raw_rows(r: dict[str, Any]) -> list[Row]:
+    cores = f"{r['workers']} processes"
+    return [
+        Row("raw", "trafilatura.extract, 1 core", _num(r["one_core_pages_per_s"], "pages/s")),
+        Row("raw", f"trafilatura.extract, {cores}", _num(r["all_cores_pages_per_s"], "pages/s")),
+        Row(
+            "raw",
+            "watcher extract_html, 1 core",
+            _num(r["watcher_extract_one_core_pages_per_s"], "pages/s"),
+        ),
+    ]
+
+
+def cold_rows(c: dict[str, Any], results: dict[str, Any]) -> list[Row]:
+    rows = [
+        Row(
+            "cold",
+            f"watcher check, {c['articles_attempted']} new articles",
+            _num(c["articles_per_s"], "articles/s"),
+        ),
+        Row("cold", "  time per article (wall / articles)", _num(c["per_article_ms"], "ms")),
+    ]
+    raw = _get(results, "raw", "all_cores_pages_per_s")
+    if raw:
+        ratio = c["articles_per_s"] / raw
+        rows.append(
+            Row(
+                "cold",
+                "  vs all-core raw extraction",
+                _num(ratio, "x"),
+                f">= {COLD_VS_RAW}",
+                _num(ratio),
+                _verdict(ratio >= COLD_VS_RAW),
+            )
+        )
+    peak, n = c["peak_rss_mb"], c["articles_attempted"]
+    target = f"< {PEAK_MB:g} MB at {PEAK_AT_ARTICLES:,}"
+    if n >= PEAK_AT_ARTICLES:
+        rows.append(
+            Row(
+                "cold",
+                f"  peak RSS ({n:,} articles)",
+                _num(peak, "MB"),
+                target,
+                _num(peak / PEAK_MB),
+                _verdict(peak < PEAK_MB),
+            )
+        )
+    else:
+        rows.append(
+            Row(
+                "cold",
+                f"  peak RSS ({n:,} articles)",
+                _num(peak, "MB"),
+                target,
+                "",
+                f"n/a (--articles {PEAK_AT_ARTICLES})",
+            )
+        )
+    return rows
+
+
+def prime_rows(p: dict[str, Any]) -> list[Row]:
+    label = f"priming pass, {p['sources']} sources, {p['articles']:,} small articles"
+    return [Row("warm", label, _num(p["articles_per_s"], "articles/s"))]
+
+
+def warm_rows(w: dict[str, Any], results: dict[str, Any]) -> list[Row]:
+    rows = [Row("warm", "watcher --version (start-up alone)", _num(w["startup_s"], "s"))]
+    urlwatch = results.get("urlwatch") or {}
+    for key in ("warm_304", "warm_200"):
+        pass_ = w[key]
+        wall = pass_["wall_s"]
+        rows.append(
+            Row(
+                "warm",
+                f"watcher check, {pass_['sources']} sources, server {pass_['server']}",
+                _num(wall, "s"),
+                f"<= {WARM_SECONDS:g} s",
+                _num(wall / WARM_SECONDS),
+                _verdict(wall <= WARM_SECONDS),
+            )
+        )
+        rows.append(Row("warm", "  sources per second", _num(pass_["sources_per_s"], "sources/s")))
+        theirs = _get(urlwatch, key, "wall_s")
+        if theirs:
+            ratio = theirs / wall
+            rows.append(
+                Row(
+                    "warm",
+                    "  urlwatch warm time / watcher's",
+                    _num(ratio, "x"),
+                    f">= {WARM_VS_URLWATCH:g}x",
+                    _num(ratio / WARM_VS_URLWATCH),
+                    _verdict(ratio >= WARM_VS_URLWATCH),
+                )
+            )
+    return rows
+
+
+def facts_rows(f: dict[str, Any], results: dict[str, Any]) -> list[Row]:
+    per_article = _get(results, "cold", "per_article_ms")
+    rows = []
+    labels = {
+        "pages": "bench pages (as extracted)",
+        "seeds": "seed articles (on-topic)",
+        "on_topic_long": "seed + page text (on-topic, long)",
+    }
+    for key, label in labels.items():
+        corpus = f[key]
+        value = f"{_num(corpus['mean_ms'], 'ms')} (p95 {_num(corpus['p95_ms'], 'ms')})"
+        if per_article and key != "seeds":
+            share = corpus["mean_ms"] / per_article
+            rows.append(
+                Row(
+                    "facts",
+                    f"extract_facts, {label}",
+                    value,
+                    f"< {FACTS_SHARE:.0%} of cold",
+                    f"{share:.1%}",
+                    _verdict(share < FACTS_SHARE),
+                )
+            )
+        else:
+            rows.append(Row("facts", f"extract_facts, {label}", value))
+    return rows
+
+
+def memory_rows(m: dict[str, Any]) -> list[Row]:
+    settled = m["rss_growth_kb_per_pass_second_half"]
+    pass_s = m["median_pass_s"]
+    rss = f"{m['rss_after_first_mb']:.1f} -> {m['rss_last_mb']:.1f} MB"
+    return [
+        Row(
+            "memory",
+            f"{m['passes']} in-process passes, {m['sources']} sources, server {m['server']}",
+            _num(pass_s, "s/pass"),
+            f"<= {WARM_SECONDS:g} s",
+            _num(pass_s / WARM_SECONDS),
+            _verdict(pass_s <= WARM_SECONDS),
+        ),
+        Row("memory", "  RSS after pass 1 -> last", rss),
+        Row("memory", "  RSS growth per pass, all", _num(m["rss_growth_kb_per_pass"], "kB/pass")),
+        Row(
+            "memory",
+            "  RSS growth per pass, second half",
+            _num(settled, "kB/pass"),
+            f"<= {FLAT_KB_PER_PASS:g} kB/pass",
+            "",
+            _verdict(settled <= FLAT_KB_PER_PASS),
+        ),
+        Row(
+            "memory",
+            "  open files after pass 1 -> last",
+            f"{m['fds_first']} -> {m['fds_last']}",
+            "flat",
+            "",
+            _verdict(m["fds_last"] <= m["fds_first"]),
+        ),
+    ]
+
+
+def urlwatch_rows(u: dict[str, Any]) -> list[Row]:
+    if "unavailable" in u:
+        return [Row("urlwatch", "urlwatch", f"not available ({u['unavailable']})")]
+    return [
+        Row("urlwatch", f"{u['version']} start-up (--version)", _num(u["startup_s"], "s")),
+        Row("urlwatch", f"urlwatch cold, {u['sources']} feeds", _num(u["cold_wall_s"], "s")),
+        Row("urlwatch", "urlwatch warm, server answers 304", _num(u["warm_304"]["wall_s"], "s")),
+        Row(
+            "urlwatch",
+            "urlwatch warm, server ignores conditional GET",
+            _num(u["warm_200"]["wall_s"], "s"),
+        ),
+    ]
+
+
+Builder = Callable[[dict[str, Any], dict[str, Any]], list[Row]]
+
+BUILDERS: dict[str, Builder] = {
+    "raw": lambda r, _: raw_rows(r),
+    "cold": cold_rows,
+    "prime": lambda p, _: prime_rows(p),
+    "warm": warm_rows,
+    "facts": facts_rows,
+    "memory": lambda m, _: memory_rows(m),
+    "urlwatch": lambda u, _: urlwatch_rows(u),
+}
+
+
+def build_rows(results: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for section, builder in BUILDERS.items():
+        data = results.get(section)
+        if data is None:
+            continue
+        if "error" in data:
+            rows.append(Row(section, "error (see the JSON)", data["error"][:70]))
+            continue
+        rows.extend(builder(data, results))
+    return rows
+
+
+def print_table(rows: list[Row], out: TextIO) -> None:
+    header = Row("section", "figure", "value", "target", "ratio", "verdict")
+    table = [header, *rows]
+    columns = list(asdict(header))
+    widths = {c: max(len(getattr(r, c)) for r in table) for c in columns}
+    for n, row in enumerate(table):
+        out.write("  ".join(getattr(row, c).ljust(widths[c]) for c in columns).rstrip() + "\n")
+        if n == 0:
+            out.write("  ".join("-" * widths[c] for c in columns) + "\n")
