@@ -21,8 +21,7 @@ from watcher import knowledge
 from watcher.atom import build_feed, write_feed
 from watcher.compare import Knowledge, compare
 from watcher.config import Config, Source
-from watcher.extract import ExtractError, extract_html
-from watcher.facts import extract_facts
+from watcher.extract import ExtractError
 from watcher.feeds import FeedError, parse_feed
 from watcher.fetch import Fetcher, FetchError
 from watcher.health import HealthEvent, health_events
@@ -30,10 +29,15 @@ from watcher.models import Article, FactChange, FeedItem, Observation
 from watcher.outbox import enqueue_change, enqueue_health
 from watcher.store import PendingItem, Store, utcnow
 from watcher.topic import Topic, load_topic
+from watcher.workers import Readers, default_workers
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+
+# Articles fetched or being read at once: enough to keep the network and every
+# reader busy, few enough that memory does not grow with the size of a pass.
+MIN_IN_FLIGHT = 16
 
 
 @dataclass
@@ -152,25 +156,37 @@ class Checker:
         *,
         topic: Topic | None = None,
         baseline: Knowledge | None = None,
+        readers: Readers | None = None,
         progress: Progress | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.topic = topic or load_topic(config.topic_path())
+        self.readers = readers
+        self._own_readers = readers is None
         self.baseline = baseline or knowledge.baseline_of(config, self.topic)
         self.policy = knowledge.policy_of(config)
         self.channels = config.notify.channels()
         self.progress = progress
         self._articles_total = 0
         self._articles_done = 0
+        self._in_flight: asyncio.Semaphore | None = None
 
     async def run(self, sources: list[Source] | None = None) -> CheckReport:
         """Poll ``sources`` (default: every enabled one) concurrently."""
         started = utcnow()
         knowledge.install_baseline(self.store, self.baseline, at=started)
         sources = self.config.enabled_sources() if sources is None else sources
-        async with Fetcher(self.config.http) as fetcher:
-            reports = await asyncio.gather(*(self._poll(fetcher, s) for s in sources))
+        if self.readers is None:
+            self.readers = readers_for(self.config, self.topic)
+        self._in_flight = asyncio.Semaphore(max(MIN_IN_FLIGHT, 4 * self.readers.workers))
+        try:
+            async with Fetcher(self.config.http) as fetcher:
+                reports = await asyncio.gather(*(self._poll(fetcher, s) for s in sources))
+        finally:
+            if self._own_readers:
+                self.readers.close()
+                self.readers = None
         report = CheckReport(sources=list(reports), started=started, finished=utcnow())
         if report.changes:
             self._write_atom()
@@ -256,27 +272,22 @@ class Checker:
             else:
                 fetched.done.append((item, *outcome))
 
-    def _read(
-        self, content: bytes, url: str, item: PendingItem, source: str
-    ) -> tuple[Article, list[Observation]]:
-        """Extraction and fact reading: the CPU-bound part, run off the event loop."""
-        article = extract_html(
-            content,
-            url,
-            fallback_title=item.title,
-            fallback_published=item.published,
-            source=source,
-        )
-        return article, extract_facts(article, self.topic)
-
     async def _fetch_article(
         self, fetcher: Fetcher, fetched: _Fetched, item: PendingItem
     ) -> tuple[Article, list[Observation]] | str:
+        assert self.readers is not None and self._in_flight is not None
         try:
-            result = await fetcher.get(item.link)
-            return await asyncio.to_thread(
-                self._read, result.content, result.url, item, fetched.source.name
-            )
+            # Pages fetched faster than they are read would pile up in memory.
+            async with self._in_flight:
+                result = await fetcher.get(item.link)
+                return await self.readers.read(
+                    result.content,
+                    result.url,
+                    item.title,
+                    item.published,
+                    fetched.source.name,
+                    articles_in_pass=self._articles_total,
+                )
         except FetchError as exc:
             return str(exc)
         except ExtractError as exc:
@@ -390,6 +401,11 @@ class Checker:
                 at=utcnow(),
                 error=fetched.report.error,
             )
+
+
+def readers_for(config: Config, topic: Topic) -> Readers:
+    workers = config.articles.workers or default_workers()
+    return Readers(topic, config.topic_path(), workers)
 
 
 def run_check(

@@ -8,12 +8,15 @@ systemd journal, not a traceback.
 from __future__ import annotations
 
 import fnmatch
+import logging
 import os
 import re
+import stat
 import tomllib
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
@@ -29,6 +32,8 @@ from pydantic import (
 
 from watcher import __version__
 from watcher.resources import resource_path
+
+log = logging.getLogger("watcher.config")
 
 ENV_CONFIG = "WATCHER_CONFIG"
 DEFAULT_TOPIC = "niger-us-withdrawal"
@@ -77,6 +82,9 @@ class HttpSettings(Strict):
     allow_private_addresses: bool = False
     connect_timeout: Duration = 10.0
     read_timeout: Duration = 30.0
+    # The longest one request may take, from sending it to the body's last
+    # byte: read_timeout is per read, so a server trickling bytes dodges it.
+    total_timeout: Duration = 120.0
     max_bytes: int = Field(default=10_000_000, gt=0)
     max_redirects: int = Field(default=5, ge=0)
     retries: int = Field(default=2, ge=0)
@@ -114,6 +122,8 @@ class StateSettings(Strict):
 class ArticleSettings(Strict):
     max_attempts: int = Field(default=3, gt=0)
     max_per_source: int = Field(default=200, gt=0)
+    # Processes reading articles in a large pass; 0: one per CPU, 1: none.
+    workers: int = Field(default=0, ge=0)
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -284,6 +294,61 @@ class Config(Strict):
     def enabled_sources(self) -> list[Source]:
         return [source for source in self.sources if source.enabled]
 
+    def inline_secrets(self) -> list[str]:
+        """Keys whose value carries a secret in the file itself.
+
+        Passwords and webhooks are named by environment variable
+        (``password_env``, ``webhook_env``, ``url_env``), so only a URL can
+        hold one: a database URL with a password, or a feed URL with
+        credentials or a token in it.
+        """
+        found = []
+        if self.state.url and _url_has_secret(self.state.url):
+            found.append("state.url")
+        for index, source in enumerate(self.sources):
+            if _url_has_secret(source.url):
+                found.append(f"sources[{index}] ({source.name!r}).url")
+        return found
+
+
+# Query parameters that carry credentials, compared word by word (api_key, X-Auth-Token).
+_SECRET_WORDS = frozenset(
+    {"pass", "password", "passwd", "secret", "token", "key", "apikey", "auth", "sig", "signature"}
+)
+
+
+def _secret_param(name: str) -> bool:
+    return any(word in _SECRET_WORDS for word in re.split(r"[^a-z0-9]+", name.lower()))
+
+
+def _url_has_secret(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return False
+    query = parse_qsl(parts.query, keep_blank_values=False)
+    return bool(password) or any(_secret_param(name) for name, _ in query)
+
+
+def warn_if_readable(file: Path, config: Config) -> None:
+    """Warn when a config holding a secret can be read by other users."""
+    secrets = config.inline_secrets()
+    if not secrets or os.name != "posix":
+        return
+    try:
+        mode = file.stat().st_mode
+    except OSError:
+        return
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        log.warning(
+            "%s: readable by other users (mode %03o) but holds a secret in %s; "
+            "make it private (chmod 600) or move the secret out of the file",
+            file,
+            stat.S_IMODE(mode),
+            ", ".join(secrets),
+        )
+
 
 def default_state_dir() -> Path:
     # systemd's StateDirectory= sets this; honour it so the unit needs no config.
@@ -346,7 +411,9 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
-    return parse_config(data, file)
+    config = parse_config(data, file)
+    warn_if_readable(file, config)
+    return config
 
 
 def parse_config(data: dict[str, Any], file: Path) -> Config:

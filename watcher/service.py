@@ -17,7 +17,7 @@ import os
 import random
 import signal
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -29,7 +29,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher import knowledge
 from watcher.baseline import BaselineError
-from watcher.check import Checker, CheckReport
+from watcher.check import Checker, CheckReport, readers_for
 from watcher.compare import Knowledge
 from watcher.config import Config, ConfigError, Routing, Source, load_config
 from watcher.digest import last_due, queue_digest
@@ -38,6 +38,7 @@ from watcher.render import TemplateError, load_templates
 from watcher.sdnotify import Notifier, watchdog_interval
 from watcher.store import Store, open_store, utcnow
 from watcher.topic import Topic, TopicError, load_topic
+from watcher.workers import Readers
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,11 @@ class Prepared:
     topic: Topic
     baseline: Knowledge
     dispatcher: Dispatcher
+    readers: Readers
+
+    def close(self) -> None:
+        self.dispatcher.close()
+        self.readers.close()
 
 
 def prepare(config: Config, store: Store) -> Prepared:
@@ -94,7 +100,8 @@ def prepare(config: Config, store: Store) -> Prepared:
         raise StartupError(str(exc)) from None
     except TemplateError as exc:
         raise StartupError(f"templates: {exc}") from None
-    return Prepared(config, topic, baseline, Dispatcher(config, store, renderer))
+    dispatcher = Dispatcher(config, store, renderer)
+    return Prepared(config, topic, baseline, dispatcher, readers_for(config, topic))
 
 
 @dataclass
@@ -238,7 +245,11 @@ class Service:
         """One source's pass. Errors stay in the report; the job never raises them on."""
         prepared = self.prepared
         checker = Checker(
-            prepared.config, self.store, topic=prepared.topic, baseline=prepared.baseline
+            prepared.config,
+            self.store,
+            topic=prepared.topic,
+            baseline=prepared.baseline,
+            readers=prepared.readers,
         )
         report = asyncio.run(checker.run([source]))
         if report.changes:
@@ -277,8 +288,18 @@ class Service:
         except StartupError as exc:
             log.error("reload refused, keeping the running config: %s", exc)
             return False
-        old, self.prepared = self.prepared, prepared
-        old.dispatcher.close()
+        old = self.prepared
+        same_readers = (new.topic_path(), new.articles.workers) == (
+            old.config.topic_path(),
+            old.config.articles.workers,
+        )
+        if same_readers:
+            # A poll may be reading right now; its workers stay.
+            prepared.readers.close()
+            prepared = replace(prepared, readers=old.readers)
+        else:
+            old.readers.close()
+        self.prepared = prepared
         self._schedule_sources(first_run_within=1.0)
         self._schedule_notifications()
         log.info("config reloaded: %d source(s)", len(new.enabled_sources()))
@@ -351,7 +372,7 @@ class Service:
             log.warning("jobs still running after %gs; leaving them", STOP_TIMEOUT)
         stopped = {**self.status.to_json(), "stopped": utcnow().isoformat()}
         self.store.set_meta("daemon", json.dumps(stopped))
-        self.prepared.dispatcher.close()
+        self.prepared.close()
         self.store.close()
         log.info("stopped")
         return finished

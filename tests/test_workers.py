@@ -1,0 +1,68 @@
+"""Reading articles in worker processes gives what reading them in-process gives."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from test_check_facts import HANDOVER, page
+
+from watcher.config import Config
+from watcher.extract import ExtractError
+from watcher.topic import load_topic
+from watcher.workers import POOL_THRESHOLD, Readers
+
+TOPIC_PATH = Config().topic_path()
+
+
+def read_all(readers: Readers, pages: list[bytes], articles_in_pass: int) -> list:
+    async def go() -> list:
+        return await asyncio.gather(
+            *(
+                readers.read(
+                    body,
+                    f"http://wire.test/{i}.html",
+                    None,
+                    None,
+                    "wire",
+                    articles_in_pass=articles_in_pass,
+                )
+                for i, body in enumerate(pages)
+            ),
+            return_exceptions=True,
+        )
+
+    return asyncio.run(go())
+
+
+def test_worker_processes_read_like_threads() -> None:
+    topic = load_topic(TOPIC_PATH)
+    pages = [page(HANDOVER).encode()] * 6 + [b"<html><body>too short</body></html>"]
+    threads = Readers(topic, TOPIC_PATH, workers=1)
+    processes = Readers(topic, TOPIC_PATH, workers=2)
+    try:
+        in_threads = read_all(threads, pages, POOL_THRESHOLD)
+        in_workers = read_all(processes, pages, POOL_THRESHOLD)
+        assert processes._pool is not None and threads._pool is None
+    finally:
+        threads.close()
+        processes.close()
+    assert [type(r) for r in in_workers] == [type(r) for r in in_threads]
+    assert isinstance(in_workers[-1], ExtractError)
+    for (article, facts), (expected_article, expected_facts) in zip(
+        in_workers[:-1], in_threads[:-1], strict=True
+    ):
+        assert article == expected_article
+        assert [f.to_json() for f in facts] == [f.to_json() for f in expected_facts]
+        assert {f.key for f in facts} == {"bases.air_base_201.status"}
+
+
+def test_small_passes_start_no_workers() -> None:
+    topic = load_topic(TOPIC_PATH)
+    readers = Readers(topic, Path(TOPIC_PATH), workers=4)
+    try:
+        [(article, _)] = read_all(readers, [page(HANDOVER).encode()], POOL_THRESHOLD - 1)
+        assert article.title == HANDOVER[0]
+        assert readers._pool is None
+    finally:
+        readers.close()

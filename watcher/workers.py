@@ -1,0 +1,134 @@
+"""Extraction and fact reading on every core.
+
+trafilatura and the fact reader are pure Python and hold the GIL, so threads
+give one core's worth of work. A pass with many articles hands them to a pool
+of worker processes, each with the topic compiled once. Workers are started
+by a fork server (never forked from a process running scheduler threads) with
+the heavy modules already imported, and only when a pass has enough articles
+to be worth it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from watcher.extract import ExtractError, extract_html
+from watcher.facts import extract_facts
+from watcher.models import Article, Observation
+from watcher.topic import Topic, load_topic
+
+Reading = tuple[Article, list[Observation]]
+
+# Below this many articles in a pass, starting workers costs more than it saves.
+POOL_THRESHOLD = 24
+
+_worker_topic: Topic | None = None
+# trafilatura and lxml crash (segfault, heap corruption) when several threads of
+# one process extract at once, so the thread path reads one article at a time.
+_THREAD_LOCK = threading.Lock()
+
+
+def _start_worker(topic_path: str) -> None:
+    global _worker_topic
+    _worker_topic = load_topic(topic_path)
+
+
+def read_article(
+    topic: Topic,
+    content: bytes,
+    url: str,
+    title: str | None,
+    published: datetime | None,
+    source: str,
+) -> Reading:
+    """An article's text and metadata, and the topic's facts it states."""
+    article = extract_html(
+        content, url, fallback_title=title, fallback_published=published, source=source
+    )
+    return article, extract_facts(article, topic)
+
+
+def _read_in_thread(topic: Topic, *args: Any) -> Reading:
+    with _THREAD_LOCK:
+        return read_article(topic, *args)
+
+
+def _read_in_worker(
+    content: bytes, url: str, title: str | None, published: datetime | None, source: str
+) -> Reading:
+    assert _worker_topic is not None, "worker started without its topic"
+    return read_article(_worker_topic, content, url, title, published, source)
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class Readers:
+    """Reads articles in threads for small passes and in worker processes for large ones.
+
+    One instance lives as long as its owner (a ``watcher check`` run, or the
+    daemon), so the workers are started at most once.
+    """
+
+    def __init__(self, topic: Topic, topic_path: Path, workers: int) -> None:
+        self.topic = topic
+        self.topic_path = topic_path
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload(["watcher.workers"])
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.workers,
+                    mp_context=context,
+                    initializer=_start_worker,
+                    initargs=(str(self.topic_path),),
+                )
+            return self._pool
+
+    async def read(
+        self,
+        content: bytes,
+        url: str,
+        title: str | None,
+        published: datetime | None,
+        source: str,
+        *,
+        articles_in_pass: int,
+    ) -> Reading:
+        args = (content, url, title, published, source)
+        if self.workers <= 1 or articles_in_pass < POOL_THRESHOLD:
+            return await asyncio.to_thread(_read_in_thread, self.topic, *args)
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor(), _read_in_worker, *args)
+        except BrokenProcessPool:
+            # A worker died (out of memory, a crash in a C extension): start afresh
+            # next time; this article is retried on a later pass.
+            self._discard_pool()
+            raise ExtractError("the extraction worker stopped unexpectedly") from None
+
+    def _discard_pool(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
