@@ -57,6 +57,36 @@ class ExtractError(Exception):
     """No article could be read; ``str()`` says why in one line."""
 
 
+# Formats a link in a feed may lead to instead of a web page, by their first bytes.
+_BINARY_MAGIC = (
+    (b"%PDF-", "a PDF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"PK\x03\x04", "a ZIP archive (or an office document)"),
+    (b"\x1f\x8b", "gzip-compressed data"),
+    (b"\xd0\xcf\x11\xe0", "an old Microsoft Office document"),
+    (b"ID3", "an MP3 file"),
+)
+_TEXT_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+
+
+def _not_a_page(content: bytes | str) -> str | None:
+    """What ``content`` is when it plainly is not a web page (empty, PDF, image, binary)."""
+    if not content.strip():
+        return "the page is empty"
+    head = content[:1024]
+    if isinstance(head, str):
+        head = head.encode("utf-8", "replace")
+    for magic, what in _BINARY_MAGIC:
+        if head.lstrip().startswith(magic):
+            return f"not a web page: {what}"
+    # UTF-16 and UTF-32 pages carry NUL bytes too; they start with a byte-order mark.
+    if b"\0" in head and not head.startswith(_TEXT_BOMS):
+        return "not a web page: binary data"
+    return None
+
+
 def _clean(text: str) -> str:
     """Normalise Unicode and whitespace; strip control characters."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
@@ -90,6 +120,8 @@ def extract_html(
 
     The page's own title and date win; the feed item's are the fallback.
     """
+    if reason := _not_a_page(html):
+        raise ExtractError(reason)
     try:
         document = trafilatura.bare_extraction(
             html,
@@ -102,7 +134,8 @@ def extract_html(
             date_extraction_params={"extensive_search": False, "original_date": True},
         )
     except Exception as exc:  # trafilatura raises a wide range on broken markup
-        raise ExtractError(f"could not parse the page: {type(exc).__name__}: {exc}") from None
+        detail = " ".join(str(exc).split())
+        raise ExtractError(f"could not parse the page: {type(exc).__name__}: {detail}") from None
     if document is None or not document.text:
         raise ExtractError("no article text found on the page")
     text = _clean(document.text)

@@ -4,11 +4,15 @@ One ``httpx.AsyncClient`` per :class:`Fetcher`. Every request goes through
 the same steps: the URL is checked (scheme, and the addresses its host
 resolves to), a place is taken in the per-host queue (concurrency limit and
 minimum spacing between request starts), the response is streamed under a
-size cap, and redirects come back here to be checked hop by hop instead of
-being followed inside httpx. Failures worth another try (timeouts, broken
-connections, 5xx, 429) are retried with exponential backoff or the server's
-Retry-After; everything else fails at once with a :class:`FetchError` whose
-``str()`` is one line naming the URL and what went wrong.
+size cap and a deadline for the whole request, and redirects come back here
+to be checked hop by hop instead of being followed inside httpx. The body is
+decompressed here, not by httpx, a bounded step at a time: httpx inflates a
+whole network chunk at once, and a few kilobytes of brotli or stacked gzip
+inflate to gigabytes before any size cap can look at them. Failures worth
+another try (timeouts, broken connections, 5xx, 429) are retried with
+exponential backoff or the server's Retry-After; everything else fails at
+once with a :class:`FetchError` whose ``str()`` is one line naming the URL
+and what went wrong.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ import logging
 import random
 import socket
 import time
-from collections.abc import AsyncIterator
+import zlib
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +34,11 @@ from types import TracebackType
 from typing import Literal
 
 import httpx
+
+try:
+    import brotli
+except ImportError:  # httpx[brotli] installs brotlicffi instead on PyPy
+    brotli = None
 
 from watcher.config import HttpSettings
 
@@ -48,7 +58,28 @@ FetchErrorKind = Literal[
 
 ALLOWED_SCHEMES = ("http", "https")
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-ACCEPT_ENCODING = "gzip, deflate, br"
+# Decompression hands out at most this many bytes at a time, so the size cap
+# is checked before a compression bomb can fill memory.
+DECODE_STEP = 65536
+
+
+def _brotli_can_bound() -> bool:
+    """Whether the installed brotli can stop decompressing at a given output size."""
+    if brotli is None:
+        return False
+    try:
+        brotli.Decompressor().process(b"", output_buffer_limit=DECODE_STEP)
+    except (TypeError, brotli.error):  # brotli < 1.2 has no output_buffer_limit
+        return False
+    return True
+
+
+BROTLI = _brotli_can_bound()
+_DECODING_ERRORS: tuple[type[Exception], ...] = (zlib.error,) + (
+    (brotli.error,) if brotli is not None else ()
+)
+# Only encodings that can be decoded a bounded step at a time are asked for.
+ACCEPT_ENCODING = "gzip, deflate, br" if BROTLI else "gzip, deflate"
 _ALLOW_HINT = "set http.allow_private_addresses = true to allow"
 
 
@@ -156,6 +187,105 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+# -- bounded decompression ---------------------------------------------------------
+
+
+class _ZlibLayer:
+    """gzip or deflate; deflate is zlib-wrapped or, from some servers, raw (as httpx allows)."""
+
+    def __init__(self, encoding: str) -> None:
+        gzip = encoding in ("gzip", "x-gzip")
+        self._inflate = zlib.decompressobj(zlib.MAX_WBITS | 16 if gzip else zlib.MAX_WBITS)
+        self._may_be_raw = not gzip  # until the first bytes decode
+
+    def _step(self, data: bytes) -> bytes:
+        try:
+            out = self._inflate.decompress(data, DECODE_STEP)
+        except zlib.error:
+            if not self._may_be_raw:
+                raise
+            self._may_be_raw = False
+            self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+            out = self._inflate.decompress(data, DECODE_STEP)
+        if data:
+            self._may_be_raw = False
+        return out
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        while True:
+            out = self._step(data)
+            if out:
+                yield out
+            data = self._inflate.unconsumed_tail
+            if not data and len(out) < DECODE_STEP:
+                return
+
+    def flush(self) -> Iterator[bytes]:
+        if out := self._inflate.flush():
+            yield out
+
+
+class _BrotliLayer:
+    def __init__(self) -> None:
+        assert brotli is not None
+        self._decompressor = brotli.Decompressor()
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        out = self._decompressor.process(data, output_buffer_limit=DECODE_STEP)
+        while True:
+            if out:
+                yield out
+            if self._decompressor.can_accept_more_data() or not out:
+                return
+            out = self._decompressor.process(b"", output_buffer_limit=DECODE_STEP)
+
+    def flush(self) -> Iterator[bytes]:
+        return iter(())
+
+
+_Layer = _ZlibLayer | _BrotliLayer
+
+
+def _through(layer: _Layer, chunks: Iterable[bytes]) -> Iterator[bytes]:
+    for chunk in chunks:
+        yield from layer.feed(chunk)
+
+
+class _BodyDecoder:
+    """Undoes a response's Content-Encoding, lazily, in pieces of at most DECODE_STEP bytes.
+
+    Encodings are undone in the reverse of the order they are listed in;
+    ``identity`` and names it does not know are passed over, as httpx does.
+    """
+
+    def __init__(self, encodings: list[str]) -> None:
+        layers: list[_Layer] = []
+        for name in (e.strip().lower() for e in reversed(encodings)):
+            if name in ("gzip", "x-gzip", "deflate"):
+                layers.append(_ZlibLayer(name))
+            elif name == "br":
+                if not BROTLI:
+                    raise _Refused(
+                        "cannot decode the response body (brotli without a bounded decoder; "
+                        "install brotli >= 1.2)",
+                        "decoding",
+                    )
+                layers.append(_BrotliLayer())
+        self._layers = layers
+
+    def _onward(self, start: int, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        for layer in self._layers[start:]:
+            chunks = _through(layer, chunks)
+        return iter(chunks)
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        return self._onward(0, (data,))
+
+    def flush(self) -> Iterator[bytes]:
+        for index, layer in enumerate(self._layers):
+            yield from self._onward(index + 1, layer.flush())
+
+
 # -- the fetcher ---------------------------------------------------------------
 
 
@@ -204,6 +334,11 @@ class _HostGate:
     semaphore: asyncio.Semaphore
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     next_start: float = 0.0
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's message on one line (h11 and the ssl module can say more)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _seconds(value: float) -> str:
@@ -359,22 +494,37 @@ class Fetcher:
     # -- one attempt -------------------------------------------------------------
 
     async def _attempt(self, url: httpx.URL, headers: dict[str, str]) -> _Hop:
-        """One request to one URL; raises _Retry or _Refused."""
+        """One request to one URL; raises _Retry or _Refused.
+
+        ``total_timeout`` runs from the moment the request may start (the
+        wait in the per-host queue is not counted) to the body's last byte:
+        read_timeout alone never ends a server that sends a byte every few
+        seconds. It is not retried: a server that slow would only hold the
+        pass up as long again.
+        """
         assert self._client is not None
         await self._check_destination(url)
-        try:
-            async with (
-                self._slot(url.host),
-                self._client.stream("GET", url, headers=headers) as response,
-            ):
-                return await self._answer(response)
-        except httpx.HTTPError as exc:
-            raise self._failure(exc) from exc
+        total = self.settings.total_timeout
+        async with self._slot(url.host):
+            try:
+                async with (
+                    asyncio.timeout(total),
+                    self._client.stream("GET", url, headers=headers) as response,
+                ):
+                    return await self._answer(response)
+            except httpx.HTTPError as exc:
+                raise self._failure(exc) from exc
+            except TimeoutError:
+                raise _Refused(
+                    f"timed out: no complete response within {_seconds(total)} "
+                    "(http.total_timeout)",
+                    "timeout",
+                ) from None
 
     def _failure(self, exc: httpx.HTTPError) -> _Retry | _Refused:
         """What an exception from httpx means for this attempt."""
         s = self.settings
-        detail = str(exc) or type(exc).__name__
+        detail = _one_line(exc)
         if isinstance(exc, httpx.ConnectTimeout):
             return _Retry(f"timed out connecting ({_seconds(s.connect_timeout)})", "timeout")
         if isinstance(exc, httpx.ReadTimeout):
@@ -417,20 +567,41 @@ class Fetcher:
         raise _Refused(text, "http_status", status=status)
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
-        """The decoded body, read no further than ``max_bytes``."""
+        """The decoded body, read and decoded no further than ``max_bytes``.
+
+        The cap holds for the bytes on the wire and for the decoded bytes,
+        which are counted as each bounded piece comes out of the decoder.
+        """
         cap = self.settings.max_bytes
         declared = response.headers.get("content-length", "").strip()
         if declared.isdigit() and int(declared) > cap:
             raise _Refused(
                 f"response larger than {cap} bytes (Content-Length {declared})", "too_large"
             )
+        too_large = _Refused(f"response larger than {cap} bytes (cut off)", "too_large")
+        decoder = _BodyDecoder(response.headers.get_list("content-encoding", split_commas=True))
         chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > cap:
-                raise _Refused(f"response larger than {cap} bytes (cut off)", "too_large")
-            chunks.append(chunk)
+        size = received = 0
+
+        def keep(pieces: Iterator[bytes]) -> None:
+            nonlocal size
+            for piece in pieces:
+                size += len(piece)
+                if size > cap:
+                    raise too_large
+                chunks.append(piece)
+
+        try:
+            async for raw in response.aiter_raw():
+                received += len(raw)
+                if received > cap:
+                    raise too_large
+                keep(decoder.decode(raw))
+            keep(decoder.flush())
+        except _DECODING_ERRORS as exc:
+            raise _Refused(
+                f"cannot decode the response body ({_one_line(exc)})", "decoding"
+            ) from None
         return b"".join(chunks)
 
     # -- the guard and the per-host queue --------------------------------------------
