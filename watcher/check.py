@@ -229,7 +229,9 @@ class Checker:
             report.status = "unchanged"
             return
         try:
-            feed = parse_feed(
+            # feedparser can take seconds on large junk: keep the other sources moving.
+            feed = await asyncio.to_thread(
+                parse_feed,
                 result.content,
                 url=result.url,
                 source=source.name,
