@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -136,6 +137,7 @@ class Reply:
     status: int = 200
     body: str = "ok"
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
 
 
 class Webhook:
@@ -159,12 +161,16 @@ class Webhook:
                 hook.posts.append(json.loads(body))
                 hook.paths.append(self.path)
                 hook.statuses.append(reply.status)
+                time.sleep(reply.delay)
                 data = reply.body.encode()
-                self.send_response(reply.status)
-                for name, value in {"Content-Length": str(len(data)), **reply.headers}.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(reply.status)
+                    for name, value in {"Content-Length": str(len(data)), **reply.headers}.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client gave up waiting
 
             def log_message(self, format: str, *args: object) -> None:
                 pass

@@ -9,54 +9,29 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from alerting import Webhook
 from loopback import LoopbackServer
 from test_check_facts import EARLY_COMPLETION, FRANCE, HANDOVER, RESTATEMENT, feed, page
 
 WEBHOOK_ENV = "WATCHER_TEST_WEBHOOK"
 
 
-class Webhook:
-    """A Slack-style webhook on 127.0.0.1 that records the text of every message."""
-
-    def __init__(self) -> None:
-        self.texts: list[str] = []
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                hook.texts.append(json.loads(body)["text"])
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-
 @pytest.fixture
 def webhook() -> Iterator[Webhook]:
     hook = Webhook()
     yield hook
-    hook.server.shutdown()
-    hook.server.server_close()
+    hook.stop()
+
+
+def texts(webhook: Webhook, since: int = 0) -> list[str]:
+    """The text of every message the webhook took, from post ``since`` on."""
+    return [post["text"] for post in webhook.posts[since:]]
 
 
 def serve(server: LoopbackServer) -> None:
@@ -145,11 +120,11 @@ def test_check_killed_at_random_moments_ends_like_an_uninterrupted_run(
     full_run = time.monotonic() - started
     reference = state(reference_config)
     assert reference["changes"] and set(reference["alert_states"].values()) == {"sent"}
-    assert len(webhook.texts) == len(reference["alerts"])
+    assert len(texts(webhook)) == len(reference["alerts"])
 
     chance = random.Random(20240805)
     for attempt in range(8):
-        webhook.texts.clear()
+        start = len(webhook.posts)
         config = make_config(tmp_path / f"run{attempt}", server)
         process = check(config, webhook)
         time.sleep(chance.uniform(0.2, full_run))
@@ -161,9 +136,10 @@ def test_check_killed_at_random_moments_ends_like_an_uninterrupted_run(
         for part in ("articles", "changes", "knowledge", "alerts"):
             assert after[part] == reference[part], (attempt, part)
         # Nothing twice: no message arrived more than once; every sent alert arrived.
-        assert max(Counter(webhook.texts).values(), default=1) == 1, webhook.texts
+        received = texts(webhook, start)
+        assert max(Counter(received).values(), default=1) == 1, received
         states = Counter(after["alert_states"].values())
-        assert states["sent"] <= len(webhook.texts) <= states["sent"] + states["sending"]
+        assert states["sent"] <= len(received) <= states["sent"] + states["sending"]
         assert set(states) <= {"sent", "sending"}
 
 
@@ -181,6 +157,7 @@ def test_two_checks_at_once_share_the_database_safely(
     after = state(config)
     assert set(after["alert_states"].values()) == {"sent"}
     # Each change reported once, each alert delivered once, whoever found it.
-    assert len(webhook.texts) == len(after["alerts"]) == len(set(webhook.texts))
+    received = texts(webhook)
+    assert len(received) == len(after["alerts"]) == len(set(received))
     identities = [identity for identity, _ in after["changes"]]
     assert len(identities) == len(set(identities))

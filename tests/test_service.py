@@ -250,8 +250,9 @@ def test_digest_jobs_fire_at_local_time_across_daylight_saving(tmp_path: Path) -
 def test_daemon_alerts_a_fact_change_within_one_interval(
     tmp_path: Path, server: LoopbackServer, notify_socket: NotifyListener
 ) -> None:
+    from alerting import Webhook
     from test_check_facts import HANDOVER, RESTATEMENT, publish
-    from test_crash import WEBHOOK_ENV, Webhook
+    from test_crash import WEBHOOK_ENV
 
     hook = Webhook()
     publish(server, {"restatement": RESTATEMENT})
@@ -265,13 +266,13 @@ def test_daemon_alerts_a_fact_change_within_one_interval(
         daemon = Daemon(config, notify_socket.path)
         wait_for(lambda: server.hits("/a/restatement.html"), 15, "the first poll")
         publish(server, {"restatement": RESTATEMENT, "handover": HANDOVER})
-        wait_for(lambda: hook.texts, 8, "the alert")
+        wait_for(lambda: hook.posts, 8, "the alert")
         time.sleep(2.5)  # two more polls: nothing is sent twice
         code, err = daemon.stop()
     finally:
         os.environ.pop(WEBHOOK_ENV, None)
-        hook.server.shutdown()
+        hook.stop()
     assert code == 0, err
-    [text] = hook.texts
+    [text] = [post["text"] for post in hook.posts]
     assert text.startswith("Air Base 201 (Agadez): operating → handed over (reported by 1 source)")
     assert "pending alerts" in "\n".join(notify_socket.messages)

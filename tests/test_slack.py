@@ -2,16 +2,13 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
+from alerting import SECRET_PATH, Reply, Webhook, mrkdwn_texts
 from test_render import HOSTILE, change, digest, evidence
 
 from watcher.channels import ChannelError
@@ -28,55 +25,8 @@ from watcher.slack import (
     slack_url,
 )
 
-SECRET_PATH = "/services/T0001/B0002/xoxSECRETtoken"
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    body: str = "ok"
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-
-
-class Webhook:
-    """An incoming-webhook stand-in on 127.0.0.1: keeps each posted JSON, answers ``reply``."""
-
-    def __init__(self) -> None:
-        self.posts: list[dict[str, Any]] = []
-        self.reply = Reply()
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                hook.posts.append(json.loads(body))
-                reply = hook.reply
-                time.sleep(reply.delay)
-                data = reply.body.encode()
-                try:
-                    self.send_response(reply.status)
-                    for name, value in {"Content-Length": str(len(data)), **reply.headers}.items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    self.close_connection = True  # the client gave up waiting
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        host, port = self._server.server_address[:2]
-        self.url = f"http://{host}:{port}{SECRET_PATH}"
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+# The secret part of the webhook URL, which no error may show.
+TOKEN = SECRET_PATH.rsplit("/", 1)[1]
 
 
 @pytest.fixture
@@ -91,23 +41,13 @@ def renderer() -> Renderer:
     return load_templates()
 
 
-def texts(payload: dict[str, Any]) -> list[str]:
-    """Every mrkdwn string of a payload: the fallback and each text object's."""
-    found = [payload["text"]]
-    for block in payload["blocks"]:
-        if "text" in block and block["text"]["type"] == "mrkdwn":
-            found.append(block["text"]["text"])
-        found += [e["text"] for e in block.get("elements", []) if e["type"] == "mrkdwn"]
-    return found
-
-
 # Whatever is in angle brackets must be a link watcher made: an http(s) URL and a title.
 OUR_LINK = re.compile(r"<https?://[^\s<>|]+\|[^<>]*>")
 
 
 def assert_inert(payload: dict[str, Any]) -> None:
     """No mrkdwn control character is left but our links and the blockquote markers."""
-    for text in texts(payload):
+    for text in mrkdwn_texts(payload):
         rest = re.sub(r"^>", "", OUR_LINK.sub("", text), flags=re.MULTILINE)
         assert "<" not in rest and ">" not in rest, text
 
@@ -161,7 +101,7 @@ def test_article_text_can_never_ping_or_forge_a_link(renderer: Renderer) -> None
     for forbidden in ("<!channel>", "<!here>", "<@U123>", "<@U999>", "<http://evil", "<javascript"):
         assert forbidden not in joined
     assert "&lt;!channel&gt;" in joined and "Tom &amp; Jerry" in joined
-    links = OUR_LINK.findall(" ".join(texts(payload)))
+    links = OUR_LINK.findall(" ".join(mrkdwn_texts(payload)))
     assert links == [
         "<https://evil.example/a%7Cb%3Ec%3Cd?x=1&amp;y=2|&lt;!here&gt; pwned | &lt;@U999&gt;>"
     ]
@@ -225,17 +165,17 @@ def test_long_digest_is_split_into_numbered_messages(webhook: Webhook, renderer:
                     "section",
                 ]
     assert shown == [f"Fact {i:02d}" for i in range(30)]
-    last = " ".join(texts(webhook.posts[-1]))
+    last = " ".join(mrkdwn_texts(webhook.posts[-1]))
     assert "*Withdrawal deadline*: 2024-09-15" in last
     assert outlook[0] in last
-    assert "2024-08-11 08:00 – 2024-08-12 08:00 CEST" in texts(webhook.posts[0])[1]
+    assert "2024-08-11 08:00 – 2024-08-12 08:00 CEST" in mrkdwn_texts(webhook.posts[0])[1]
 
 
 def test_short_digest_is_one_message(renderer: Renderer) -> None:
     [payload] = build_digest_payloads(digest(), renderer)
     assert payload["blocks"][0]["text"]["text"] == "Daily digest: US forces in Niger"
-    assert "_No fact changed in this period._" in texts(payload)
-    assert "*US troops in Niger*: unknown" in texts(payload)
+    assert "_No fact changed in this period._" in mrkdwn_texts(payload)
+    assert "*US troops in Niger*: unknown" in mrkdwn_texts(payload)
 
 
 def test_digest_fallback_text_is_capped(renderer: Renderer) -> None:
@@ -268,7 +208,7 @@ def test_refusals_say_whether_to_retry_and_never_show_the_url(
     assert error.retry_after == retry_after
     assert str(error).startswith(f"Slack webhook: HTTP {reply.status}")
     assert reply.body in str(error)
-    assert "xoxSECRETtoken" not in str(error) and "127.0.0.1" not in str(error)
+    assert TOKEN not in str(error) and "127.0.0.1" not in str(error)
 
 
 def test_a_given_client_is_used(webhook: Webhook) -> None:
@@ -291,7 +231,7 @@ def test_webhook_down_or_slow_is_temporary(webhook: Webhook) -> None:
         post_webhook(url, {"text": "hello"}, timeout=2)
     assert not down.value.permanent
     for error in (slow.value, down.value):
-        assert "xoxSECRETtoken" not in str(error) and "127.0.0.1" not in str(error)
+        assert TOKEN not in str(error) and "127.0.0.1" not in str(error)
 
 
 def test_transport_error_naming_the_url_does_not_leak_it() -> None:
@@ -305,7 +245,7 @@ def test_transport_error_naming_the_url_does_not_leak_it() -> None:
     ):
         post_webhook(url, {"text": "x"}, timeout=1, client=client)
     assert not caught.value.permanent
-    assert "connection reset" in str(caught.value) and "xoxSECRETtoken" not in str(caught.value)
+    assert "connection reset" in str(caught.value) and TOKEN not in str(caught.value)
 
 
 def test_invalid_webhook_url_is_permanent() -> None:
