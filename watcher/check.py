@@ -365,18 +365,28 @@ class Checker:
         return reported
 
     def _check_health(self, source: Source) -> HealthEvent | None:
-        """Raise a source's health alert once when it turns bad, and once when it recovers."""
+        """Raise a source's health alert once when it turns bad, and once when it recovers.
+
+        Most polls change nothing: they are judged on a plain read, and only a
+        change takes the write lock (and is judged again under it).
+        """
         notify, now = self.config.notify, utcnow()
-        with self.store.transaction() as conn:
+
+        def events(conn: Any = None) -> list[HealthEvent]:
             state = self.store.source_state(source.name, source.url, conn=conn)
-            events = health_events(
+            return health_events(
                 [state], failures=notify.health_failures, silence=notify.health_silence, now=now
             )
-            for event in events:
+
+        if not events():
+            return None
+        with self.store.transaction() as conn:
+            found = events(conn)
+            for event in found:
                 health = "ok" if event.kind == "recovered" else event.kind
                 self.store.set_health(conn, source.name, health, since=now)
                 enqueue_health(conn, event, self.channels, at=now)
-        return events[0] if events else None
+        return found[0] if found else None
 
     def _write_atom(self) -> None:
         path = self.config.atom_path()

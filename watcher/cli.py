@@ -119,7 +119,7 @@ def cmd_extract(args: argparse.Namespace, config: Config | None, out: TextIO) ->
             article = extract_file(Path(target), published=published)
     except ExtractError as exc:
         raise CommandError(f"{target}: {exc}") from None
-    topic = _topic(config) if config else _load_topic(_shipped_topic())
+    topic = _topic(config)
     observations = extract_facts(article, topic)
     if args.json:
         _print_json(
@@ -140,7 +140,7 @@ def cmd_extract(args: argparse.Namespace, config: Config | None, out: TextIO) ->
 
 
 def cmd_baseline(args: argparse.Namespace, config: Config | None, out: TextIO) -> int:
-    config = config or _default_config()
+    config = config or Config()
     topic = _topic(config)
     baseline = _baseline(config, topic)
     facts = [baseline.facts[k] for k in topic.keys if k in baseline.facts]
@@ -182,7 +182,7 @@ def cmd_facts(args: argparse.Namespace, config: Config, out: TextIO) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, config: Config | None, out: TextIO) -> int:
-    topic = _topic(config) if config else _load_topic(_shipped_topic())
+    topic = _topic(config)
     try:
         report = evaluate(Path(args.folder), topic)
     except EvalError as exc:
@@ -343,21 +343,12 @@ def _store(config: Config) -> Store:
     return open_store(config.database_url())
 
 
-def _shipped_topic() -> Path:
-    from watcher.resources import resource_path
-
-    return resource_path("config") / "topics" / "niger-us-withdrawal.toml"
-
-
-def _load_topic(path: Path) -> Topic:
+def _topic(config: Config | None) -> Topic:
+    """The config's topic; without a config file, the shipped one."""
     try:
-        return load_topic(path)
+        return load_topic((config or Config()).topic_path())
     except TopicError as exc:
         raise CommandError(str(exc)) from None
-
-
-def _topic(config: Config) -> Topic:
-    return _load_topic(config.topic_path())
 
 
 def _baseline(config: Config, topic: Topic) -> knowledge.Knowledge:
@@ -372,11 +363,6 @@ def _renderer(config: Config) -> Renderer:
         return load_templates(config.templates_path())
     except TemplateError as exc:
         raise CommandError(f"templates: {exc}") from None
-
-
-def _default_config() -> Config:
-    """The defaults, for commands that can run without a config file."""
-    return Config()
 
 
 def _date(value: str) -> date:

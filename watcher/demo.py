@@ -7,6 +7,7 @@ GET, and checks run against it with a throw-away state database.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -20,15 +21,15 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from watcher import knowledge
-from watcher.check import run_check
+from watcher.check import Checker
 from watcher.config import Config, parse_config
 from watcher.digest import digest_for
 from watcher.notify import Dispatcher
-from watcher.render import load_templates
+from watcher.render import Renderer, load_templates
 from watcher.report import format_check
 from watcher.store import Store, open_store, utcnow
 from watcher.terminal import safe
-from watcher.topic import load_topic
+from watcher.topic import Topic
 
 SITE = Path(__file__).resolve().parent / "demo_site"
 
@@ -43,6 +44,17 @@ SITE_HOSTS = {"sahel-wire": "127.0.0.1", "desert-dispatch": "127.0.0.2"}
 WEBHOOK_ENV = "WATCHER_DEMO_WEBHOOK"
 
 _TYPES = {".xml": "application/xml", ".html": "text/html; charset=utf-8"}
+
+
+@contextmanager
+def _serving(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
+    """Serve in a background thread until the block ends."""
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 class DemoSite:
@@ -104,15 +116,8 @@ class DemoSite:
     def publish_more(self) -> None:
         self.early = False
 
-    @contextmanager
-    def serving(self) -> Iterator[DemoSite]:
-        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            self.server.shutdown()
-            self.server.server_close()
+    def serving(self) -> contextlib.AbstractContextManager[ThreadingHTTPServer]:
+        return _serving(self.server)
 
 
 class WebhookReceiver:
@@ -142,15 +147,8 @@ class WebhookReceiver:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}/services/demo"
 
-    @contextmanager
-    def serving(self) -> Iterator[WebhookReceiver]:
-        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            self.server.shutdown()
-            self.server.server_close()
+    def serving(self) -> contextlib.AbstractContextManager[ThreadingHTTPServer]:
+        return _serving(self.server)
 
 
 def demo_config(urls: dict[str, str], state_dir: Path) -> Config:
@@ -168,10 +166,10 @@ def demo_config(urls: dict[str, str], state_dir: Path) -> Config:
     return parse_config(data, state_dir / "watcher.toml")
 
 
-def _save_rendered(output: Path, config: Config, store: Store) -> list[Path]:
+def _save_rendered(
+    output: Path, config: Config, store: Store, renderer: Renderer, topic: Topic
+) -> list[Path]:
     """Each alert as the email it would be (text and HTML), and the digest, as files."""
-    renderer = load_templates()
-    topic = load_topic(config.topic_path())
     output.mkdir(parents=True, exist_ok=True)
     written = []
     for change in knowledge.stored_changes(store, topic):
@@ -202,12 +200,14 @@ def run_demo(out: TextIO, *, as_json: bool = False, output: Path | None = None) 
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="watcher-demo-"))
         for site in sites.values():
             stack.enter_context(site.serving())
-        slack = stack.enter_context(WebhookReceiver().serving())
+        slack = WebhookReceiver()
+        stack.enter_context(slack.serving())
         urls = {name: site.base_url + FEEDS[name] for name, site in sites.items()}
         config = demo_config(urls, Path(tmp))
         store = open_store(config.database_url())
         stack.callback(store.close)
         renderer = load_templates()
+        checker = Checker(config, store)
         dispatcher = stack.enter_context(
             Dispatcher(config, store, renderer, environ={WEBHOOK_ENV: slack.url})
         )
@@ -223,7 +223,7 @@ def run_demo(out: TextIO, *, as_json: bool = False, output: Path | None = None) 
         for title, before in steps:
             if before:
                 before()
-            report = run_check(config, store)
+            report = asyncio.run(checker.run())
             already = len(slack.received)
             dispatch = dispatcher.send_due()
             messages = [m["text"] for m in slack.received[already:]]
@@ -241,7 +241,7 @@ def run_demo(out: TextIO, *, as_json: bool = False, output: Path | None = None) 
             format_check(report, out)
             for message in messages:
                 out.write(f"  slack <- {safe(message.splitlines()[0])}\n")
-        written = _save_rendered(output, config, store)
+        written = _save_rendered(output, config, store, renderer, checker.topic)
     if as_json:
         json.dump(
             {"passes": passes, "rendered": [str(p) for p in written]},
