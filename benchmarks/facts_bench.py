@@ -16,10 +16,10 @@ from typing import Any
 
 from benchmarks.pages import REPO
 from benchmarks.procs import median
-from watcher.extract import extract_file
-from watcher.facts import extract_facts
+from watcher.facts.reading import extract_facts
+from watcher.facts.topic import Topic, load_topic
+from watcher.ingest.extract import extract_file
 from watcher.models import Article
-from watcher.topic import Topic, load_topic
 
 TOPIC = REPO / "config" / "topics" / "niger-us-withdrawal.toml"
 SEEDS = REPO / "seeds"

@@ -2,7 +2,7 @@
 
 The driver (:func:`measure_passes`) starts ``python -m benchmarks.passes`` as a
 child, so the figures are watcher's alone and not the benchmark's. The child
-imports ``watcher.check`` and runs ``run_check`` over and over against feeds
+imports ``watcher.service.check`` and runs ``run_check`` over and over against feeds
 with nothing new, sampling its RSS and open files every few passes, and
 prints what it saw as JSON.
 """
@@ -35,8 +35,8 @@ def _sample(number: int, seconds: float) -> dict[str, Any]:
 
 def run_passes(config_path: Path, passes: int, every: int) -> dict[str, Any]:
     """In this process: ``passes`` calls of ``run_check``, a sample every ``every``."""
-    from watcher.check import run_check
     from watcher.config import load_config
+    from watcher.service.check import run_check
     from watcher.store import open_store
 
     config = load_config(config_path)

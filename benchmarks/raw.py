@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import trafilatura
 
 from benchmarks.pages import Page, load_pages
-from watcher.extract import ExtractError, extract_html
+from watcher.ingest.extract import ExtractError, extract_html
 from watcher.models import Article
 
 T = TypeVar("T")

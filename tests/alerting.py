@@ -25,12 +25,12 @@ from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import Envelope, Session
 from loopback import LoopbackServer
 
+from watcher.alerts.notify import Dispatcher
+from watcher.alerts.render import load_templates
 from watcher.config import load_config
-from watcher.notify import Dispatcher
-from watcher.render import load_templates
 from watcher.store import Store, open_store
 
-DEMO_SITE = Path(__file__).resolve().parent.parent / "watcher" / "demo_site"
+DEMO_SITE = Path(__file__).resolve().parent.parent / "watcher" / "cli" / "demo_site"
 
 # Demo articles, by what they report.
 BASE_101 = "sahel-wire/2024/07/air-base-101-handover.html"  # Air Base 101 handed over

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import feedparser
 
-from watcher.atom import build_feed, write_feed
+from watcher.alerts.atom import build_feed, write_feed
 from watcher.models import Evidence, FactChange
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from watcher.baseline import BaselineError, derive_baseline, read_seeds
-from watcher.compare import Knowledge, Reading
-from watcher.topic import load_topic
+from watcher.facts.baseline import BaselineError, derive_baseline, read_seeds
+from watcher.facts.compare import Knowledge, Reading
+from watcher.facts.topic import load_topic
 
 ROOT = Path(__file__).resolve().parent.parent
 TOPIC = load_topic(ROOT / "config" / "topics" / "niger-us-withdrawal.toml")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from loopback import LoopbackServer, Request, Response
 
-from watcher.cli import main
+from watcher.cli.main import main
 
 ARTICLE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
 <meta property="article:published_time" content="2024-08-0{day}T10:00:00Z"></head>

@@ -10,7 +10,7 @@ import pytest
 from loopback import LoopbackServer
 from test_check import run, write_config
 
-from watcher.cli import main
+from watcher.cli.main import main
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
 <meta property="article:published_time" content="{published}T09:00:00Z"></head>

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from watcher.cli import main
+from watcher.cli.main import main
 
 FACTSET = Path(__file__).parent / "factset"
 FACT_FIELDS = {"key", "kind", "value", "qualifier", "as_of", "quote", "source"}

@@ -13,8 +13,8 @@ from freezegun import freeze_time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from watcher.baseline import derive_baseline, read_seeds
-from watcher.compare import (
+from watcher.facts.baseline import derive_baseline, read_seeds
+from watcher.facts.compare import (
     Change,
     Comparison,
     Knowledge,
@@ -27,10 +27,10 @@ from watcher.compare import (
     describe,
     vague_range,
 )
-from watcher.evaluate import load_labels
-from watcher.facts import extract_facts
+from watcher.facts.evaluate import load_labels
+from watcher.facts.reading import extract_facts
+from watcher.facts.topic import load_topic
 from watcher.models import Article, Evidence, Observation
-from watcher.topic import load_topic
 
 ROOT = Path(__file__).resolve().parent.parent
 TOPIC = load_topic(ROOT / "config" / "topics" / "niger-us-withdrawal.toml")

@@ -41,14 +41,14 @@ from test_render import change
 from test_render import digest as sample_digest
 from test_slack import assert_inert
 
-from watcher.cli import main
+from watcher.alerts.digest import digest_for, last_due, period_start, queue_digest
+from watcher.alerts.mailer import make_message_id
+from watcher.alerts.outbox import enqueue_digest
+from watcher.alerts.slack import SECTION_LIMIT, TEXT_LIMIT
+from watcher.cli.main import main
 from watcher.config import Config, Routing, load_config
-from watcher.digest import digest_for, last_due, period_start, queue_digest
-from watcher.mailer import make_message_id
+from watcher.facts.topic import Topic, load_topic
 from watcher.models import Digest
-from watcher.outbox import enqueue_digest
-from watcher.slack import SECTION_LIMIT, TEXT_LIMIT
-from watcher.topic import Topic, load_topic
 
 PARIS = ZoneInfo("Europe/Paris")
 DAILY = Routing(digest="daily", digest_at=time(8, 0))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from watcher.evaluate import (
+from watcher.facts.evaluate import (
     EvalError,
     Expected,
     KeyScore,
@@ -18,8 +18,8 @@ from watcher.evaluate import (
     format_report,
     load_labels,
 )
+from watcher.facts.topic import load_topic
 from watcher.models import Evidence, Observation
-from watcher.topic import load_topic
 
 ROOT = Path(__file__).resolve().parent.parent
 TOPIC = load_topic(ROOT / "config" / "topics" / "niger-us-withdrawal.toml")

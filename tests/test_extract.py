@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from watcher.extract import ExtractError, extract_file, extract_html, extract_text
+from watcher.ingest.extract import ExtractError, extract_file, extract_html, extract_text
 
 SEEDS = Path(__file__).parent.parent / "seeds"
 

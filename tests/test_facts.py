@@ -6,9 +6,15 @@ from pathlib import Path
 import pytest
 from freezegun import freeze_time
 
-from watcher.facts import extract_facts, find_counts, find_dates, is_relevant, split_sentences
+from watcher.facts.reading import (
+    extract_facts,
+    find_counts,
+    find_dates,
+    is_relevant,
+    split_sentences,
+)
+from watcher.facts.topic import load_topic
 from watcher.models import Article, Observation
-from watcher.topic import load_topic
 
 ROOT = Path(__file__).resolve().parent.parent
 TOPIC = load_topic(ROOT / "config" / "topics" / "niger-us-withdrawal.toml")

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from watcher.feeds import FeedError, canonical_link, parse_feed
+from watcher.ingest.feeds import FeedError, canonical_link, parse_feed
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Wire</title><link>http://news.test/</link>

@@ -1,4 +1,4 @@
-"""watcher.fetch against a real HTTP server on 127.0.0.1."""
+"""watcher.ingest.fetch against a real HTTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -17,9 +17,15 @@ import brotli
 import pytest
 from loopback import LoopbackServer, Request, Response
 
-from watcher import fetch
 from watcher.config import HttpSettings
-from watcher.fetch import Fetcher, FetchError, FetchResult, address_problem, parse_retry_after
+from watcher.ingest import fetch
+from watcher.ingest.fetch import (
+    Fetcher,
+    FetchError,
+    FetchResult,
+    address_problem,
+    parse_retry_after,
+)
 
 FAST = {
     "allow_private_addresses": True,

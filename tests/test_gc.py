@@ -13,7 +13,7 @@ from loopback import LoopbackServer
 from test_check import run, write_config
 from test_check_facts import HANDOVER, RESTATEMENT, page, publish
 
-from watcher.cli import main
+from watcher.cli.main import main
 
 
 def count(db: Path, table: str) -> int:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from watcher.health import assess, health_events
+from watcher.alerts.health import assess, health_events
 from watcher.store import SourceState
 
 NOW = datetime(2024, 8, 10, 12, tzinfo=UTC)

@@ -35,15 +35,16 @@ from loopback import LoopbackServer, Request, Response
 from sqlalchemy import select
 
 import watcher
-from watcher import fetch, knowledge
-from watcher.check import Checker
-from watcher.cli import main
-from watcher.compare import Knowledge
+from watcher.cli.main import main
 from watcher.config import HttpSettings, load_config
-from watcher.feeds import MAX_ITEMS, FeedError, parse_feed
-from watcher.fetch import Fetcher, FetchError
+from watcher.facts import knowledge
+from watcher.facts.compare import Knowledge
+from watcher.facts.topic import Topic, load_topic
+from watcher.ingest import fetch
+from watcher.ingest.feeds import MAX_ITEMS, FeedError, parse_feed
+from watcher.ingest.fetch import Fetcher, FetchError
+from watcher.service.check import Checker
 from watcher.store import articles, items, open_store
-from watcher.topic import Topic, load_topic
 
 ARTICLE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
 <meta property="article:published_time" content="{date}"></head>

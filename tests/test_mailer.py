@@ -19,15 +19,15 @@ from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from freezegun import freeze_time
 from test_render import HOSTILE, change, digest, evidence
 
-from watcher.channels import ChannelError
-from watcher.mailer import (
+from watcher.alerts.channels import ChannelError
+from watcher.alerts.mailer import (
     MailSettings,
     build_alert_message,
     build_digest_message,
     make_message_id,
     send_mail,
 )
-from watcher.render import Renderer, load_templates
+from watcher.alerts.render import Renderer, load_templates
 
 USER, PASSWORD = "watcher", "s3cret-Pa55word"
 

@@ -40,8 +40,8 @@ from loopback import LoopbackServer
 from sqlalchemy import update
 from test_mailer import PASSWORD, USER, authenticate, free_port
 
-from watcher.cli import main
-from watcher.mailer import make_message_id
+from watcher.alerts.mailer import make_message_id
+from watcher.cli.main import main
 from watcher.store import alerts, utcnow
 
 BASE_201 = "bases.air_base_201.status"

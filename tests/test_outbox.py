@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from freezegun import freeze_time
 
-from watcher.outbox import Outbox, enqueue
+from watcher.alerts.outbox import Outbox, enqueue
 from watcher.store import Store, open_store
 
 

@@ -7,8 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from watcher.models import CurrentFact, Digest, Evidence, FactChange
-from watcher.render import (
+from watcher.alerts.render import (
     QUOTE_LIMIT,
     Renderer,
     TemplateError,
@@ -16,6 +15,7 @@ from watcher.render import (
     load_templates,
     thread_topic,
 )
+from watcher.models import CurrentFact, Digest, Evidence, FactChange
 
 HOSTILE = (
     '<script>alert("x")</script> <!channel> <@U123> <http://evil.example|click> '

@@ -18,7 +18,7 @@ import pytest
 from loopback import LoopbackServer, Response
 from test_check import ARTICLE, rss, write_config
 
-from watcher.service import jitter_for, poll_job_id
+from watcher.service.daemon import jitter_for, poll_job_id
 
 WATCHER = [sys.executable, "-m", "watcher"]
 
@@ -177,8 +177,8 @@ def test_scheduler_spreads_polls_and_never_overlaps(tmp_path: Path) -> None:
     from freezegun import freeze_time
 
     from watcher.config import load_config
-    from watcher.sdnotify import Notifier
-    from watcher.service import Service
+    from watcher.service.daemon import Service
+    from watcher.service.sdnotify import Notifier
 
     config_path = tmp_path / "watcher.toml"
     config_path.write_text(
@@ -213,8 +213,8 @@ def test_digest_jobs_fire_at_local_time_across_daylight_saving(tmp_path: Path) -
     from freezegun import freeze_time
 
     from watcher.config import load_config
-    from watcher.sdnotify import Notifier
-    from watcher.service import Service
+    from watcher.service.daemon import Service
+    from watcher.service.sdnotify import Notifier
 
     config_path = tmp_path / "watcher.toml"
     config_path.write_text(

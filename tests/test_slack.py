@@ -11,9 +11,9 @@ import pytest
 from alerting import SECRET_PATH, Reply, Webhook, mrkdwn_texts
 from test_render import HOSTILE, change, digest, evidence
 
-from watcher.channels import ChannelError
-from watcher.render import Renderer, load_templates
-from watcher.slack import (
+from watcher.alerts.channels import ChannelError
+from watcher.alerts.render import Renderer, load_templates
+from watcher.alerts.slack import (
     BLOCKS_LIMIT,
     HEADER_LIMIT,
     SECTION_LIMIT,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from watcher.sdnotify import Notifier, watchdog_interval
+from watcher.service.sdnotify import Notifier, watchdog_interval
 
 UNITS = Path(__file__).parent.parent / "systemd"
 UNIT_FILES = ["watcher.service", "watcher-check.service", "watcher-check.timer"]

@@ -8,9 +8,9 @@ from pathlib import Path
 from test_check_facts import HANDOVER, page
 
 from watcher.config import Config
-from watcher.extract import ExtractError
-from watcher.topic import load_topic
-from watcher.workers import POOL_THRESHOLD, Readers
+from watcher.facts.topic import load_topic
+from watcher.ingest.extract import ExtractError
+from watcher.service.workers import POOL_THRESHOLD, Readers
 
 TOPIC_PATH = Config().topic_path()
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from watcher import knowledge
+from watcher.alerts.outbox import enqueue_digest
 from watcher.config import WEEKDAYS, Config, Routing
+from watcher.facts import knowledge
+from watcher.facts.topic import Topic
 from watcher.models import Digest
-from watcher.outbox import enqueue_digest
 from watcher.store import Store
-from watcher.topic import Topic
 
 
 def _wall(day: datetime, routing: Routing, zone: ZoneInfo) -> datetime:

@@ -42,8 +42,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from watcher.facts.topic import Topic
 from watcher.models import Evidence, Observation
-from watcher.topic import Topic
 
 CHANGE_TYPES = ("new_value", "date_changed", "status_moved", "count_changed", "conflict")
 

@@ -14,10 +14,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from watcher.channels import ChannelError
-from watcher.fetch import parse_retry_after
-from watcher.models import Digest, FactChange
-from watcher.render import (
+from watcher.alerts.channels import ChannelError
+from watcher.alerts.render import (
     TITLE_LIMIT,
     ChangeView,
     FactView,
@@ -29,6 +27,8 @@ from watcher.render import (
     period_text,
     truncate,
 )
+from watcher.ingest.fetch import parse_retry_after
+from watcher.models import Digest, FactChange
 
 HEADER_LIMIT = 150
 SECTION_LIMIT = 3000

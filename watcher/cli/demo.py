@@ -1,6 +1,6 @@
 """``watcher demo``: the whole pipeline, offline.
 
-The bundled sample site (``watcher/demo_site``: two news sites, each with a
+The bundled sample site (``watcher/cli/demo_site``: two news sites, each with a
 feed) is served on 127.0.0.1 by a real HTTP server that honours conditional
 GET, and checks run against it with a throw-away state database.
 """
@@ -20,16 +20,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
 
-from watcher import knowledge
-from watcher.check import Checker
+from watcher.alerts.digest import digest_for
+from watcher.alerts.notify import Dispatcher
+from watcher.alerts.render import Renderer, load_templates
+from watcher.cli.report import format_check
 from watcher.config import Config, parse_config
-from watcher.digest import digest_for
-from watcher.notify import Dispatcher
-from watcher.render import Renderer, load_templates
-from watcher.report import format_check
+from watcher.facts import knowledge
+from watcher.facts.topic import Topic
+from watcher.service.check import Checker
 from watcher.store import Store, open_store, utcnow
 from watcher.terminal import safe
-from watcher.topic import Topic
 
 SITE = Path(__file__).resolve().parent / "demo_site"
 

@@ -17,19 +17,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from watcher import knowledge
-from watcher.atom import build_feed, write_feed
-from watcher.compare import Knowledge, compare
+from watcher.alerts.atom import build_feed, write_feed
+from watcher.alerts.health import HealthEvent, health_events
+from watcher.alerts.outbox import enqueue_change, enqueue_health
 from watcher.config import Config, Source
-from watcher.extract import ExtractError
-from watcher.feeds import FeedError, parse_feed
-from watcher.fetch import Fetcher, FetchError
-from watcher.health import HealthEvent, health_events
+from watcher.facts import knowledge
+from watcher.facts.compare import Knowledge, compare
+from watcher.facts.topic import Topic, load_topic
+from watcher.ingest.extract import ExtractError
+from watcher.ingest.feeds import FeedError, parse_feed
+from watcher.ingest.fetch import Fetcher, FetchError
 from watcher.models import Article, FactChange, FeedItem, Observation
-from watcher.outbox import enqueue_change, enqueue_health
+from watcher.service.workers import Readers, default_workers
 from watcher.store import PendingItem, Store, utcnow
-from watcher.topic import Topic, load_topic
-from watcher.workers import Readers, default_workers
 
 log = logging.getLogger(__name__)
 

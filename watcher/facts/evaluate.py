@@ -18,9 +18,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from watcher.facts import extract_facts
+from watcher.facts.reading import extract_facts
+from watcher.facts.topic import Topic
 from watcher.models import Article, Observation
-from watcher.topic import Topic
 
 LABELS = "labels.toml"
 

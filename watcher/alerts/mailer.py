@@ -20,9 +20,15 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Literal
 
-from watcher.channels import ChannelError
+from watcher.alerts.channels import ChannelError
+from watcher.alerts.render import (
+    RenderedAlert,
+    RenderedDigest,
+    RenderedMessage,
+    clean,
+    thread_topic,
+)
 from watcher.models import FactChange
-from watcher.render import RenderedAlert, RenderedDigest, RenderedMessage, clean, thread_topic
 
 log = logging.getLogger(__name__)
 

@@ -15,12 +15,12 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection
 
-from watcher.baseline import BaselineError, derive_baseline
-from watcher.compare import Change, Comparison, Knowledge, Policy, describe
 from watcher.config import Config
+from watcher.facts.baseline import BaselineError, derive_baseline
+from watcher.facts.compare import Change, Comparison, Knowledge, Policy, describe
+from watcher.facts.topic import Topic
 from watcher.models import CurrentFact, FactChange
 from watcher.store import Store
-from watcher.topic import Topic
 
 BASELINE_META = "baseline"
 

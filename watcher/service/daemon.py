@@ -27,18 +27,18 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from watcher import knowledge
-from watcher.baseline import BaselineError
-from watcher.check import Checker, CheckReport, readers_for
-from watcher.compare import Knowledge
+from watcher.alerts.digest import last_due, queue_digest
+from watcher.alerts.notify import Dispatcher
+from watcher.alerts.render import TemplateError, load_templates
 from watcher.config import Config, ConfigError, Routing, Source, load_config
-from watcher.digest import last_due, queue_digest
-from watcher.notify import Dispatcher
-from watcher.render import TemplateError, load_templates
-from watcher.sdnotify import Notifier, watchdog_interval
+from watcher.facts import knowledge
+from watcher.facts.baseline import BaselineError
+from watcher.facts.compare import Knowledge
+from watcher.facts.topic import Topic, TopicError, load_topic
+from watcher.service.check import Checker, CheckReport, readers_for
+from watcher.service.sdnotify import Notifier, watchdog_interval
+from watcher.service.workers import Readers
 from watcher.store import Store, open_store, utcnow
-from watcher.topic import Topic, TopicError, load_topic
-from watcher.workers import Readers
 
 log = logging.getLogger(__name__)
 

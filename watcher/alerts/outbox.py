@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, insert, select, update
 
+from watcher.alerts.health import HealthEvent
 from watcher.config import Routing
-from watcher.health import HealthEvent
 from watcher.models import Digest, FactChange
 from watcher.store import Store, alerts, aware, utcnow
 

@@ -6,15 +6,15 @@ import json
 from datetime import datetime
 from typing import Any, TextIO
 
-from watcher.check import CheckReport, ReportedChange
-from watcher.compare import KnownFact, Reading, describe
+from watcher.alerts.notify import DispatchReport
+from watcher.alerts.render import status_text
 from watcher.config import Config
+from watcher.facts.compare import KnownFact, Reading, describe
+from watcher.facts.topic import Topic
 from watcher.models import Evidence, Observation
-from watcher.notify import DispatchReport
-from watcher.render import status_text
+from watcher.service.check import CheckReport, ReportedChange
 from watcher.store import Store
 from watcher.terminal import safe
-from watcher.topic import Topic
 
 _EVENTS = {"new": "new", "confirmed": "now confirmed", "corroborated": "more sources"}
 

@@ -20,10 +20,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from watcher.extract import ExtractError, extract_html
-from watcher.facts import extract_facts
+from watcher.facts.reading import extract_facts
+from watcher.facts.topic import Topic, load_topic
+from watcher.ingest.extract import ExtractError, extract_html
 from watcher.models import Article, Observation
-from watcher.topic import Topic, load_topic
 
 Reading = tuple[Article, list[Observation]]
 
@@ -90,7 +90,7 @@ class Readers:
         with self._lock:
             if self._pool is None:
                 context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(["watcher.workers"])
+                context.set_forkserver_preload(["watcher.service.workers"])
                 self._pool = ProcessPoolExecutor(
                     max_workers=self.workers,
                     mp_context=context,

@@ -23,10 +23,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from watcher.compare import DATE_PRECISIONS, Knowledge, KnownFact, Policy, Reading, consistent
-from watcher.facts import extract_facts
+from watcher.facts.compare import DATE_PRECISIONS, Knowledge, KnownFact, Policy, Reading, consistent
+from watcher.facts.reading import extract_facts
+from watcher.facts.topic import Topic
 from watcher.models import Article, Observation
-from watcher.topic import Topic
 
 MANIFEST = "manifest.toml"
 QUANTITY_QUALIFIERS = ("exact", "about", "more_than", "fewer_than", "vague")

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from watcher.facts.topic import Fact, Topic
 from watcher.models import Article, Evidence, Observation
-from watcher.topic import Fact, Topic
 
 # -- sentences -------------------------------------------------------------------
 

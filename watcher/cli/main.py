@@ -17,19 +17,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from watcher import __version__, knowledge
-from watcher.baseline import BaselineError
-from watcher.check import Checker
-from watcher.config import Config, ConfigError, Routing, load_config
-from watcher.evaluate import EvalError, evaluate, format_report
-from watcher.extract import ExtractError, as_datetime, extract_file, extract_html
-from watcher.facts import extract_facts
-from watcher.fetch import Fetcher, FetchError, FetchResult
-from watcher.logs import setup_logging
-from watcher.models import Article
-from watcher.notify import Dispatcher
-from watcher.render import Renderer, TemplateError, load_templates
-from watcher.report import (
+from watcher import __version__
+from watcher.alerts.notify import Dispatcher
+from watcher.alerts.render import Renderer, TemplateError, load_templates
+from watcher.cli.report import (
     collect_status,
     fact_json,
     format_check,
@@ -38,9 +29,19 @@ from watcher.report import (
     format_observations,
     format_status,
 )
+from watcher.config import Config, ConfigError, Routing, load_config
+from watcher.facts import knowledge
+from watcher.facts.baseline import BaselineError
+from watcher.facts.evaluate import EvalError, evaluate, format_report
+from watcher.facts.reading import extract_facts
+from watcher.facts.topic import Topic, TopicError, load_topic
+from watcher.ingest.extract import ExtractError, as_datetime, extract_file, extract_html
+from watcher.ingest.fetch import Fetcher, FetchError, FetchResult
+from watcher.logs import setup_logging
+from watcher.models import Article
+from watcher.service.check import Checker
 from watcher.store import Store, StoreError, open_store, utcnow
 from watcher.terminal import ProgressLine, safe
-from watcher.topic import Topic, TopicError, load_topic
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
 
@@ -249,7 +250,7 @@ def cmd_notify(args: argparse.Namespace, config: Config, out: TextIO) -> int:
 
 
 def cmd_digest(args: argparse.Namespace, config: Config, out: TextIO) -> int:
-    from watcher.digest import digest_for, queue_digest
+    from watcher.alerts.digest import digest_for, queue_digest
 
     channels = config.notify.channels()
     if args.channel and args.channel not in channels:
@@ -308,7 +309,7 @@ def cmd_gc(args: argparse.Namespace, config: Config, out: TextIO) -> int:
 
 
 def cmd_run(args: argparse.Namespace, config: Config, out: TextIO) -> int:
-    from watcher.service import run_service
+    from watcher.service.daemon import run_service
 
     setup_logging(verbose=args.verbose, style=args.log_format, default=logging.INFO)
     return run_service(args.config)
@@ -331,7 +332,7 @@ def cmd_status(args: argparse.Namespace, config: Config, out: TextIO) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, config: Config | None, out: TextIO) -> int:
-    from watcher.demo import run_demo
+    from watcher.cli.demo import run_demo
 
     return run_demo(out, as_json=args.json, output=Path(args.output))
 

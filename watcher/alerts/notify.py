@@ -18,21 +18,21 @@ from typing import Any, Protocol
 
 import httpx
 
-from watcher.channels import ChannelError
-from watcher.config import AppriseChannel, Config, EmailChannel, Routing, SlackChannel
-from watcher.health import HealthEvent
-from watcher.logs import register_secret
-from watcher.mailer import (
+from watcher.alerts.channels import ChannelError
+from watcher.alerts.health import HealthEvent
+from watcher.alerts.mailer import (
     MailSettings,
     build_alert_message,
     build_digest_message,
     make_message_id,
     send_mail,
 )
+from watcher.alerts.outbox import Outbox, OutgoingAlert
+from watcher.alerts.render import Renderer, sample_change
+from watcher.alerts.slack import build_alert_payload, build_digest_payloads, post_webhook
+from watcher.config import AppriseChannel, Config, EmailChannel, Routing, SlackChannel
+from watcher.logs import register_secret
 from watcher.models import Digest, FactChange
-from watcher.outbox import Outbox, OutgoingAlert
-from watcher.render import Renderer, sample_change
-from watcher.slack import build_alert_payload, build_digest_payloads, post_webhook
 from watcher.store import Store, utcnow
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,1 @@
+"""Telling people: the outbox, rendering, and the channels that send."""

@@ -1,0 +1,1 @@
+"""The ``watcher`` command, a thin skin over the stages below it."""

@@ -1,0 +1,1 @@
+"""Reading facts: topics, sentence reading, comparison with what is known."""

@@ -1,0 +1,1 @@
+"""Getting articles: HTTP fetching, feed parsing, text extraction."""

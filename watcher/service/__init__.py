@@ -1,0 +1,1 @@
+"""Running passes: one check, the extraction workers, and the daemon."""
