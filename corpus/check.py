@@ -4,46 +4,37 @@
     python corpus/check.py --hash FILE ...  the fingerprint (sha256) of saved texts
     python corpus/check.py --split STORY    the dev/test split of a story's articles
 
-The fingerprint is taken over a normalised form of the text (Unicode NFKC,
-straight quotes, collapsed white space), so that a text re-created on another
-machine matches even where quotes or line breaks came out differently.
+The fingerprint and the split are watcher's own (watcher/facts/corpus.py),
+so that what this script checks is what `watcher eval corpus` reads.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import re
 import sys
 import tomllib
-import unicodedata
 from datetime import date
 from pathlib import Path
+
+from watcher.facts.corpus import fingerprint
+from watcher.facts.corpus import split_of as corpus_split
 
 HERE = Path(__file__).resolve().parent
 LABELS = HERE / "labels"
 TEXTS = HERE / "texts"
 
 KINDS = ("update", "restatement", "distractor")
-SPLITS = ("dev", "test")
 QUALIFIERS = ("exact", "about", "more_than", "fewer_than", "between")
 STATUS_VALUES = {
     "withdrawal_status": ("agreed", "in_progress", "completed"),
     "base": ("operating", "withdrawing", "handed_over"),
     "agreement": ("in_force", "suspended", "ended"),
 }
-_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "«": '"', "»": '"'})
-
-
-def fingerprint(text: str) -> str:
-    norm = unicodedata.normalize("NFKC", text).translate(_QUOTES)
-    norm = re.sub(r"\s+", " ", norm).strip()
-    return hashlib.sha256(norm.encode("utf-8")).hexdigest()
 
 
 def split_of(urls: list[str]) -> dict[str, str]:
-    """By the parity of the URL's SHA-1: fixed for each URL whatever else is added."""
-    return {url: SPLITS[int(hashlib.sha1(url.encode("utf-8")).hexdigest(), 16) % 2] for url in urls}
+    return {url: corpus_split(url).value for url in urls}
 
 
 def check_file(path: Path) -> list[str]:
@@ -73,7 +64,16 @@ def check_file(path: Path) -> list[str]:
             if field not in article:
                 bad(where, f"{field} missing")
         unknown = set(article) - {
-            "id", "url", "site", "published", "split", "kind", "query", "sha256", "facts", "note"
+            "id",
+            "url",
+            "site",
+            "published",
+            "split",
+            "kind",
+            "query",
+            "sha256",
+            "facts",
+            "note",
         }
         if unknown:
             bad(where, f"unknown keys {sorted(unknown)}")
@@ -97,9 +97,8 @@ def check_file(path: Path) -> list[str]:
                 for p in _check_fact(fact, subject, bases, agreements)
             )
         text = TEXTS / story / f"{article.get('id')}.txt"
-        if text.exists():
-            if fingerprint(text.read_text(encoding="utf-8")) != article.get("sha256"):
-                bad(where, f"{text.relative_to(HERE)} does not match its sha256")
+        if text.exists() and fingerprint(text.read_text(encoding="utf-8")) != article.get("sha256"):
+            bad(where, f"{text.relative_to(HERE)} does not match its sha256")
     return problems
 
 

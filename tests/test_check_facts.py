@@ -96,7 +96,15 @@ def test_update_article_is_reported_once_with_its_quote(
     code, report = run(config, capsys)
     assert code == 1
     found = changes(report)
-    assert set(found) == {"bases.air_base_201.status"}
+    # The base handed over, and with it the withdrawal under way.
+    assert set(found) == {"bases.air_base_201.status", "us_forces.withdrawal_status"}
+    assert (
+        found["us_forces.withdrawal_status"]["old"],
+        found["us_forces.withdrawal_status"]["new"],
+    ) == (
+        "agreed",
+        "in progress",
+    )
     change = found["bases.air_base_201.status"]
     assert (change["old"], change["new"], change["status"]) == (
         "operating",
@@ -121,9 +129,16 @@ def test_base_handover_and_early_completion_are_the_two_changes(
     code, report = run(config, capsys)
     assert code == 1
     found = changes(report)
-    assert set(found) == {"bases.air_base_201.status", "us_forces.withdrawal_status"}
-    assert found["us_forces.withdrawal_status"]["old"] == "agreed"
-    assert found["us_forces.withdrawal_status"]["new"] == "completed"
+    # The withdrawal completed implies every base handed over, Air Base 101 included.
+    assert set(found) == {
+        "bases.air_base_201.status",
+        "bases.air_base_101.status",
+        "us_forces.withdrawal_status",
+    }
+    steps = [
+        (c["old"], c["new"]) for c in report["changes"] if c["key"] == "us_forces.withdrawal_status"
+    ]
+    assert steps == [("agreed", "in progress"), ("in progress", "completed")]
     # The deadline was restated, not changed.
     assert "us_forces.withdrawal_deadline" not in found
 
@@ -142,7 +157,8 @@ def test_knowledge_and_changes_are_stored(
     assert facts["us_forces.withdrawal_deadline"]["origin"] == "seeds"
 
     with sqlite3.connect(tmp_path / "state.db") as db:
-        assert db.execute("select count(*) from changes").fetchone() == (1,)
+        # The base handed over, and the withdrawal under way.
+        assert db.execute("select count(*) from changes").fetchone() == (2,)
         assert db.execute("select count(*) from observations").fetchone()[0] >= 1
         assert db.execute("pragma integrity_check").fetchone() == ("ok",)
 
@@ -170,4 +186,5 @@ def test_text_report_lists_the_change_with_its_source(
     text = capsys.readouterr().out
     assert "* Air Base 201 (Agadez): operating -> handed over [reported by 1 source; new]" in text
     assert server.url("/a/handover.html") in text
-    assert "1 fact change(s)" in text
+    assert "* US withdrawal: agreed -> in progress [reported by 1 source; new]" in text
+    assert "2 fact change(s)" in text

@@ -211,12 +211,19 @@ def history(
     first_site, second_site = sites
     config = config_for([publish(first_site, BASE_101), publish(second_site)])
     report = check_at(base_101_at, config, capsys)
-    assert [c["key"] for c in report["changes"]] == ["bases.air_base_101.status"]
+    # The Niamey handover, and with it the withdrawal under way.
+    assert {c["key"] for c in report["changes"]} == {
+        "bases.air_base_101.status",
+        "us_forces.withdrawal_status",
+    }
     publish(second_site, AGADEZ)
     report = check_at(agadez_at, config, capsys)
-    assert {c["key"] for c in report["changes"]} == {
-        "bases.air_base_201.status",
-        "us_forces.withdrawal_status",
+    # Agadez handed over and the withdrawal completed; the page also restates the
+    # Niamey handover, which a second site thereby confirms.
+    assert {(c["key"], c["event"]) for c in report["changes"]} == {
+        ("bases.air_base_201.status", "new"),
+        ("us_forces.withdrawal_status", "new"),
+        ("bases.air_base_101.status", "confirmed"),
     }
     return config
 
@@ -252,11 +259,13 @@ def test_digest_holds_the_periods_changes_only_across_fall_back(
     assert hours(found.period_start, found.period_end) == 25
     assert {c.key for c in found.changes} == {
         "bases.air_base_201.status",
+        "bases.air_base_101.status",  # confirmed in the period
         "us_forces.withdrawal_status",
     }
-    # The day before holds the other change and only that one.
+    # The day before holds the other change and only that one (the Niamey handover
+    # belongs to the period in which a second site confirmed it).
     earlier = digest_at(config, last_due(DAILY, utc(2024, 10, 26, 6, 15), PARIS))
-    assert [c.key for c in earlier.changes] == ["bases.air_base_101.status"]
+    assert [c.key for c in earlier.changes] == ["us_forces.withdrawal_status"]
 
     # Every tracked fact, as it stands, with the last source that gave it.
     facts = {f.key: f for f in found.facts}
@@ -334,8 +343,9 @@ def test_preview_prints_the_digest_and_sends_nothing(
     assert "2024-08-06 08:30 – 2024-08-07 08:30 CEST" in text
     changes, current = text.split("CURRENT FACTS")
     assert "Air Base 201 (Agadez): operating → handed over" in changes
-    assert "US withdrawal: agreed → completed" in changes
-    assert "Air Base 101" not in changes  # reported a month earlier
+    assert "US withdrawal: in progress → completed" in changes
+    # Reported a month earlier, and confirmed in this period by the Agadez report.
+    assert "Air Base 101 (Niamey): unknown → handed over\nStatus: confirmed by 2" in changes
     assert "- Air Base 101 (Niamey): handed over (as of 2024-07-08)" in current
     assert f"- {DEADLINE}, 39 days left" in current
     assert [c["key"] for c in preview["changes"]] == [
@@ -388,7 +398,7 @@ def test_digest_send_delivers_once_by_email_and_slack(
     for part in body.values():
         words = " ".join(html.unescape(re.sub(r"<[^>]+>", "", part)).split())
         assert f"{DEADLINE}, 39 days left" in words
-        assert "operating → handed over" in words and "agreed → completed" in words
+        assert "operating → handed over" in words and "in progress → completed" in words
 
     [payload] = hook.posts
     assert payload["blocks"][0] == {
@@ -545,14 +555,14 @@ def test_hostile_article_text_is_escaped_and_cut_in_mail_and_slack(
         slack=slack_channel(),
     )
     report = check_at(utc(2024, 8, 6, 12, 0), config, capsys)
-    [change] = report["changes"]
-    assert change["key"] == "bases.air_base_201.status"
+    [change] = [c for c in report["changes"] if c["key"] == "bases.air_base_201.status"]
     assert len(change["evidence"][0]["quote"]) > 10_000  # stored whole, shown cut
     with freeze_time("2024-08-07 06:30:00", real_asyncio=True):
         assert main(["digest", "--send", "--config", str(config)]) == 0
     capsys.readouterr()
 
-    alert, digest = inbox.messages()
+    *alerts, digest = inbox.messages()
+    [alert] = [m for m in alerts if m["X-Watcher-Fact"] == "bases.air_base_201.status"]
     assert "Tom & Jerry" not in alert["Subject"]  # the quote never reaches a header
     assert "\n" not in alert["Subject"]
     for mail in (alert, digest):
@@ -560,7 +570,7 @@ def test_hostile_article_text_is_escaped_and_cut_in_mail_and_slack(
         assert_safe_html(body["text/html"])
         assert "word1399" not in body["text/plain"]
         assert len(body["text/plain"]) < 8000
-    assert len(hook.posts) == 2
+    assert len(hook.posts) == 3  # the base, the withdrawal under way, the digest
     for payload in hook.posts:
         assert_safe_slack(payload)
 

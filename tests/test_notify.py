@@ -45,6 +45,7 @@ from watcher.cli.main import main
 from watcher.store import alerts, utcnow
 
 BASE_201 = "bases.air_base_201.status"
+BASE_101 = "bases.air_base_101.status"
 WITHDRAWAL = "us_forces.withdrawal_status"
 SUBJECT_201 = "[watcher] Air Base 201 (Agadez): operating → handed over"
 
@@ -119,20 +120,21 @@ def test_change_found_by_check_arrives_once_by_email_and_once_in_slack(
     hook: Webhook,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # The Agadez article reports two changes; both channels send only base changes at once.
+    # The Agadez article reports three changes (it restates the Niamey handover too);
+    # both channels send only the Agadez base's at once.
     feed = publish(sites[0], AGADEZ)
     config = write_config(
         tmp_path,
         [feed],
-        email=login(smtp.port, facts=["bases.*"]),
-        slack=slack_channel(facts=["bases.*"]),
+        email=login(smtp.port, facts=[BASE_201]),
+        slack=slack_channel(facts=[BASE_201]),
     )
     code, report = check(capsys, config)
     assert code == 1
     changes = {c["key"]: c for c in report["changes"]}
-    assert set(changes) == {BASE_201, WITHDRAWAL}
+    assert set(changes) == {BASE_201, BASE_101, WITHDRAWAL}
     assert sorted(changes[BASE_201]["alerts"]) == ["email", "slack"]
-    assert changes[WITHDRAWAL]["alerts"] == []
+    assert changes[WITHDRAWAL]["alerts"] == changes[BASE_101]["alerts"] == []
     assert [(a["channel"], a["kind"]) for a in report["alerts"]["sent"]] == [
         ("email", "change"),
         ("slack", "change"),
@@ -195,7 +197,7 @@ def test_confirmation_by_a_second_site_replies_to_the_first_alert_about_the_fact
     config = write_config(tmp_path, feeds, email=login(smtp.port))
     check(capsys, config)
     first = {m["X-Watcher-Fact"]: m for m in inbox.messages()}
-    assert set(first) == {BASE_201, WITHDRAWAL, "bases.air_base_101.status"}
+    assert set(first) == {BASE_201, WITHDRAWAL, BASE_101}
     assert all(m["In-Reply-To"] is None for m in first.values())
 
     publish(second_site, AGADEZ)  # 127.0.0.2: an independent site says the same
@@ -203,10 +205,11 @@ def test_confirmation_by_a_second_site_replies_to_the_first_alert_about_the_fact
     assert code == 1
     assert {(c["key"], c["event"]) for c in report["changes"]} == {
         (BASE_201, "confirmed"),
+        (BASE_101, "confirmed"),
         (WITHDRAWAL, "confirmed"),
     }
     follow_ups = {m["X-Watcher-Fact"]: m for m in inbox.messages()[3:]}
-    assert set(follow_ups) == {BASE_201, WITHDRAWAL}
+    assert set(follow_ups) == {BASE_201, BASE_101, WITHDRAWAL}
     for key, reply in follow_ups.items():
         root = first[key]["Message-ID"]
         assert reply["Message-ID"] != root
@@ -218,7 +221,7 @@ def test_confirmation_by_a_second_site_replies_to_the_first_alert_about_the_fact
 
     # A third pass sends nothing more.
     check(capsys, config)
-    assert len(inbox.envelopes) == 5
+    assert len(inbox.envelopes) == 6
 
 
 # -- outages ---------------------------------------------------------------------------

@@ -273,6 +273,11 @@ def test_daemon_alerts_a_fact_change_within_one_interval(
         os.environ.pop(WEBHOOK_ENV, None)
         hook.stop()
     assert code == 0, err
-    [text] = [post["text"] for post in hook.posts]
-    assert text.startswith("Air Base 201 (Agadez): operating → handed over (reported by 1 source)")
+    # The base handed over, and the withdrawal under way: one alert each, once.
+    texts = sorted(post["text"] for post in hook.posts)
+    assert len(texts) == 2
+    assert texts[0].startswith(
+        "Air Base 201 (Agadez): operating → handed over (reported by 1 source)"
+    )
+    assert texts[1].startswith("US withdrawal: agreed → in progress (reported by 1 source)")
     assert "pending alerts" in "\n".join(notify_socket.messages)

@@ -54,7 +54,10 @@ def test_worker_processes_read_like_threads() -> None:
     ):
         assert article == expected_article
         assert [f.to_json() for f in facts] == [f.to_json() for f in expected_facts]
-        assert {f.key for f in facts} == {"bases.air_base_201.status"}
+        assert {f.key for f in facts} == {
+            "bases.air_base_201.status",
+            "us_forces.withdrawal_status",
+        }
 
 
 def test_small_passes_start_no_workers() -> None:

@@ -25,6 +25,7 @@ from watcher.cli.report import (
     fact_json,
     format_check,
     format_dispatch,
+    format_explanation,
     format_known,
     format_observations,
     format_status,
@@ -32,8 +33,9 @@ from watcher.cli.report import (
 from watcher.config import Config, ConfigError, Routing, load_config
 from watcher.facts import knowledge
 from watcher.facts.baseline import BaselineError
+from watcher.facts.corpus import Split
 from watcher.facts.evaluate import EvalError, evaluate, format_report
-from watcher.facts.reading import extract_facts
+from watcher.facts.reading import explain, extract_facts
 from watcher.facts.topic import Topic, TopicError, load_topic
 from watcher.ingest.extract import ExtractError, as_datetime, extract_file, extract_html
 from watcher.ingest.fetch import Fetcher, FetchError, FetchResult
@@ -120,8 +122,23 @@ def cmd_extract(args: argparse.Namespace, config: Config | None, out: TextIO) ->
             article = extract_file(Path(target), published=published)
     except ExtractError as exc:
         raise CommandError(f"{target}: {exc}") from None
-    topic = _topic(config)
+    topic = _load_topic(args.topic) if args.topic else _topic(config)
     observations = extract_facts(article, topic)
+    if args.explain:
+        relevant, sentences = explain(article, topic)
+        if args.json:
+            _print_json(
+                {
+                    "article": article.to_json(),
+                    "relevant": relevant,
+                    "sentences": [s.to_json() for s in sentences],
+                    "facts": [o.to_json() for o in observations],
+                },
+                out,
+            )
+        else:
+            format_explanation(relevant, sentences, topic, out)
+        return EXIT_OK
     if args.json:
         _print_json(
             {"article": article.to_json(), "facts": [o.to_json() for o in observations]}, out
@@ -183,15 +200,16 @@ def cmd_facts(args: argparse.Namespace, config: Config, out: TextIO) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, config: Config | None, out: TextIO) -> int:
-    topic = _topic(config)
+    folder = Path(args.folder)
+    topic = None if (folder / "labels").is_dir() else _topic(config)
     try:
-        report = evaluate(Path(args.folder), topic)
+        report = evaluate(folder, topic, Split(args.split) if args.split else None)
     except EvalError as exc:
         raise CommandError(str(exc)) from None
     if args.json:
         _print_json(report.to_json(), out)
     else:
-        out.write(format_report(report))
+        out.write(format_report(report, mistakes=args.mistakes))
     return EXIT_OK
 
 
@@ -346,8 +364,12 @@ def _store(config: Config) -> Store:
 
 def _topic(config: Config | None) -> Topic:
     """The config's topic; without a config file, the shipped one."""
+    return _load_topic((config or Config()).topic_path())
+
+
+def _load_topic(path: Path) -> Topic:
     try:
-        return load_topic((config or Config()).topic_path())
+        return load_topic(path)
     except TopicError as exc:
         raise CommandError(str(exc)) from None
 
@@ -434,12 +456,26 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation = commands.add_parser(
         "eval",
         parents=[common],
-        help="score fact extraction against a labelled folder",
-        description="Read every article in FOLDER (listed with its expected facts in "
-        "FOLDER/labels.toml), extract its facts and print precision and recall per fact "
-        "key, and the facts wrongly found in off-topic articles.",
+        help="score fact extraction against labelled articles",
+        description="Read every labelled article in FOLDER, extract its facts and print "
+        "precision and recall, and the facts wrongly found in off-topic articles. FOLDER "
+        "is either a labelled set (FOLDER/labels.toml beside the texts, read with the "
+        "config's topic; see tests/factset) or the real-article corpus (FOLDER/labels/ "
+        "and FOLDER/topics/ per story; see corpus/README.md), scored per fact type and "
+        "per story.",
     )
     evaluation.add_argument("folder", metavar="FOLDER")
+    evaluation.add_argument(
+        "--split",
+        choices=[s.value for s in Split],
+        help="corpus only: the dev half (rules may be tuned on it) or the test half",
+    )
+    evaluation.add_argument(
+        "--mistakes",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="list every missed and wrong fact after the tables (default: yes)",
+    )
     evaluation.set_defaults(handler=cmd_eval, needs_config=False)
 
     outbox = commands.add_parser(
@@ -490,6 +526,16 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("target", metavar="FILE|URL")
     extract.add_argument(
         "--published", type=_date, metavar="DATE", help="the article's publication date"
+    )
+    extract.add_argument(
+        "--explain",
+        action="store_true",
+        help="show, sentence by sentence, who it was judged to be about, which fact was read "
+        "from which words, and why a sentence gave nothing (negation, doubt, a plan, another "
+        "force or place)",
+    )
+    extract.add_argument(
+        "--topic", type=Path, metavar="FILE", help="read the facts of this topic file instead"
     )
     extract.set_defaults(handler=cmd_extract, needs_config=False)
 

@@ -10,6 +10,7 @@ from watcher.alerts.notify import DispatchReport
 from watcher.alerts.render import status_text
 from watcher.config import Config
 from watcher.facts.compare import KnownFact, Reading, describe
+from watcher.facts.reading import SentenceReading
 from watcher.facts.topic import Topic
 from watcher.models import Evidence, Observation
 from watcher.service.check import CheckReport, ReportedChange
@@ -214,3 +215,29 @@ def format_observations(observations: list[Observation], out: TextIO) -> None:
         value = describe(obs.kind, obs.value, obs.qualifier)
         out.write(f"  {obs.key}: {safe(value)}{as_of}\n")
         out.write(f'    "{safe(obs.evidence.quote)}"\n')
+
+
+def format_explanation(
+    relevant: bool, sentences: list[SentenceReading], topic: Topic, out: TextIO
+) -> None:
+    """Why each sentence gave what it gave, or nothing: for ``extract --explain``."""
+    if not relevant:
+        out.write(
+            f"not about this story ({topic.title}): the article names its place too seldom, "
+            "or never names its subject; no facts are read from it\n\n"
+        )
+    quiet = 0
+    for number, sentence in enumerate(sentences, start=1):
+        if not sentence.found and not sentence.notes:
+            quiet += 1
+            continue
+        out.write(f"[{number}] {safe(sentence.text)}\n")
+        out.write(f"    about: {sentence.about or '(no force named)'}\n")
+        for found in sentence.found:
+            value = describe(topic.fact(found.key).kind, found.value, found.qualifier)
+            when = f" (as of {found.as_of.isoformat()})" if found.as_of else ""
+            implied = " [implied]" if found.implied else ""
+            out.write(f"    -> {found.key} = {safe(value)}{when}{implied}: {safe(found.why)}\n")
+        for note in sentence.notes:
+            out.write(f"    .. {safe(note)}\n")
+    out.write(f"\n{quiet} other sentence(s) named no event, date or count of the story\n")

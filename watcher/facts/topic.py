@@ -1,89 +1,94 @@
-"""Topic files: what a story tracks, in the story's own words.
+"""Topic files: what a story tracks, in the story's own names.
 
-A topic file (TOML) is validated with pydantic, then turned into plain
-dataclasses holding compiled patterns, which is all the facts stage needs.
-Phrases (actor names, places, targets) are literal text; cues and markers are
-regular expressions. Anything wrong in the file raises :class:`TopicError`
+A topic names who leaves (the subject), where from (the place), the host's
+forces, any other forces the reader should know, and the bases and agreements
+to follow. The facts are built in: the deadline of the subject's withdrawal,
+the count of its people in the place, the status of the withdrawal, of each
+base and of each agreement. How these are told in English is the engine's
+business (watcher/facts/lexicon.py); a topic holds names, never patterns.
+
+A file is validated with pydantic; anything wrong raises :class:`TopicError`
 with one line naming the file, the place in it and the problem.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-KINDS = ("date", "quantity", "status")
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 
 class TopicError(ValueError):
     """A topic file that cannot be used; the message is one line."""
 
 
-# -- compiled form, used by the facts stage ----------------------------------
+class FactKind(StrEnum):
+    DATE = "date"
+    QUANTITY = "quantity"
+    STATUS = "status"
 
 
-@dataclass(frozen=True)
-class Actor:
-    name: str
-    pattern: re.Pattern[str]
-    host: bool = False
+class FactType(StrEnum):
+    """The built-in facts a topic can track."""
+
+    DEADLINE = "deadline"  # when the subject's withdrawal must be complete
+    TROOP_COUNT = "troop_count"  # how many of the subject's people are in the place
+    WITHDRAWAL = "withdrawal_status"  # agreed, in progress, completed
+    BASE = "base"  # the subject at one named base
+    AGREEMENT = "agreement"  # an agreement between the subject and the host
+    PRESENCE = "presence"  # another force in the place
 
 
-@dataclass(frozen=True)
-class StatusValue:
-    name: str
-    cues: tuple[re.Pattern[str], ...]
-    intention: bool = False
+# Status ladders: a later value is progress; an earlier one after a later one
+# is background.
+WITHDRAWAL_VALUES = ("agreed", "in_progress", "completed")
+BASE_VALUES = ("operating", "withdrawing", "handed_over")
+AGREEMENT_VALUES = ("in_force", "suspended", "ended")
+PRESENCE_VALUES = ("present", "withdrawn")
 
 
 @dataclass(frozen=True)
 class Fact:
-    """One tracked fact; which fields matter depends on ``kind``."""
+    """One tracked fact."""
 
     key: str
-    kind: str
+    kind: FactKind
+    type: FactType
     label: str
-    subject: str
-    context: re.Pattern[str] | None = None
-    before_date: re.Pattern[str] | None = None
-    near_date: re.Pattern[str] | None = None
-    units: re.Pattern[str] | None = None
-    unit_modifiers: frozenset[str] = frozenset()
-    not_present_before: re.Pattern[str] | None = None
-    not_present_after: re.Pattern[str] | None = None
-    present_before: re.Pattern[str] | None = None
-    present_after: re.Pattern[str] | None = None
-    historical: re.Pattern[str] | None = None
-    targets: re.Pattern[str] | None = None
-    anaphora: re.Pattern[str] | None = None
-    yield_to_targets: bool = False
-    values: tuple[StatusValue, ...] = ()
-
-    @property
-    def value_names(self) -> tuple[str, ...]:
-        return tuple(v.name for v in self.values)
+    target: str | None = None  # the base, agreement or force it is about
+    value_names: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Topic:
+    """A compiled topic; compared and hashed by identity, so that what is
+    compiled from it can be cached per topic."""
+
     name: str
     title: str
     path: Path | None
-    relevance_actor: str
-    relevance_places: re.Pattern[str]
-    ambiguous: re.Pattern[str] | None
-    confused_with: re.Pattern[str] | None
+    since: date | None  # when the story began: older articles are about something else
+    subject: str  # the subject's id
+    subject_names: tuple[str, ...]
+    place_names: tuple[str, ...]
+    host_names: tuple[str, ...]
+    confused_with: tuple[str, ...]
+    ambiguous: tuple[str, ...]  # place names that may mean a confused place
     min_place_mentions: int
-    place: re.Pattern[str]
-    elsewhere: re.Pattern[str] | None
-    actors: tuple[Actor, ...]
-    facts: tuple[Fact, ...]
+    others: dict[str, tuple[str, ...]]  # other forces: id to names
+    bases: dict[str, tuple[str, ...]]  # fact key to names
+    base_towns: dict[str, tuple[str, ...]]  # fact key to the towns that name it
+    agreements: dict[str, tuple[str, ...]]  # fact key to names
+    people: tuple[str, ...]  # extra words for the subject's people
+    process: tuple[str, ...]  # extra nouns naming the withdrawal
+    completed_implies_bases: bool
+    facts: tuple[Fact, ...] = field(default=())
 
     def fact(self, key: str) -> Fact:
         for fact in self.facts:
@@ -95,27 +100,12 @@ class Topic:
     def keys(self) -> tuple[str, ...]:
         return tuple(f.key for f in self.facts)
 
-
-def phrases(items: list[str], *, ignore_case: bool = False) -> re.Pattern[str]:
-    """One pattern matching any of ``items`` as whole words, longest first."""
-    alternatives = sorted({_phrase(item) for item in items}, key=len, reverse=True)
-    flags = re.IGNORECASE if ignore_case else 0
-    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", flags)
-
-
-def _phrase(text: str) -> str:
-    return r"\s+".join(re.escape(word) for word in text.split())
-
-
-def _cue(pattern: str) -> re.Pattern[str]:
-    """A cue starts and ends at word edges: "ended" is not in "suspended"."""
-    return re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", re.IGNORECASE)
-
-
-def _any_of(patterns: list[str]) -> re.Pattern[str] | None:
-    if not patterns:
+    def key_of(self, type: FactType, target: str | None = None) -> str | None:
+        """The key of a tracked fact of this type (and target), if it is tracked."""
+        for fact in self.facts:
+            if fact.type is type and fact.target == target:
+                return fact.key
         return None
-    return re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in patterns) + r")", re.IGNORECASE)
 
 
 # -- file schema ---------------------------------------------------------------
@@ -125,95 +115,72 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-Phrases = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
-Patterns = list[str]
+Name = Annotated[str, Field(min_length=1)]
+Names = Annotated[list[Name], Field(min_length=1)]
+Ident = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 
 
-def _check_patterns(patterns: list[str]) -> list[str]:
-    for pattern in patterns:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ValueError(f"bad pattern {pattern!r}: {exc}") from None
-    return patterns
-
-
-class _Relevance(_Strict):
-    actor: str
-    places: Phrases
-    ambiguous: list[str] = []
-    confused_with: list[str] = []
-    min_place_mentions: int = Field(default=1, ge=1)
+class _Subject(_Strict):
+    id: Ident
+    label: Name
+    names: Names
+    people: list[Name] = []
+    process: list[Name] = []
 
 
 class _Place(_Strict):
-    aliases: Phrases
-    elsewhere: list[str] = []
+    label: Name
+    names: Names
+    host: list[Name] = []
+    confused_with: list[Name] = []
+    ambiguous: list[Name] = []
+    min_mentions: int = Field(default=1, ge=1)
 
 
-class _Actor(_Strict):
-    aliases: Phrases
-    host: bool = False
+class _Named(_Strict):
+    id: Ident
+    label: Name
+    names: Names
+    key: str | None = Field(default=None, pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 
 
-class _Value(_Strict):
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    cues: Patterns = []
-    intention: bool = False
-
-    _patterns = field_validator("cues")(_check_patterns)
+class _Base(_Named):
+    near: list[Name] = []  # towns that name it: "the base near Agadez", "Agadez air base"
 
 
-class _FactBase(_Strict):
-    key: str = Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
-    label: str
-    subject: str
+class _Other(_Strict):
+    label: Name
+    names: Names
+    track_presence: bool = False
 
 
-class _DateFact(_FactBase):
-    kind: Literal["date"]
-    context: Patterns = Field(min_length=1)
-    before_date: Patterns = Field(min_length=1)
-    near_date: Patterns = []
-
-    _patterns = field_validator("context", "before_date", "near_date")(_check_patterns)
-
-
-class _QuantityFact(_FactBase):
-    kind: Literal["quantity"]
-    units: Phrases
-    unit_modifiers: list[str] = []
-    not_present_before: Patterns = []
-    not_present_after: Patterns = []
-    present_before: Patterns = []
-    present_after: Patterns = []
-    historical: Patterns = []
-
-    _patterns = field_validator(
-        "not_present_before", "not_present_after", "present_before", "present_after", "historical"
-    )(_check_patterns)
-
-
-class _StatusFact(_FactBase):
-    kind: Literal["status"]
-    targets: list[str] = []
-    anaphora: list[str] = []
-    yield_to_targets: bool = False
-    statuses: str | None = None
-    values: list[_Value] = []
-
-
-_AnyFact = Annotated[_DateFact | _QuantityFact | _StatusFact, Field(discriminator="kind")]
+class _Track(_Strict):
+    deadline: bool = True
+    troop_count: bool = True
+    withdrawal_status: bool = True
+    completed_implies_bases: bool = True
 
 
 class _TopicFile(_Strict):
-    name: str
-    title: str
-    relevance: _Relevance
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
+    title: Name
+    since: date | None = None
+    subject: _Subject
     place: _Place
-    actors: dict[str, _Actor] = Field(min_length=1)
-    facts: list[_AnyFact] = Field(min_length=1)
-    statuses: dict[str, list[_Value]] = {}
+    others: dict[Ident, _Other] = {}
+    bases: list[_Base] = []
+    agreements: list[_Named] = []
+    track: _Track = _Track()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_format(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ("facts" in data or "actors" in data):
+            raise ValueError(
+                "this topic file is in the old format ([[facts]] with cues); "
+                "topics now name things and no patterns: see the README, 'Topic files'"
+            )
+        return data
 
 
 # -- loading -------------------------------------------------------------------
@@ -241,100 +208,133 @@ def parse_topic(data: dict[str, Any], file: Path | None = None) -> Topic:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise TopicError(f"{name}: {_where(first['loc'], data)}: {_describe(first)}") from None
-    try:
-        return _compile(raw, file)
-    except ValueError as exc:
-        raise TopicError(f"{name}: {exc}") from None
+    problems = topic_problems(raw)
+    if problems:
+        raise TopicError(f"{name}: {problems[0]}")
+    return _compile(raw, file)
+
+
+def topic_problems(raw: _TopicFile) -> list[str]:
+    """Everything wrong with a topic that the schema alone cannot see."""
+    problems = []
+    owners: dict[str, str] = {}
+    claims = [("subject", n) for n in raw.subject.names]
+    claims += [("place", n) for n in raw.place.names]
+    claims += [("place.host", n) for n in raw.place.host]
+    claims += [(f"others.{ident}", n) for ident, other in raw.others.items() for n in other.names]
+    for owner, name in claims:
+        earlier = owners.setdefault(name, owner)
+        if earlier != owner and {earlier, owner} != {"place", "place.host"}:
+            problems.append(f"{owner}: {name!r} is also a name of {earlier}")
+    if raw.subject.id in raw.others:
+        problems.append(f"others.{raw.subject.id}: the subject cannot also be another force")
+    for section, items in (("bases", raw.bases), ("agreements", raw.agreements)):
+        seen: set[str] = set()
+        for index, item in enumerate(items):
+            if item.id in seen:
+                problems.append(f"{section}[{index}] ({item.id}): id appears twice")
+            seen.add(item.id)
+    return problems
 
 
 def _compile(raw: _TopicFile, file: Path | None) -> Topic:
-    if raw.relevance.actor not in raw.actors:
-        raise ValueError(f"relevance.actor: unknown actor {raw.relevance.actor!r}")
-    seen: set[str] = set()
-    facts = []
-    for index, spec in enumerate(raw.facts):
-        where = f"facts[{index}] ({spec.key})"
-        if spec.key in seen:
-            raise ValueError(f"{where}: key appears twice")
-        seen.add(spec.key)
-        if spec.subject not in raw.actors:
-            raise ValueError(f"{where}.subject: unknown actor {spec.subject!r}")
-        facts.append(_compile_fact(spec, raw.statuses, where))
+    subject = raw.subject
+    facts: list[Fact] = []
+    if raw.track.deadline:
+        facts.append(
+            Fact(
+                f"{subject.id}.withdrawal_deadline",
+                FactKind.DATE,
+                FactType.DEADLINE,
+                f"{subject.label} withdrawal deadline",
+            )
+        )
+    if raw.track.troop_count:
+        facts.append(
+            Fact(
+                f"{subject.id}.troop_count",
+                FactKind.QUANTITY,
+                FactType.TROOP_COUNT,
+                f"{subject.label} troops in {raw.place.label}",
+            )
+        )
+    if raw.track.withdrawal_status:
+        facts.append(
+            Fact(
+                f"{subject.id}.withdrawal_status",
+                FactKind.STATUS,
+                FactType.WITHDRAWAL,
+                f"{subject.label} withdrawal",
+                value_names=WITHDRAWAL_VALUES,
+            )
+        )
+    bases: dict[str, tuple[str, ...]] = {}
+    base_towns: dict[str, tuple[str, ...]] = {}
+    for base in raw.bases:
+        key = base.key or f"bases.{base.id}.status"
+        facts.append(
+            Fact(key, FactKind.STATUS, FactType.BASE, base.label, key, value_names=BASE_VALUES)
+        )
+        bases[key] = tuple(base.names)
+        base_towns[key] = tuple(base.near)
+    agreements: dict[str, tuple[str, ...]] = {}
+    for agreement in raw.agreements:
+        key = agreement.key or f"agreements.{agreement.id}.status"
+        facts.append(
+            Fact(
+                key,
+                FactKind.STATUS,
+                FactType.AGREEMENT,
+                agreement.label,
+                key,
+                value_names=AGREEMENT_VALUES,
+            )
+        )
+        agreements[key] = tuple(agreement.names)
+    for ident, other in raw.others.items():
+        if other.track_presence:
+            facts.append(
+                Fact(
+                    f"{ident}.presence",
+                    FactKind.STATUS,
+                    FactType.PRESENCE,
+                    f"{other.label} in {raw.place.label}",
+                    ident,
+                    value_names=PRESENCE_VALUES,
+                )
+            )
     return Topic(
         name=raw.name,
         title=raw.title,
         path=file,
-        relevance_actor=raw.relevance.actor,
-        relevance_places=phrases(raw.relevance.places),
-        ambiguous=phrases(raw.relevance.ambiguous) if raw.relevance.ambiguous else None,
-        confused_with=phrases(raw.relevance.confused_with) if raw.relevance.confused_with else None,
-        min_place_mentions=raw.relevance.min_place_mentions,
-        place=phrases(raw.place.aliases),
-        elsewhere=phrases(raw.place.elsewhere) if raw.place.elsewhere else None,
-        actors=tuple(
-            Actor(name, phrases(actor.aliases), actor.host) for name, actor in raw.actors.items()
-        ),
+        since=raw.since,
+        subject=subject.id,
+        subject_names=tuple(subject.names),
+        place_names=tuple(raw.place.names),
+        host_names=tuple(raw.place.host),
+        confused_with=tuple(raw.place.confused_with),
+        ambiguous=tuple(raw.place.ambiguous),
+        min_place_mentions=raw.place.min_mentions,
+        others={ident: tuple(other.names) for ident, other in raw.others.items()},
+        bases=bases,
+        base_towns=base_towns,
+        agreements=agreements,
+        people=tuple(subject.people),
+        process=tuple(subject.process),
+        completed_implies_bases=raw.track.completed_implies_bases,
         facts=tuple(facts),
     )
 
 
-def _compile_fact(spec: _AnyFact, ladders: dict[str, list[_Value]], where: str) -> Fact:
-    common = {"key": spec.key, "kind": spec.kind, "label": spec.label, "subject": spec.subject}
-    if isinstance(spec, _DateFact):
-        return Fact(
-            **common,
-            context=_any_of(spec.context),
-            before_date=_any_of(spec.before_date),
-            near_date=_any_of(spec.near_date),
-        )
-    if isinstance(spec, _QuantityFact):
-        return Fact(
-            **common,
-            units=phrases(spec.units, ignore_case=True),
-            unit_modifiers=frozenset(m.lower() for m in spec.unit_modifiers),
-            not_present_before=_any_of(spec.not_present_before),
-            not_present_after=_any_of(spec.not_present_after),
-            present_before=_any_of(spec.present_before),
-            present_after=_any_of(spec.present_after),
-            historical=_any_of(spec.historical),
-        )
-    if spec.statuses and spec.values:
-        raise ValueError(f"{where}: give either statuses or values, not both")
-    if spec.statuses:
-        if spec.statuses not in ladders:
-            raise ValueError(f"{where}.statuses: no [statuses.{spec.statuses}] in the file")
-        values = ladders[spec.statuses]
-    else:
-        values = spec.values
-    if not values:
-        raise ValueError(f"{where}: a status fact needs values (or statuses = NAME)")
-    if spec.anaphora and not spec.targets:
-        raise ValueError(f"{where}.anaphora: anaphora stand for targets, and there are none")
-    names = [v.name for v in values]
-    if len(set(names)) != len(names):
-        raise ValueError(f"{where}: a status value appears twice")
-    return Fact(
-        **common,
-        targets=phrases(spec.targets, ignore_case=True) if spec.targets else None,
-        anaphora=phrases(spec.anaphora, ignore_case=True) if spec.anaphora else None,
-        yield_to_targets=spec.yield_to_targets,
-        values=tuple(
-            StatusValue(v.name, tuple(_cue(c) for c in v.cues), v.intention) for v in values
-        ),
-    )
-
-
 def _where(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
-    """``facts[1] (us_forces.troop_count).units`` for a pydantic error location."""
+    """``bases[1] (agadez).names`` for a pydantic error location."""
     parts: list[str] = []
     node: Any = data
     for step in loc:
         if isinstance(step, int) and parts:
             item = node[step] if isinstance(node, list) and step < len(node) else None
-            key = item.get("key") or item.get("name") if isinstance(item, dict) else None
-            parts[-1] += f"[{step}]" + (f" ({key})" if key else "")
-        elif str(step) in KINDS and isinstance(node, dict) and node.get("kind") == step:
-            continue  # the discriminated union's branch name says nothing new
+            ident = item.get("id") if isinstance(item, dict) else None
+            parts[-1] += f"[{step}]" + (f" ({ident})" if ident else "")
         else:
             parts.append(str(step))
         with contextlib.suppress(KeyError, IndexError, TypeError):
@@ -347,6 +347,6 @@ def _describe(error: Any) -> str:
         return "unknown key"
     if error["type"] == "missing":
         return "required, but missing"
-    if error["type"] == "union_tag_invalid":
-        return f"kind must be one of {', '.join(KINDS)}"
+    if error["type"] == "string_pattern_mismatch" and error["loc"][-1] == "id":
+        return "an id is lower-case letters, digits and _, starting with a letter"
     return str(error["msg"]).removeprefix("Value error, ")

@@ -1,0 +1,448 @@
+"""Where a clause starts and ends, and what governs a word inside it.
+
+Scope, not distance: "not", "whether", "will" or "denied" govern the words
+after them up to the end of their clause (NegEx-style cue scope), and a verb
+in the infinitive takes its meaning from the word that governs it ("agreed
+to leave" is a decision, "refused to leave" a denial, "began to leave" a
+start).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from watcher.facts.lexicon import DENIALS, DOUBTS, MODALS, NEGATIONS, PLANS, Cue, Form
+from watcher.facts.tokens import Tag, Token
+
+
+class Aspect(StrEnum):
+    """What a sentence says of an event."""
+
+    DONE = "done"  # it happened
+    ONGOING = "ongoing"  # it is happening
+    DECIDED = "decided"  # it was agreed, decided, ordered: it will happen
+    PLANNED = "planned"  # someone means or expects it to happen
+    PROPOSED = "proposed"  # asked for, proposed, possible: nothing decided
+    NEGATED = "negated"  # it did not happen, or is denied or doubted
+    NAMED = "named"  # a noun that names the event and says nothing of it
+
+
+# Words that end a clause for scope: what governs words before them does not
+# reach the words after.
+_BREAK_PUNCT = frozenset({",", ";", ":", "(", ")", "[", "]", "-"})
+_BREAK_WORDS = frozenset(
+    {"but", "while", "whereas", "although", "though", "however", "which", "who", "whom", "whose"}
+)
+RELATIVES = frozenset({"which", "who", "whom", "whose", "that"})
+
+_BE = frozenset({"is", "are", "was", "were", "be", "been", "being", "am", "'s", "'re"})
+_HAVE = frozenset({"has", "have", "had", "having", "'ve", "'d"})
+# Words that may stand between an auxiliary and its verb.
+ADVERBS = frozenset(
+    {
+        *("already", "now", "also", "formally", "officially", "finally", "fully", "just"),
+        *("recently", "quietly", "largely", "mostly", "partly", "partially", "still", "then"),
+        *("completely", "effectively", "reportedly", "gradually", "eventually", "soon", "yet"),
+        *("entirely", "successfully", "swiftly", "quickly", "all", "both", "indeed"),
+        *("silently", "hastily", "virtually", "almost", "nearly", "practically", "since"),
+        *("officially", "actually", "really", "once", "again", "previously", "initially"),
+    }
+)
+_DONE_LEADS = frozenset({"after", "since", "upon", "following"})
+_PLAN_LEADS = frozenset({"before", "ahead", "until", "till", "pending"})
+_DECIDE_GOVERNORS = frozenset(
+    {
+        *("agree", "agreed", "agrees", "agreeing", "decide", "decided", "decides", "decision"),
+        *("agreement", "deal", "order", "ordered", "orders", "vote", "voted", "votes"),
+        *("committed", "commits", "accepted", "accepts", "approved", "approves", "announced"),
+        *("announces", "confirmed", "confirms", "resolved", "resolution", "consented"),
+    }
+)
+_BEGIN_GOVERNORS = frozenset(
+    {
+        *("begin", "began", "begun", "begins", "beginning", "start", "started", "starts"),
+        *("starting", "continue", "continued", "continues", "continuing", "commenced"),
+    }
+)
+_DENY_GOVERNORS = frozenset({"refuse", "refused", "refuses", "refusing", "fail", "failed", "fails"})
+_DEMAND_GOVERNORS = frozenset(
+    {
+        *("ask", "asked", "asks", "asking", "demand", "demanded", "demands", "demanding"),
+        *("urge", "urged", "urges", "request", "requested", "requests", "told", "call"),
+        *("called", "calls", "invited", "pressure", "pressured", "push", "pushed", "want"),
+        *("wants", "wanted", "hope", "hopes", "hoped", "seek", "seeks", "sought", "proposal"),
+        *("proposed", "proposes", "propose", "offer", "offered", "threat", "threatened"),
+        *("threatens", "considering", "consider", "considers", "weighing", "mulling"),
+        *("could", "might", "may", "would", "should", "can", "possibly", "likely", "unlikely"),
+        *("able", "attempt", "attempts", "attempted", "effort", "efforts", "bid", "chance"),
+    }
+)
+_TIME_WORDS = frozenset({"in", "on", "last", "this", "next", "week", "month", "year", "earlier"})
+_FALSITY = frozenset(
+    {"wrong", "false", "untrue", "inaccurate", "unfounded", "baseless", "fake", "incorrect"}
+)
+
+
+@dataclass(frozen=True)
+class Clause:
+    start: int  # token index of the clause's first token
+    end: int  # one past its last
+
+
+def clause_of(tokens: list[Token], index: int) -> Clause:
+    start = index
+    while start > 0 and not _breaks(tokens, start - 1):
+        start -= 1
+    end = index + 1
+    while end < len(tokens) and not _breaks(tokens, end):
+        end += 1
+    return Clause(start, end)
+
+
+def _breaks(tokens: list[Token], index: int) -> bool:
+    token = tokens[index]
+    if token.tag is Tag.PUNCT:
+        return token.text in _BREAK_PUNCT
+    return token.tag is Tag.WORD and token.low in _BREAK_WORDS
+
+
+def previous_clause(tokens: list[Token], clause: Clause) -> Clause | None:
+    """The clause before one that a relative pronoun opens ("Bagram, which...")."""
+    if clause.start < 2:
+        return None
+    return clause_of(tokens, clause.start - 2)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a clause says of the event a cue word names."""
+
+    aspect: Aspect
+    why: str  # the words that decided it, for --explain
+    governor: int | None = None  # the token of a governing cue ("completed [the withdrawal]")
+
+
+def aspect_of(tokens: list[Token], index: int, form: Form, question: bool) -> Reading:
+    """How the clause around the cue at ``index`` presents its event."""
+    clause = clause_of(tokens, index)
+    negated = _negated(tokens, clause, index)
+    if negated:
+        return Reading(Aspect.NEGATED, negated)
+    if question:
+        return Reading(Aspect.NEGATED, "a question")
+    reading = _grammatical(tokens, clause, index, form)
+    doubt = (
+        _doubted(tokens, clause, index)
+        or _governing_sentence(tokens, index)
+        or _doubted_after(tokens, clause, index)
+    )
+    if doubt and reading.aspect in (Aspect.DONE, Aspect.ONGOING, Aspect.DECIDED, Aspect.PLANNED):
+        return Reading(Aspect.PROPOSED, doubt)
+    if reading.aspect is Aspect.PLANNED or reading.why == "possibility: 'would'":
+        # "agreed that US forces would leave": the future of a decision.
+        decided = _decided_before(tokens, index)
+        if decided:
+            return Reading(Aspect.DECIDED, f"{reading.why}, after {decided!r}")
+    return reading
+
+
+_DECIDED = frozenset(
+    {
+        *("agreed", "decided", "announced", "ordered", "confirmed", "voted", "approved"),
+        *("agree", "agrees", "decides", "announces", "orders", "confirms", "approves"),
+        *("agreement", "deal", "decision"),
+    }
+)
+
+
+def _decided_before(tokens: list[Token], index: int) -> str | None:
+    """ "agreed that American forces will leave": a plan someone has decided."""
+    for i in range(index - 1, -1, -1):
+        token = tokens[i]
+        if token.low in _SCOPE_ENDS or token.text == ".":
+            return None
+        if token.tag is Tag.WORD and token.low in _DECIDED:
+            return token.text
+    return None
+
+
+# Words whose scope runs past commas and relative clauses to the end of the
+# sentence (or to "but", ";"): "demanded that peacekeepers, who ..., leave".
+_SENTENCE_SCOPE = frozenset(
+    {
+        *("demanded", "demands", "demand", "demanding", "asked", "asks", "urged", "urges"),
+        *("requested", "requests", "insisted", "insists", "wants", "wanted", "called"),
+        *("proposed", "proposes", "proposal", "draft", "whether", "if", "unless"),
+    }
+)
+_SCOPE_ENDS = frozenset({"but", "however", "while", "whereas", "although", ";"})
+
+
+def _governing_sentence(tokens: list[Token], index: int) -> str | None:
+    """A demand, a proposal or a condition earlier in the sentence, still in scope."""
+    for i in range(index - 1, -1, -1):
+        token = tokens[i]
+        if token.low in _SCOPE_ENDS:
+            return None
+        if token.tag is Tag.WORD and token.low in _SENTENCE_SCOPE:
+            if token.low == "called" and not (
+                i + 1 < len(tokens) and tokens[i + 1].is_word("for", "on")
+            ):
+                continue
+            return f"governed by {token.text!r}"
+        if i == 0 and token.is_word("if", "unless"):
+            return f"a condition: {token.text!r}"
+    return None
+
+
+def _negated(tokens: list[Token], clause: Clause, index: int) -> str | None:
+    for i in range(clause.start, index):
+        token = tokens[i]
+        if token.tag is not Tag.WORD:
+            continue
+        if token.low in NEGATIONS:
+            # "not only", "no later than" do not deny.
+            after = tokens[i + 1].low if i + 1 < len(tokens) else ""
+            if (token.low, after) in (("not", "only"), ("no", "later"), ("not", "later")):
+                continue
+            if token.low == "no" and after in ("longer",):
+                return "no longer"
+            return f"negated by {token.text!r}"
+        if token.low in DENIALS or _pair(tokens, i) in DENIALS:
+            return f"denied by {token.text!r}"
+    # "reports that they had left were wrong": a falsity word after the event.
+    for token in tokens[index + 1 :]:
+        if token.tag is Tag.WORD and token.low in _FALSITY:
+            return f"said to be {token.text!r}"
+    return None
+
+
+def _doubted(tokens: list[Token], clause: Clause, index: int) -> str | None:
+    for i in range(clause.start, index):
+        if tokens[i].tag is Tag.WORD and (tokens[i].low in DOUBTS or _pair(tokens, i) in DOUBTS):
+            return f"doubt: {tokens[i].text!r}"
+    # "it is not clear whether...": a doubt just before the clause reaches into it.
+    if clause.start >= 2 and tokens[clause.start - 1].is_word("whether", "if"):
+        return f"doubt: {tokens[clause.start - 1].text!r}"
+    return None
+
+
+_DOUBT_AFTER = frozenset({"unlikely", "impossible", "uncertain", "unclear", "doubtful"})
+
+
+def _doubted_after(tokens: list[Token], clause: Clause, index: int) -> str | None:
+    """ "withdrawing by May 1 would be unlikely": a doubt said after the event."""
+    for token in tokens[index + 1 : clause.end]:
+        if token.tag is Tag.WORD and token.low in _DOUBT_AFTER:
+            return f"doubt: {token.text!r}"
+    return None
+
+
+def _pair(tokens: list[Token], i: int) -> str:
+    return f"{tokens[i].low} {tokens[i + 1].low}" if i + 1 < len(tokens) else tokens[i].low
+
+
+def _grammatical(tokens: list[Token], clause: Clause, index: int, form: Form) -> Reading:
+    """Tense and aspect from the auxiliaries and the governing word."""
+    chain: list[Token] = []
+    i = index - 1
+    while i >= clause.start and (
+        (
+            tokens[i].tag is Tag.WORD
+            and tokens[i].low
+            in _BE | _HAVE | MODALS | ADVERBS | {"to", "did", "does", "do", "'ll", "n't"}
+        )
+        or tokens[i].text in ('"', "'")
+    ):
+        if tokens[i].tag is Tag.WORD:
+            chain.append(tokens[i])
+        i -= 1
+    lows = [t.low for t in chain]
+    index_of_to = index - 1
+    while "to" in lows and not tokens[index_of_to].is_word("to"):
+        index_of_to -= 1
+    if form is Form.NOUN or form is Form.STATE:
+        return _noun(tokens, clause, index)
+    if "to" in lows:
+        return _governed(tokens, index_of_to - 1, clause)
+    modal = next((w for w in lows if w in MODALS or w == "'ll"), None)
+    if modal is None and form in (Form.BASE, Form.PRESENT):
+        # "would see all troops leave": a modal earlier in the clause.
+        modal = next(
+            (t.low for t in tokens[clause.start : index] if t.tag is Tag.WORD and t.low in MODALS),
+            None,
+        )
+    if modal:
+        if modal in ("will", "shall", "'ll", "must"):
+            return Reading(Aspect.PLANNED, f"future: {modal!r}")
+        return Reading(Aspect.PROPOSED, f"possibility: {modal!r}")
+    future = _future_time(tokens, clause, index)
+    if form is Form.GERUND:
+        if any(w in _BE for w in lows):
+            if _relative(tokens, clause):
+                # "the base from which US forces are withdrawing": describes the base
+                return Reading(Aspect.NAMED, "progressive in a relative clause")
+            return Reading(Aspect.ONGOING, "progressive")
+        lead = tokens[i].low if i >= 0 and tokens[i].tag is Tag.WORD else ""
+        if lead in _DONE_LEADS:
+            return Reading(Aspect.DONE, f"after {lead!r}")
+        if lead in _PLAN_LEADS:
+            return Reading(Aspect.PLANNED, f"after {lead!r}")
+        if lead in _BEGIN_GOVERNORS:
+            return Reading(Aspect.ONGOING, f"after {lead!r}", governor=i)
+        if lead in ("of", "for", "on", "about", "by", "without", "in", "with"):
+            return (
+                _governed(tokens, i, clause)
+                if lead != "without"
+                else Reading(Aspect.NEGATED, "without")
+            )
+        if (
+            i >= 0
+            and tokens[i].tag is Tag.WORD
+            and not tokens[i].lexemes
+            and lead
+            not in (
+                "and",
+                "then",
+                "thus",
+                "so",
+            )
+        ):
+            return Reading(Aspect.NAMED, f"describes {tokens[i].text!r}")  # "a timeline ending..."
+        if future:
+            return Reading(Aspect.PLANNED, future)
+        return Reading(Aspect.DONE, "participle clause")
+    if form in (Form.PARTICIPLE, Form.PAST):
+        if "being" in lows:
+            return Reading(Aspect.ONGOING, "being done")
+        if any(w in _HAVE for w in lows):
+            return Reading(Aspect.DONE, "perfect")
+        lead = tokens[i].low if i >= 0 and tokens[i].tag is Tag.WORD else ""
+        if lead in _PLAN_LEADS and not any(w in _BE for w in lows):
+            return Reading(Aspect.PLANNED, f"after {lead!r}")
+        if any(w in _BE for w in lows) or (
+            form is Form.PARTICIPLE and index + 1 < len(tokens) and tokens[index + 1].is_word("by")
+        ):
+            return Reading(Aspect.DONE, "passive")
+        return Reading(Aspect.DONE, "past")
+    # base or present form: "did leave", or a headline's present ("US hands over base"),
+    # unless a subordinate clause or a time makes it future ("after the force completes").
+    lead = _lead(tokens, clause)
+    if lead in _PLAN_LEADS | {"after", "when", "once", "if", "unless"}:
+        return Reading(Aspect.PLANNED, f"after {lead!r}")
+    if lead in ("as", "while"):
+        return Reading(Aspect.ONGOING, f"after {lead!r}")
+    if future:
+        return Reading(Aspect.PLANNED, future)
+    return Reading(Aspect.DONE, "present")
+
+
+_FUTURE_TIMES = (
+    *("in the coming", "in coming", "next week", "next month", "next year", "tomorrow"),
+    *("later this", "in the next", "over the next", "within the next", "soon", "shortly"),
+)
+
+
+def _relative(tokens: list[Token], clause: Clause) -> bool:
+    """Whether the clause is a relative one: "(from) which", "where", "whose"."""
+    around = tokens[max(0, clause.start - 1) : clause.start + 2]
+    return any(t.is_word("which", "where", "whom", "whose") for t in around)
+
+
+def _future_time(tokens: list[Token], clause: Clause, index: int) -> str | None:
+    text = " " + " ".join(t.low for t in tokens[clause.start : clause.end]) + " "
+    found = next((w for w in _FUTURE_TIMES if f" {w} " in text), None)
+    return f"a future time: {found!r}" if found else None
+
+
+def _lead(tokens: list[Token], clause: Clause) -> str:
+    """The subordinating word that opens a clause ("after", "as", "when"), if any."""
+    first = tokens[clause.start]
+    if first.tag is Tag.WORD:
+        return first.low
+    if clause.start > 0 and tokens[clause.start - 1].tag is Tag.WORD:
+        return tokens[clause.start - 1].low
+    return ""
+
+
+def _governed(tokens: list[Token], before_to: int, clause: Clause) -> Reading:
+    """An infinitive or a gerund after a preposition: the governing word decides."""
+    i = before_to
+    # Skip adverbs and a time between the governor and "to": "agreed in April to leave".
+    while i >= clause.start and (
+        (tokens[i].tag is Tag.WORD and tokens[i].low in ADVERBS | _TIME_WORDS)
+        or tokens[i].tag is Tag.DATE
+    ):
+        i -= 1
+    if i < clause.start or tokens[i].tag is not Tag.WORD:
+        return Reading(Aspect.PLANNED, "infinitive")
+    word = tokens[i].low
+    two = f"{tokens[i - 1].low} {word}" if i > clause.start else word
+    if word in _DENY_GOVERNORS:
+        return Reading(Aspect.NEGATED, f"after {word!r}")
+    if word in _DECIDE_GOVERNORS:
+        inner = _grammatical(tokens, clause, i, _form_of(tokens[i]))
+        if inner.aspect in (Aspect.DONE, Aspect.ONGOING):
+            return Reading(Aspect.DECIDED, f"after {word!r}", governor=i)
+        return Reading(
+            inner.aspect if inner.aspect is not Aspect.NAMED else Aspect.DECIDED, inner.why
+        )
+    if word in _BEGIN_GOVERNORS:
+        inner = _grammatical(tokens, clause, i, _form_of(tokens[i]))
+        if inner.aspect is Aspect.DONE:
+            return Reading(Aspect.ONGOING, f"after {word!r}", governor=i)
+        return inner
+    if word in _DEMAND_GOVERNORS or two in _DEMAND_GOVERNORS:
+        return Reading(Aspect.PROPOSED, f"after {word!r}")
+    if word in PLANS or two in PLANS:
+        return Reading(Aspect.PLANNED, f"after {word!r}")
+    return Reading(Aspect.PLANNED, "infinitive")
+
+
+def _form_of(token: Token) -> Form:
+    forms = {lexeme.form for lexeme in token.lexemes}
+    for form in (Form.PARTICIPLE, Form.PAST, Form.GERUND, Form.PRESENT, Form.BASE, Form.NOUN):
+        if form in forms:
+            return form
+    if token.low.endswith("ed"):
+        return Form.PAST
+    if token.low.endswith("ing"):
+        return Form.GERUND
+    if token.low in ("decision", "agreement", "deal", "resolution", "order", "vote"):
+        return Form.NOUN
+    return Form.PRESENT
+
+
+def _noun(tokens: list[Token], clause: Clause, index: int) -> Reading:
+    """A noun's event is what its clause says of it: "the withdrawal is complete",
+    "after the handover"; a bare noun says nothing."""
+    lead = _preposition_before(tokens, clause, index)
+    if lead in _DONE_LEADS:
+        return Reading(Aspect.DONE, f"after {lead!r}")
+    if lead in ("amid", "amidst"):
+        return Reading(Aspect.ONGOING, f"after {lead!r}")
+    if lead in _PLAN_LEADS:
+        return Reading(Aspect.PLANNED, f"after {lead!r}")
+    return Reading(Aspect.NAMED, "a noun")
+
+
+def _preposition_before(tokens: list[Token], clause: Clause, index: int) -> str:
+    i = index - 1
+    while i >= clause.start and (
+        tokens[i].tag is Tag.NAME
+        or tokens[i].is_word(
+            "the", "its", "their", "his", "her", "a", "an", "formal", "final", "full"
+        )
+        or tokens[i].is_word("military", "troop", "official", "complete", "planned", "ongoing")
+    ):
+        i -= 1
+    if i >= 0 and tokens[i].tag is Tag.WORD:
+        if tokens[i].low == "of" and i > 0 and tokens[i - 1].is_word("ahead"):
+            return "ahead"
+        return tokens[i].low
+    return ""
+
+
+def is_cue(token: Token, cue: Cue) -> bool:
+    return any(lexeme.cue is cue for lexeme in token.lexemes)

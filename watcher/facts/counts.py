@@ -1,0 +1,256 @@
+"""Counts of the subject's people in the place, as a sentence states them.
+
+A number counts people when a word for people follows it ("2,500 US troops",
+"a 1,000-strong force") or is left out after "remain" or "leaving". It counts
+the subject's people when the subject is named with it or owns it ("France's
+400", "its 400"), else when the clause or the sentence is about the subject.
+It counts people *present* unless they moved ("400 left", "sent 300 more"),
+were counted once ("at its peak", "a decade ago"), or are only planned
+("will keep 650"). The whole force that is to leave is the force present
+("will withdraw its 400 special forces").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from watcher.facts.clauses import Aspect, clause_of
+from watcher.facts.events import Event
+from watcher.facts.lexicon import MODALS, PAST_MARKERS, PEOPLE_MODIFIERS, Cue
+from watcher.facts.names import Named, Party
+from watcher.facts.numbers import Count
+from watcher.facts.tokens import Tag, Token, is_locative
+
+# Words in a count's phrase that make it someone else's people ("7,000 foreign forces").
+_OTHERS = frozenset(
+    {"foreign", "other", "another", "allied", "partner", "international", "western"}
+)
+# Words that make a count of people sent, not of people present.
+_ADDED = frozenset({"additional", "extra", "more", "fresh", "new"})
+_PAST_TENSE = frozenset(
+    {"had", "were", "was", "remained", "numbered", "stood", "totalled", "totaled"}
+)
+_TIME_ANCHORS = frozenset({"when", "before", "after", "until", "then", "ago", "once"})
+
+
+@dataclass(frozen=True)
+class CountReading:
+    count: Count
+    phrase: str
+    owner: Named | None
+    why: str  # why it is or is not a count of the subject's people present
+    present: bool
+
+
+def read_counts(
+    tokens: list[Token],
+    events: list[Event],
+    people_words: frozenset[str],
+    about: Named | None,
+) -> list[CountReading]:
+    """Every count in the sentence, with what it counts and whether it is one."""
+    readings = []
+    for index, token in enumerate(tokens):
+        if token.tag is not Tag.COUNT or token.count is None:
+            continue
+        found = _counted(tokens, index, people_words)
+        if found is None:
+            continue
+        noun_end, named, mixed = found
+        owner = _owner(tokens, index, noun_end, named, about)
+        why, present = _judge(tokens, index, noun_end, events, owner, mixed)
+        readings.append(CountReading(token.count, token.text, owner, why, present))
+    return readings
+
+
+def _judge(
+    tokens: list[Token],
+    index: int,
+    noun_end: int,
+    events: list[Event],
+    owner: Named | None,
+    mixed: bool,
+) -> tuple[str, bool]:
+    """Whether a count is of the subject's people present, and why (not)."""
+    if mixed:
+        return "counts several forces together", False
+    if owner is None or owner.party is not Party.SUBJECT:
+        return f"counts {owner.ident if owner else 'nobody named'}", False
+    if _elsewhere(tokens, index, noun_end):
+        return "counted in another place", False
+    not_present = _not_present(tokens, index, noun_end, events)
+    if not_present:
+        return not_present, False
+    return f"counts {owner.ident}", True
+
+
+def _counted(
+    tokens: list[Token], index: int, people: frozenset[str]
+) -> tuple[int, Named | None, bool] | None:
+    """Whether a count counts people: (where the phrase ends, the force named in
+    it, whether it names several forces). "2,500 US troops", "1,000-strong"."""
+    count = tokens[index].count
+    assert count is not None
+    named: Named | None = None
+    forces: set[str] = set()
+    mixed = False
+    j = index + 1
+    while j < len(tokens) and j <= index + 6:
+        t = tokens[j]
+        if t.tag is Tag.NAME and t.named and t.named.force:
+            named = named or t.named
+            forces.add(t.named.ident)
+        elif t.tag is Tag.WORD and (
+            t.low in people or (j + 1 < len(tokens) and f"{t.low} {tokens[j + 1].low}" in people)
+        ):
+            if t.low in ("coalition",):
+                mixed = True
+            return j + 1, named, mixed or len(forces) > 1 or _joined(tokens, index, j, named)
+        elif t.tag is Tag.WORD and t.low in PEOPLE_MODIFIERS:
+            pass
+        else:
+            break
+        j += 1
+    if count.strong:
+        return index + 1, named, False
+    # The people left out: "about 600 remain", "leaving about 600 in the country".
+    k = index + 1
+    while k < len(tokens) and tokens[k].is_word("still", "now", "are", "were", "have"):
+        k += 1
+    if k < len(tokens) and any(lx.lemma in ("remain", "stay") for lx in tokens[k].lexemes):
+        return index + 1, named, False
+    before = tokens[index - 1] if index > 0 else None
+    if before is not None and before.is_word("leaving", "leave", "leaves", "remaining", "keeping"):
+        return index + 1, named, False
+    return None
+
+
+def _joined(tokens: list[Token], start: int, end: int, named: Named | None) -> bool:
+    """ "American and coalition personnel": a force and others counted together."""
+    words = {t.low for t in tokens[start + 1 : end]}
+    return "and" in words and bool(words & {"coalition", "nato", "allied", "partner", "european"})
+
+
+def _owner(
+    tokens: list[Token],
+    index: int,
+    noun_end: int,
+    named: Named | None,
+    about: Named | None,
+) -> Named | None:
+    if named is not None:
+        return named
+    phrase = {t.low for t in tokens[max(0, index - 1) : noun_end]}
+    if phrase & _OTHERS:
+        return Named("others", Party.OTHER, place=False, force=True)
+    possessor = _possessor(tokens, index)
+    if possessor is not None:
+        return possessor
+    clause = clause_of(tokens, index)
+    for j in range(index - 1, clause.start - 1, -1):
+        t = tokens[j]
+        if t.tag is Tag.NAME and t.named and t.named.force and not is_locative(tokens, j):
+            if t.text.endswith("'s") and j + 1 < len(tokens) and tokens[j + 1].tag is Tag.WORD:
+                continue  # "America's main ally": the ally, not America
+            if t.named.party is Party.HOST:
+                continue  # "the junta asked the 13,000-strong force": not its own
+            return t.named
+    return about
+
+
+def _possessor(tokens: list[Token], index: int) -> Named | None:
+    """ "France's 1,500 troops": the force that owns a count by name."""
+    j = index - 1
+    while j >= 0 and tokens[j].is_word("the", "its", "all", "some", "remaining"):
+        j -= 1
+    t = tokens[j] if j >= 0 else None
+    if t is not None and t.tag is Tag.NAME and t.named and t.text.endswith(("'s", "'")):
+        return t.named
+    return None
+
+
+def _elsewhere(tokens: list[Token], index: int, noun_end: int) -> bool:
+    """Whether the count is of people in another place: the place named right after
+    it ("2,500 in Iraq and 900 in Syria"), else the one named before it in its clause."""
+    clause = clause_of(tokens, index)
+    for j in range(noun_end, clause.end):
+        t = tokens[j]
+        if t.tag is Tag.COUNT:
+            break
+        if t.tag is Tag.NAME and t.named and is_locative(tokens, j):
+            if t.named.party is not Party.HOST:
+                return True
+            # "in Iraq and Syria": a count over two places.
+            after = tokens[j + 1 : j + 3]
+            return any(
+                a.tag is Tag.NAME and a.named and a.named.party is not Party.HOST for a in after
+            ) and any(a.is_word("and") for a in after)
+    for j in range(index - 1, clause.start - 1, -1):
+        t = tokens[j]
+        if t.tag is Tag.NAME and t.named and is_locative(tokens, j):
+            return t.named.party is not Party.HOST
+    return False
+
+
+def _not_present(tokens: list[Token], index: int, noun_end: int, events: list[Event]) -> str | None:
+    """Why a count is not of people present now, if it is not."""
+    clause = clause_of(tokens, index)
+    before_text = " " + " ".join(t.low for t in tokens[:index]) + " "
+    clause_text = " " + " ".join(t.low for t in tokens[clause.start : clause.end]) + " "
+    past = next(
+        (m for m in PAST_MARKERS if f" {m} " in before_text or f" {m} " in clause_text), None
+    )
+    if past or " ago " in clause_text:
+        return f"a past figure ({past or 'ago'!r})"
+    lows = {t.low for t in tokens[clause.start : clause.end] if t.tag is Tag.WORD}
+    anchors = {t.low for t in tokens[: clause.end] if t.tag is Tag.WORD} & _TIME_ANCHORS
+    if lows & _PAST_TENSE and anchors:
+        return "a past figure (a past tense with a time of its own)"
+    if tokens[index - 1 : index] and tokens[index - 1].low in _ADDED:
+        return "people sent, not present"
+    partitive = (
+        index >= 2
+        and tokens[index - 1].is_word("the", "its", "their")
+        and tokens[index - 2].is_word("of")
+    )
+    if partitive:
+        return None  # "the last of the 2,500 troops": the whole force
+    # The events of the count's clause, nearest first: the one that governs it.
+    near = sorted(
+        (e for e in events if clause.start <= e.index < clause.end),
+        key=lambda e: (abs(e.index - index), e.index > index),
+    )
+    for event in near:
+        if event.cue is Cue.STAY:
+            if event.aspect in (Aspect.PLANNED, Aspect.PROPOSED, Aspect.DECIDED, Aspect.NAMED):
+                return f"a plan ({event.words!r}: {event.reading.why})"
+            if event.aspect is Aspect.NEGATED:
+                return f"denied ({event.reading.why})"
+            return None
+    for event in near:
+        if event.cue in (Cue.LEAVE, Cue.HAND_OVER, Cue.MOVE):
+            if event.aspect in (Aspect.DONE, Aspect.ONGOING):
+                if (
+                    event.cue is Cue.MOVE
+                    and event.index >= noun_end
+                    and tokens[event.index].is_word("deployed", "stationed", "based")
+                ):
+                    continue  # "1,000 troops deployed in Niger": where they are
+                return f"people who moved ({event.words!r})"
+            if event.cue is Cue.LEAVE and not _part(tokens, index, noun_end):
+                return None  # "will withdraw its 400 special forces": the force present
+            return f"people to be moved ({event.words!r})"
+    modal = next(
+        (t for t in tokens[clause.start : clause.end] if t.tag is Tag.WORD and t.low in MODALS),
+        None,
+    )
+    if modal is not None:
+        return f"a plan ({modal.text!r})"
+    return None
+
+
+def _part(tokens: list[Token], index: int, noun_end: int) -> bool:
+    """ "200 of its 400 troops": only part of the force."""
+    return noun_end < len(tokens) and any(
+        t.is_word("of") for t in tokens[index + 1 : min(len(tokens), index + 3)]
+    )

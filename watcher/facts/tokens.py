@@ -1,0 +1,164 @@
+"""A sentence as a row of tokens: words, and the things the reader recognises.
+
+Names of forces and places, bases, agreements, dates and counts each become
+one token, so that the reader can look left and right by token ("handed
+over [both] [Air Base 101] and [Air Base 201] on [Friday]") instead of by
+character.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from watcher.facts.dates import DateMatch, find_dates
+from watcher.facts.lexicon import WORDS, Lexeme
+from watcher.facts.names import LOCATIVES, Named, Names
+from watcher.facts.numbers import Count, find_counts
+from watcher.facts.text import words
+
+
+class Tag(StrEnum):
+    WORD = "word"
+    PUNCT = "punct"
+    NAME = "name"  # a force or a place
+    BASE = "base"  # a tracked base, or "the base" standing for one
+    AGREEMENT = "agreement"
+    DATE = "date"
+    COUNT = "count"
+
+
+@dataclass
+class Token:
+    start: int
+    end: int
+    text: str
+    tag: Tag
+    named: Named | None = None
+    key: str | None = None  # the fact key of a base or agreement
+    date: DateMatch | None = None
+    count: Count | None = None
+    lexemes: list[Lexeme] = field(default_factory=list)
+    anaphor: bool = False  # "the base": stands for a base named before
+
+    @property
+    def low(self) -> str:
+        return self.text.lower()
+
+    @property
+    def is_place(self) -> bool:
+        return self.named is not None and self.named.place and not self.named.force
+
+    def is_word(self, *texts: str) -> bool:
+        return self.tag is Tag.WORD and self.low in texts
+
+
+_AREA = re.compile(
+    r"\s+(?:region|province|governorate|district|area|department|prefecture)\b", re.I
+)
+_TOWN_OF = re.compile(r"\b(?:village|town|city|province|region)\s+of\s+$", re.I)
+_ANAPHORA = re.compile(
+    r"\b(?:the|this|that)\s+(?:(?!other\b|another\b|second\b|third\b|new\b|next\b)"
+    r"[a-z][a-z-]*\s+){0,2}(?:air\s*base|base|air\s*field|camp|facility|installation|"
+    r"garrison)\b",
+    re.IGNORECASE,
+)
+
+
+def tokenize(
+    norm: str,
+    names: Names,
+    published: date | None,
+    *,
+    confused_article: bool,
+    previous_base: str | None,
+) -> list[Token]:
+    """The tokens of a normalised sentence. ``previous_base`` is the base the
+    text named last, which "the base" stands for."""
+    spans: list[Token] = []
+
+    def free(start: int, end: int) -> bool:
+        return not any(start < t.end and t.start < end for t in spans)
+
+    if names.bases:
+        for m in names.bases.finditer(norm):
+            if _AREA.match(norm, m.end()) or _TOWN_OF.search(norm, 0, m.start()):
+                continue  # "the Kidal region", "the village of Tessalit": a place, not the base
+            spans.append(Token(m.start(), m.end(), m.group(), Tag.BASE, key=names.base_of(m)))
+    if names.agreements:
+        for m in names.agreements.finditer(norm):
+            if free(m.start(), m.end()):
+                key = names.agreement_of(m)
+                spans.append(Token(m.start(), m.end(), m.group(), Tag.AGREEMENT, key=key))
+    for d in find_dates(norm, published):
+        if free(d.start, d.end):
+            spans.append(Token(d.start, d.end, norm[d.start : d.end], Tag.DATE, date=d))
+    for m in names.pattern.finditer(norm):
+        named = names.lookup(m.group(), confused_article)
+        if named is not None and free(m.start(), m.end()):
+            spans.append(Token(m.start(), m.end(), m.group(), Tag.NAME, named=named))
+    named_bases = sorted((t.start, t.key) for t in spans if t.tag is Tag.BASE)
+    for m in _ANAPHORA.finditer(norm):
+        # "the base" stands for the base named last: earlier in this sentence, or before it.
+        before = [key for start, key in named_bases if start < m.start()]
+        key = before[-1] if before else previous_base
+        if key and free(m.start(), m.end()):
+            spans.append(Token(m.start(), m.end(), m.group(), Tag.BASE, key=key, anaphor=True))
+    masked = [(t.start, t.end) for t in spans if t.tag is not Tag.NAME]
+    for c in find_counts(norm, masked):
+        if free(c.start, c.end):
+            spans.append(Token(c.start, c.end, c.phrase(norm), Tag.COUNT, count=c))
+    spans.sort(key=lambda t: t.start)
+    tokens: list[Token] = []
+    position = 0
+    for span in [*spans, None]:
+        stop = span.start if span else len(norm)
+        for w in words(norm, position, stop):
+            tag = Tag.WORD if (w.text[0].isalnum() or w.text == "n't") else Tag.PUNCT
+            tokens.append(Token(w.start, w.end, w.text, tag, lexemes=WORDS.get(w.low, [])))
+        if span:
+            tokens.append(span)
+            position = span.end
+    return tokens
+
+
+def is_locative(tokens: list[Token], index: int) -> bool:
+    """Whether the name at ``index`` is used as a place ("in Chad", "left Mali")."""
+    token = tokens[index]
+    if token.named is None:
+        return False
+    if not token.named.force:
+        return True
+    if not token.named.place:
+        return False
+    before = index - 1
+    skipped = 0
+    while (
+        before >= 0
+        and tokens[before].tag is Tag.WORD
+        and skipped < 3
+        and (
+            tokens[before].low in ("the", "a", "an")
+            or tokens[before].low in REGIONS
+            or (
+                tokens[before].text.islower()
+                and tokens[before].low not in LOCATIVES
+                and not tokens[before].lexemes
+            )
+        )
+    ):
+        before -= 1
+        skipped += 1
+    return before >= 0 and tokens[before].tag is Tag.WORD and tokens[before].low in LOCATIVES
+
+
+# Words that make a place a part of itself: "northern Mali", "federal Iraq".
+REGIONS = frozenset(
+    {
+        *("northern", "southern", "eastern", "western", "central", "north", "south", "east"),
+        *("west", "northeast", "northeastern", "northwest", "northwestern", "southeast"),
+        *("southeastern", "southwest", "southwestern", "federal", "rural", "parts"),
+    }
+)
