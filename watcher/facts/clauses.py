@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from watcher.facts.lexicon import DENIALS, DOUBTS, MODALS, NEGATIONS, PLANS, Cue, Form
+from watcher.facts.names import Party
 from watcher.facts.tokens import Tag, Token
 
 
@@ -163,8 +164,20 @@ def _decided_before(tokens: list[Token], index: int) -> str | None:
         if token.low in _SCOPE_ENDS or token.text == ".":
             return None
         if token.tag is Tag.WORD and token.low in _DECIDED:
+            if token.low in ("agreement", "deal", "decision") and index - i > 6:
+                continue  # a noun decides only what it is close to: "a deal that US forces leave"
+            if _host_before(tokens, i) and token.low in ("ordered", "decided", "decides"):
+                return None  # the host ordering them out is a demand, not a decision
             return token.text
     return None
+
+
+def _host_before(tokens: list[Token], index: int) -> bool:
+    """Whether the force named last before ``index`` is the host."""
+    for token in reversed(tokens[max(0, index - 8) : index]):
+        if token.tag is Tag.NAME and token.named is not None and token.named.force:
+            return token.named.party is Party.HOST
+    return False
 
 
 # Words whose scope runs past commas and relative clauses to the end of the
@@ -177,6 +190,13 @@ _SENTENCE_SCOPE = frozenset(
     }
 )
 _SCOPE_ENDS = frozenset({"but", "however", "while", "whereas", "although", ";"})
+_ACCEPT = frozenset(
+    {
+        *("comply", "complied", "complies", "respect", "respected", "respects", "accept"),
+        *("accepted", "accepts", "heed", "heeded", "honour", "honor", "honoured", "honored"),
+        *("agreed", "agree", "agrees", "granted", "grant", "meet", "met"),
+    }
+)
 
 
 def _governing_sentence(tokens: list[Token], index: int) -> str | None:
@@ -190,6 +210,8 @@ def _governing_sentence(tokens: list[Token], index: int) -> str | None:
                 i + 1 < len(tokens) and tokens[i + 1].is_word("for", "on")
             ):
                 continue
+            if any(t.tag is Tag.WORD and t.low in _ACCEPT for t in tokens[max(0, i - 6) : i]):
+                return None  # "would comply with the request": accepted
             return f"governed by {token.text!r}"
         if i == 0 and token.is_word("if", "unless"):
             return f"a condition: {token.text!r}"
@@ -201,7 +223,7 @@ def _negated(tokens: list[Token], clause: Clause, index: int) -> str | None:
         token = tokens[i]
         if token.tag is not Tag.WORD:
             continue
-        if token.low in NEGATIONS:
+        if token.low in NEGATIONS or token.low.endswith("n't"):
             # "not only", "no later than" do not deny.
             after = tokens[i + 1].low if i + 1 < len(tokens) else ""
             if (token.low, after) in (("not", "only"), ("no", "later"), ("not", "later")):
@@ -382,6 +404,8 @@ def _governed(tokens: list[Token], before_to: int, clause: Clause) -> Reading:
     if word in _DENY_GOVERNORS:
         return Reading(Aspect.NEGATED, f"after {word!r}")
     if word in _DECIDE_GOVERNORS:
+        if word in ("order", "ordered", "orders") and _host_before(tokens, i):
+            return Reading(Aspect.PROPOSED, f"ordered by the host: {word!r}")
         inner = _grammatical(tokens, clause, i, _form_of(tokens[i]))
         if inner.aspect in (Aspect.DONE, Aspect.ONGOING):
             return Reading(Aspect.DECIDED, f"after {word!r}", governor=i)
@@ -418,6 +442,10 @@ def _noun(tokens: list[Token], clause: Clause, index: int) -> Reading:
     """A noun's event is what its clause says of it: "the withdrawal is complete",
     "after the handover"; a bare noun says nothing."""
     lead = _preposition_before(tokens, clause, index)
+    if lead in ("for", "on", "of"):
+        plan = _plan_before(tokens, clause, index)
+        if plan:
+            return Reading(Aspect.DECIDED, f"{plan!r} for it")  # "an agreement for the withdrawal"
     if lead in _DONE_LEADS:
         return Reading(Aspect.DONE, f"after {lead!r}")
     if lead in ("amid", "amidst"):
@@ -425,6 +453,33 @@ def _noun(tokens: list[Token], clause: Clause, index: int) -> Reading:
     if lead in _PLAN_LEADS:
         return Reading(Aspect.PLANNED, f"after {lead!r}")
     return Reading(Aspect.NAMED, "a noun")
+
+
+# Nouns and verbs that settle what a "for"/"on" phrase names ("an agreement for
+# the withdrawal", "agreed on plans for the departure", "a roadmap for...").
+_SETTLED = frozenset(
+    {
+        *("agreement", "agreements", "deal", "accord", "plan", "plans", "roadmap", "timeline"),
+        *("timetable", "schedule", "decision", "order", "orders", "agreed", "decided", "ordered"),
+        *("approved", "resolution", "framework", "arrangement", "understanding"),
+    }
+)
+_UNSETTLED = frozenset(
+    {"talks", "request", "demand", "demands", "calls", "call", "proposal", "negotiations"}
+)
+
+
+def _plan_before(tokens: list[Token], clause: Clause, index: int) -> str | None:
+    """The settled plan a noun is governed by, within a few words before it."""
+    for i in range(index - 1, max(clause.start, index - 7) - 1, -1):
+        token = tokens[i]
+        if token.tag is not Tag.WORD:
+            continue
+        if token.low in _UNSETTLED:
+            return None
+        if token.low in _SETTLED:
+            return token.text
+    return None
 
 
 def _preposition_before(tokens: list[Token], clause: Clause, index: int) -> str:

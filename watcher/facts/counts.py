@@ -18,7 +18,7 @@ from watcher.facts.clauses import Aspect, clause_of
 from watcher.facts.events import Event
 from watcher.facts.lexicon import MODALS, PAST_MARKERS, PEOPLE_MODIFIERS, Cue
 from watcher.facts.names import Named, Party
-from watcher.facts.numbers import Count
+from watcher.facts.numbers import Count, Qualifier
 from watcher.facts.tokens import Tag, Token, is_locative
 
 # Words in a count's phrase that make it someone else's people ("7,000 foreign forces").
@@ -215,6 +215,8 @@ def _not_present(tokens: list[Token], index: int, noun_end: int, events: list[Ev
     )
     if partitive:
         return None  # "the last of the 2,500 troops": the whole force
+    if _garrison(tokens, clause, index):
+        return "people at one base"
     # The events of the count's clause, nearest first: the one that governs it.
     near = sorted(
         (e for e in events if clause.start <= e.index < clause.end),
@@ -237,7 +239,7 @@ def _not_present(tokens: list[Token], index: int, noun_end: int, events: list[Ev
                 ):
                     continue  # "1,000 troops deployed in Niger": where they are
                 return f"people who moved ({event.words!r})"
-            if event.cue is Cue.LEAVE and not _part(tokens, index, noun_end):
+            if event.cue is Cue.LEAVE and _whole(tokens, index) and not _part(tokens, index, noun_end):
                 return None  # "will withdraw its 400 special forces": the force present
             return f"people to be moved ({event.words!r})"
     modal = next(
@@ -247,6 +249,35 @@ def _not_present(tokens: list[Token], index: int, noun_end: int, events: list[Ev
     if modal is not None:
         return f"a plan ({modal.text!r})"
     return None
+
+
+def _whole(tokens: list[Token], index: int) -> bool:
+    """"its 400", "all 1,000", "the remaining 600", "some 11,600": the force, not a
+    batch of it (a bare "600 personnel will be withdrawn" may be one)."""
+    count = tokens[index].count
+    if count is not None and count.qualifier is not Qualifier.EXACT:
+        return True
+    before = tokens[max(0, index - 3) : index]
+    return any(
+        t.is_word("its", "their", "his", "all", "the", "remaining", "entire", "whole")
+        or (t.tag is Tag.NAME and t.text.endswith(("'s", "'")))
+        for t in before
+    )
+
+
+_HOUSED = frozenset(
+    {"housed", "houses", "accommodated", "accommodates", "hosted", "hosts", "held", "holds"}
+)
+
+
+def _garrison(tokens: list[Token], clause: object, index: int) -> bool:
+    """"The base accommodated 300 French soldiers": the people at one base."""
+    start = getattr(clause, "start", 0)
+    words = tokens[start:index]
+    return any(t.tag is Tag.WORD and t.low in _HOUSED for t in words) and any(
+        t.tag is Tag.BASE or (t.tag is Tag.WORD and t.low in ("base", "camp", "airfield"))
+        for t in words
+    )
 
 
 def _part(tokens: list[Token], index: int, noun_end: int) -> bool:

@@ -95,7 +95,7 @@ class Event:
     mission: bool = False  # ends a mission or its operations: a decision, not a departure
     facility: bool = False  # done to a base or site the topic does not track
     agreement: str | None = None
-    other_agreement: bool = False  # done to an agreement the topic does not track
+    other_agreement: str | None = None  # the noun of an agreement the topic does not name
     deadline: bool = False  # a deadline is set for it in the sentence ("by September 15")
 
     @property
@@ -273,6 +273,7 @@ def _targets(
     end = min(len(tokens), after + _TARGET_REACH)
     i = after
     last_base: int | None = None
+    listed = False  # a list of bases goes on past a comma
     while i < end:
         token = tokens[i]
         if i > after and token.tag is Tag.WORD and any(lx.cue in CORE for lx in token.lexemes):
@@ -280,6 +281,7 @@ def _targets(
         if (token.tag is Tag.PUNCT and token.text in (",", "-")) or token.is_word("and", "as"):
             nxt = _next_content(tokens, i)
             if nxt is not None and tokens[nxt].tag is Tag.BASE:
+                listed = True  # "two camps in the Kidal region, Tessalit and Aguelhok"
                 i += 1
                 continue
             if token.is_word("and") and nxt is not None and tokens[nxt].is_word("from", "at", "of"):
@@ -296,7 +298,7 @@ def _targets(
                 clause = Clause(clause.start, _clause_end_after(tokens, i + 1))
                 i += 1
                 continue
-        if i >= clause.end and not (token.tag is Tag.BASE and last_base is not None):
+        if i >= clause.end and not (token.tag is Tag.BASE and (last_base is not None or listed)):
             break
         if token.tag is Tag.BASE and token.key:
             event.bases.append((token.key, None))
@@ -367,7 +369,7 @@ def _object_noun(event: Event, token: Token, tokens: list[Token], i: int) -> Non
         event.cue in (Cue.END, Cue.SUSPEND)
         or (event.cue is Cue.LEAVE and any(t.is_word("from") for t in tokens[max(0, i - 3) : i]))
     ):
-        event.other_agreement = True  # "ended the accord", "withdrew from the agreement"
+        event.other_agreement = low  # "ended the accord", "withdrew from the agreements"
     elif low in FACILITY_NOUNS and event.cue is not Cue.END:
         event.facility = True
 
@@ -418,7 +420,7 @@ def _govern(tokens: list[Token], event: Event, clause: Clause, lexeme: Lexeme) -
         governor = next((lx for lx in tokens[i].lexemes if lx.cue in GOVERNORS), None)
         if governor is not None and lexeme.form in (Form.NOUN, Form.GERUND, Form.BASE):
             outer = aspect_of(tokens, i, governor.form, False)
-            if governor.lemma == "confirm" and lexeme.form is Form.NOUN:
+            if governor.lemma in FACTIVE and lexeme.form is Form.NOUN:
                 # "confirmed the departure": it happened.
                 if outer.aspect in (Aspect.DONE, Aspect.ONGOING):
                     event.reading = Reading(Aspect.DONE, f"{tokens[i].text!r}: {outer.why}")
@@ -488,9 +490,24 @@ def _govern(tokens: list[Token], event: Event, clause: Clause, lexeme: Lexeme) -
         ):
             event.reading = Reading(Aspect.DONE, f"{token.text} {tokens[j + 1].text}")
             return
+        if token.is_word(*PRESUPPOSING) and event.reading.aspect is Aspect.NAMED:
+            # "the closure of the Tessalit camp represents...": it happened.
+            event.reading = Reading(Aspect.DONE, f"the subject of {token.text!r}")
+            return
         j += 1
 
 
+# Governors that say their event happened ("confirmed the departure", "accelerated
+# its withdrawal from Ber").
+FACTIVE = frozenset({"confirm", "accelerate", "expedite", "hasten", "precipitate", "anticipate"})
+# Verbs whose subject, a noun for an event, took place ("the handover marks...").
+PRESUPPOSING = frozenset(
+    {
+        *("marks", "marked", "represents", "represented", "follows", "followed", "came"),
+        *("occurred", "happened", "went", "leaves", "left", "ends", "ended", "caps", "capped"),
+        *("conducted", "carried", "executed", "held"),
+    }
+)
 # Verbs that only carry the event their noun names ("carried out the withdrawal").
 LIGHT_VERBS = frozenset(
     {
@@ -568,6 +585,9 @@ def _combine(cue: Cue, outer: Reading, word: str) -> Reading:
     if cue is Cue.BEGIN:
         if outer.aspect is Aspect.DONE:
             return Reading(Aspect.ONGOING, f"{word!r}: {outer.why}")
+        if outer.aspect is Aspect.PLANNED:
+            # "the withdrawal will begin in several weeks": settled, not yet begun
+            return Reading(Aspect.DECIDED, f"{word!r}: {outer.why}")
         return Reading(outer.aspect, f"{word!r}: {outer.why}")
     if cue is Cue.DECIDE:
         if outer.aspect in (Aspect.DONE, Aspect.ONGOING, Aspect.NAMED):
@@ -620,6 +640,10 @@ def _agent(
             and (tokens[stop - 1].named.party is Party.HOST and tokens[stop - 1].named.place)
         ):
             stop -= 1  # "its Afghanistan withdrawal": the place, not who withdraws
+    pronoun = _pronoun_subject(tokens, clause, stop)
+    if pronoun is not None:
+        event.agent, event.agent_why = pronoun
+        return
     found = _force_before(tokens, clause.start, stop)
     if found is None and clause.start >= 2 and tokens[clause.start].is_word(*RELATIVES):
         before = previous_clause(tokens, clause)
@@ -632,6 +656,34 @@ def _agent(
         return
     if carried is not None:
         event.agent, event.agent_why = carried, "the sentence before"
+
+
+_PRONOUNS = frozenset({"it", "they", "he", "she", "we"})
+
+
+def _pronoun_subject(
+    tokens: list[Token], clause: Clause, stop: int
+) -> tuple[Named, str] | None:
+    """"The Malian army ... said it took possession": a pronoun subject stands for
+    the first force the sentence names as a force."""
+    i = stop - 1
+    while i >= clause.start and tokens[i].tag is Tag.WORD and (
+        tokens[i].low in ADVERBS
+        or tokens[i].low in ("has", "have", "had", "is", "are", "was", "were", "will", "would")
+    ):
+        i -= 1
+    if i < clause.start or not tokens[i].is_word(*_PRONOUNS) or tokens[i].low == "we":
+        return None
+    for j, token in enumerate(tokens[:i]):
+        if (
+            token.tag is Tag.NAME
+            and token.named is not None
+            and token.named.force
+            and not is_locative(tokens, j)
+            and not (j > 0 and tokens[j - 1].tag is Tag.WORD and tokens[j - 1].low in _NOT_AGENT_BEFORE)
+        ):
+            return token.named, f"{tokens[i].text!r} = {token.text}"
+    return None
 
 
 _NOT_AGENT_BEFORE = frozenset(

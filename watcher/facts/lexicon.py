@@ -161,6 +161,11 @@ _VERBS: list[tuple[str, Cue, tuple[str, ...]]] = [
     ("approve", Cue.DECIDE, ()),
     ("accept", Cue.DECIDE, ()),
     ("confirm", Cue.DECIDE, ()),
+    ("accelerate", Cue.DECIDE, ()),
+    ("expedite", Cue.DECIDE, ()),
+    ("hasten", Cue.DECIDE, ()),
+    ("precipitate", Cue.DECIDE, ()),
+    ("anticipate", Cue.DECIDE, ()),
     ("commit", Cue.DECIDE, ()),
     ("sign", Cue.DECIDE, ()),
     ("ask", Cue.DEMAND, ()),
@@ -310,7 +315,12 @@ QUALIFIER_WORDS: dict[str, tuple[str, ...]] = {
 
 # Words that make what follows in their clause not a fact: a plan, a guess,
 # a condition, a denial. Matched as whole words, longest first.
-MODALS = frozenset({"will", "would", "shall", "should", "could", "may", "might", "must", "can"})
+MODALS = frozenset(
+    {
+        *("will", "would", "shall", "should", "could", "may", "might", "must", "can"),
+        *("won't", "wouldn't", "couldn't", "shouldn't", "can't", "cannot", "mustn't"),
+    }
+)
 FIRM_MODALS = frozenset({"will", "shall", "must"})
 NEGATIONS = frozenset({"not", "never", "no", "n't", "without", "neither", "nor", "nothing"})
 # Verbs and phrases that govern what follows them in the clause.
@@ -347,7 +357,8 @@ PAST_MARKERS = (
     *("at its peak", "at their peak", "at the peak", "at the height", "peaked", "once"),
     *("previously", "formerly", "originally", "initially", "at one point", "used to"),
     *("had numbered", "had been", "at the time", "in the past", "down from", "up from"),
-    *("reduced from", "cut from", "compared with", "compared to", "before the"),
+    *("reduced from", "cut from", "compared with", "compared to", "before the", "hovered"),
+    *("peaked", "has stood", "had stood"),
 )
 # Words before a date that make it the end point of something ("by Sept. 15").
 DEADLINE_PREPOSITIONS = (

@@ -230,6 +230,7 @@ class _SentenceReader:
         for event in events:
             self._status(event)
         self._at_bases(events)
+        self._base_states()
         self._counts(events)
         if self.topic.completed_implies_bases:
             self._implied()
@@ -269,6 +270,15 @@ class _SentenceReader:
         if event.cue in (Cue.STAY, Cue.MOVE):
             self._presence(event, label)
             return
+        if event.agreement is None and event.other_agreement and not self._others_agreement(event):
+            keys = list(self.topic.agreements)
+            if len(keys) == 1 or event.other_agreement.endswith("s"):
+                # "the defence agreements", or "the accord" where the story has one
+                for key in keys:
+                    event.agreement = key
+                    self._agreement(event, label)
+                if keys:
+                    return
         if event.agreement is not None:
             self._agreement(event, label)
             return
@@ -360,6 +370,34 @@ class _SentenceReader:
                     Found(token.key, "operating", None, None, token.text, "the subject is there")
                 )
 
+    def _base_states(self) -> None:
+        """"the camp was empty", "now under the full control of Iraqi forces", "the
+        former US base at Gossi": said of a base, the subject has left it."""
+        tokens = self.tokens
+        for index, token in enumerate(tokens):
+            if token.tag is not Tag.BASE or token.key is None:
+                continue
+            before = tokens[max(0, index - 3) : index]
+            if any(t.is_word("former") for t in before) and not any(
+                t.tag is Tag.NAME and t.named and t.named.party is Party.OTHER for t in before
+            ):
+                self._add(Found(token.key, "handed_over", None, None, token.text, "a former base"))
+                continue
+            clause = clause_of(tokens, index)
+            after = tokens[index + 1 : clause.end]
+            words = [t.low for t in after if t.tag is Tag.WORD]
+            if not words or words[0] not in ("is", "was", "are", "were", "now", "has", "have"):
+                continue
+            if any(w in ("not", "no", "never", "will", "would", "could") for w in words[:4]):
+                continue
+            state = next((w for w in words[:5] if w in _LEFT_STATES), None)
+            if state is None and "control" in words[:8]:
+                hosts = [t for t in after if t.tag is Tag.NAME and t.named]
+                if hosts and all(t.named and t.named.party is Party.HOST for t in hosts):
+                    state = "under the host's control"
+            if state is not None:
+                self._add(Found(token.key, "handed_over", None, None, token.text, f"now {state}"))
+
     def _subject(self) -> Named:
         return Named(self.topic.subject, Party.SUBJECT, place=False, force=True)
 
@@ -413,8 +451,15 @@ class _SentenceReader:
         ):
             self._add(Found(key, "in_progress", None, None, event.words, f"{why}: a base left"))
 
+    def _others_agreement(self, event: Event) -> bool:
+        """"denounced military agreements with Paris": another force's agreement."""
+        return any(
+            t.tag is Tag.NAME and t.named is not None and t.named.party is Party.OTHER
+            for t in self.tokens[event.index : event.index + 10]
+        )
+
     def _agreement(self, event: Event, label: str) -> None:
-        if event.aspect not in (Aspect.DONE, Aspect.DECIDED):
+        if event.aspect not in (Aspect.DONE, Aspect.DECIDED, Aspect.ONGOING):
             self._note(f"{label}: {event.aspect.value}, the agreement stands")
             return
         value = {Cue.END: "ended", Cue.SUSPEND: "suspended", Cue.LEAVE: "ended"}.get(event.cue)
@@ -525,6 +570,11 @@ class _SentenceReader:
             )
 
 
+# What a base is once the force has gone.
+_LEFT_STATES = frozenset({"empty", "abandoned", "vacated", "deserted", "unoccupied", "evacuated"})
+_PREPOSITIONS = frozenset({"to", "from", "with", "by", "for", "against", "than", "between", "into"})
+
+
 def _main_force(tokens: list[Token]) -> Named | None:
     """The first force a sentence names as a force (not as a place, not after a
     preposition), preferring the subject."""
@@ -536,6 +586,7 @@ def _main_force(tokens: list[Token]) -> Named | None:
         and t.named.force
         and not is_locative(tokens, i)
         and t.named.party is not Party.HOST
+        and not (i > 0 and tokens[i - 1].tag is Tag.WORD and tokens[i - 1].low in _PREPOSITIONS)
     ]
     if not forces:
         return None
