@@ -129,12 +129,18 @@ def test_base_handover_and_early_completion_are_the_two_changes(
     code, report = run(config, capsys)
     assert code == 1
     found = changes(report)
-    # The withdrawal completed implies every base handed over, Air Base 101 included.
+    # The withdrawal completed implies every base handed over, Air Base 101 included,
+    # and none of the roughly 1,000 troops left.
     assert set(found) == {
         "bases.air_base_201.status",
         "bases.air_base_101.status",
         "us_forces.withdrawal_status",
+        "us_forces.troop_count",
     }
+    assert (found["us_forces.troop_count"]["old"], found["us_forces.troop_count"]["new"]) == (
+        "about 1,000",
+        "0",
+    )
     steps = [
         (c["old"], c["new"]) for c in report["changes"] if c["key"] == "us_forces.withdrawal_status"
     ]

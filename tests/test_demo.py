@@ -53,12 +53,15 @@ def test_demo_finds_exactly_the_real_changes(passes: dict[str, Any]) -> None:
         ("us_forces.withdrawal_status", "in progress", "confirmed", "confirmed"),
         ("bases.air_base_201.status", "handed over", "reported", "new"),
         ("us_forces.withdrawal_status", "completed", "reported", "new"),
+        # The withdrawal completed: none of the troops are left.
+        ("us_forces.troop_count", "0", "reported", "new"),
     }
     # A second site reporting the same changes confirms them; it creates none.
     confirmed = {(k, n, s) for k, n, s, e in _changes(second) if e == "confirmed"}
     assert confirmed == {
         ("bases.air_base_201.status", "handed over", "confirmed"),
         ("us_forces.withdrawal_status", "completed", "confirmed"),
+        ("us_forces.troop_count", "0", "confirmed"),
     }
     assert not [c for c in second["changes"] if c["event"] == "new"]
     assert third["changes"] == []
@@ -66,8 +69,8 @@ def test_demo_finds_exactly_the_real_changes(passes: dict[str, Any]) -> None:
 
 def test_demo_sends_each_alert_once_to_slack(passes: dict[str, Any]) -> None:
     first, second, third = passes["passes"]
-    assert len(first["slack_messages"]) == 6  # four changes, two of them confirmed at once
-    assert len(second["slack_messages"]) == 2  # the two confirmations
+    assert len(first["slack_messages"]) == 7  # five changes, two of them confirmed at once
+    assert len(second["slack_messages"]) == 3  # the three confirmations
     assert all("confirmed" in m for m in second["slack_messages"])
     assert third["slack_messages"] == []
 
@@ -75,11 +78,11 @@ def test_demo_sends_each_alert_once_to_slack(passes: dict[str, Any]) -> None:
 def test_demo_writes_rendered_alerts_digest_and_feed(passes: dict[str, Any]) -> None:
     out: Path = passes["out"]
     html = sorted(out.glob("alert-*.html"))
-    assert len(html) == 4
+    assert len(html) == 5
     assert any("Air Base 201" in p.read_text() for p in html)
     digest = (out / "digest.txt").read_text()
     assert "CURRENT FACTS" in digest and "US withdrawal deadline: 2024-09-15" in digest
-    assert (out / "changes.atom").read_text().count("<entry>") == 4
+    assert (out / "changes.atom").read_text().count("<entry>") == 5
 
 
 def test_demo_text_output_names_each_pass(tmp_path: Path) -> None:

@@ -223,6 +223,7 @@ def history(
     assert {(c["key"], c["event"]) for c in report["changes"]} == {
         ("bases.air_base_201.status", "new"),
         ("us_forces.withdrawal_status", "new"),
+        ("us_forces.troop_count", "new"),  # none left
         ("bases.air_base_101.status", "confirmed"),
     }
     return config
@@ -261,6 +262,7 @@ def test_digest_holds_the_periods_changes_only_across_fall_back(
         "bases.air_base_201.status",
         "bases.air_base_101.status",  # confirmed in the period
         "us_forces.withdrawal_status",
+        "us_forces.troop_count",
     }
     # The day before holds the other change and only that one (the Niamey handover
     # belongs to the period in which a second site confirmed it).

@@ -46,6 +46,7 @@ from watcher.store import alerts, utcnow
 
 BASE_201 = "bases.air_base_201.status"
 BASE_101 = "bases.air_base_101.status"
+COUNT = "us_forces.troop_count"
 WITHDRAWAL = "us_forces.withdrawal_status"
 SUBJECT_201 = "[watcher] Air Base 201 (Agadez): operating → handed over"
 
@@ -120,8 +121,8 @@ def test_change_found_by_check_arrives_once_by_email_and_once_in_slack(
     hook: Webhook,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # The Agadez article reports three changes (it restates the Niamey handover too);
-    # both channels send only the Agadez base's at once.
+    # The Agadez article reports four changes (it restates the Niamey handover, and
+    # none of the troops are left); both channels send only the Agadez base's at once.
     feed = publish(sites[0], AGADEZ)
     config = write_config(
         tmp_path,
@@ -132,9 +133,10 @@ def test_change_found_by_check_arrives_once_by_email_and_once_in_slack(
     code, report = check(capsys, config)
     assert code == 1
     changes = {c["key"]: c for c in report["changes"]}
-    assert set(changes) == {BASE_201, BASE_101, WITHDRAWAL}
+    assert set(changes) == {BASE_201, BASE_101, WITHDRAWAL, COUNT}
     assert sorted(changes[BASE_201]["alerts"]) == ["email", "slack"]
     assert changes[WITHDRAWAL]["alerts"] == changes[BASE_101]["alerts"] == []
+    assert changes[COUNT]["alerts"] == []
     assert [(a["channel"], a["kind"]) for a in report["alerts"]["sent"]] == [
         ("email", "change"),
         ("slack", "change"),
@@ -197,7 +199,7 @@ def test_confirmation_by_a_second_site_replies_to_the_first_alert_about_the_fact
     config = write_config(tmp_path, feeds, email=login(smtp.port))
     check(capsys, config)
     first = {m["X-Watcher-Fact"]: m for m in inbox.messages()}
-    assert set(first) == {BASE_201, WITHDRAWAL, BASE_101}
+    assert set(first) == {BASE_201, WITHDRAWAL, BASE_101, COUNT}
     assert all(m["In-Reply-To"] is None for m in first.values())
 
     publish(second_site, AGADEZ)  # 127.0.0.2: an independent site says the same
@@ -207,9 +209,10 @@ def test_confirmation_by_a_second_site_replies_to_the_first_alert_about_the_fact
         (BASE_201, "confirmed"),
         (BASE_101, "confirmed"),
         (WITHDRAWAL, "confirmed"),
+        (COUNT, "confirmed"),
     }
-    follow_ups = {m["X-Watcher-Fact"]: m for m in inbox.messages()[3:]}
-    assert set(follow_ups) == {BASE_201, BASE_101, WITHDRAWAL}
+    follow_ups = {m["X-Watcher-Fact"]: m for m in inbox.messages()[4:]}
+    assert set(follow_ups) == {BASE_201, BASE_101, WITHDRAWAL, COUNT}
     for key, reply in follow_ups.items():
         root = first[key]["Message-ID"]
         assert reply["Message-ID"] != root
@@ -221,7 +224,7 @@ def test_confirmation_by_a_second_site_replies_to_the_first_alert_about_the_fact
 
     # A third pass sends nothing more.
     check(capsys, config)
-    assert len(inbox.envelopes) == 6
+    assert len(inbox.envelopes) == 8
 
 
 # -- outages ---------------------------------------------------------------------------

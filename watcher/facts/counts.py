@@ -213,8 +213,11 @@ def _not_present(tokens: list[Token], index: int, noun_end: int, events: list[Ev
         and tokens[index - 1].is_word("the", "its", "their")
         and tokens[index - 2].is_word("of")
     )
-    if partitive:
-        return None  # "the last of the 2,500 troops": the whole force
+    if any(t.is_word("none", "no", "not", "never") for t in tokens[clause.start : index]):
+        return "denied (none of them)"  # "None of the roughly 1,000 troops remain"
+    strong = tokens[index].count is not None and tokens[index].count.strong
+    if partitive or strong:
+        return None  # "the last of the 2,500 troops", "the 1,000-strong force": the whole
     if _garrison(tokens, clause, index):
         return "people at one base"
     # The events of the count's clause, nearest first: the one that governs it.
@@ -239,7 +242,11 @@ def _not_present(tokens: list[Token], index: int, noun_end: int, events: list[Ev
                 ):
                     continue  # "1,000 troops deployed in Niger": where they are
                 return f"people who moved ({event.words!r})"
-            if event.cue is Cue.LEAVE and _whole(tokens, index) and not _part(tokens, index, noun_end):
+            if (
+                event.cue is Cue.LEAVE
+                and _whole(tokens, index)
+                and not _part(tokens, index, noun_end)
+            ):
                 return None  # "will withdraw its 400 special forces": the force present
             return f"people to be moved ({event.words!r})"
     modal = next(
@@ -252,7 +259,7 @@ def _not_present(tokens: list[Token], index: int, noun_end: int, events: list[Ev
 
 
 def _whole(tokens: list[Token], index: int) -> bool:
-    """"its 400", "all 1,000", "the remaining 600", "some 11,600": the force, not a
+    """ "its 400", "all 1,000", "the remaining 600", "some 11,600": the force, not a
     batch of it (a bare "600 personnel will be withdrawn" may be one)."""
     count = tokens[index].count
     if count is not None and count.qualifier is not Qualifier.EXACT:
@@ -271,7 +278,7 @@ _HOUSED = frozenset(
 
 
 def _garrison(tokens: list[Token], clause: object, index: int) -> bool:
-    """"The base accommodated 300 French soldiers": the people at one base."""
+    """ "The base accommodated 300 French soldiers": the people at one base."""
     start = getattr(clause, "start", 0)
     words = tokens[start:index]
     return any(t.tag is Tag.WORD and t.low in _HOUSED for t in words) and any(

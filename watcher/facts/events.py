@@ -42,6 +42,9 @@ PART = frozenset(
         *("contingent", "group", "batch", "portion", "partial", "partially", "half", "more"),
     }
 )
+_TIMES = frozenset(
+    {"week", "month", "year", "night", "weekend", "time", "days", "months", "year's"}
+)
 # Nouns a force's presence goes by: ending one is leaving the place.
 PRESENCE_NOUNS = frozenset(
     {"presence", "mission", "operation", "operations", "deployment", "occupation", "mandate"}
@@ -315,6 +318,10 @@ def _targets(
         elif token.tag is Tag.WORD and not (event.bases or event.agreement):
             _object_noun(event, token, tokens, i)
         i += 1
+    if not event.bases and event.agreement is None:
+        antecedent = _relative_antecedent(tokens, clause)
+        if antecedent is not None:
+            event.bases.append((antecedent, None))  # "Air Base 101, which US forces left"
     if backward and not event.bases and event.agreement is None:
         # "Air Base 101 was handed over", "the withdrawal from Bagram is complete":
         # the thing done to stands before the cue.
@@ -372,6 +379,20 @@ def _object_noun(event: Event, token: Token, tokens: list[Token], i: int) -> Non
         event.other_agreement = low  # "ended the accord", "withdrew from the agreements"
     elif low in FACILITY_NOUNS and event.cue is not Cue.END:
         event.facility = True
+
+
+def _relative_antecedent(tokens: list[Token], clause: Clause) -> str | None:
+    """The base a relative clause is about: "Air Base 101, which ...", "the base that ..."."""
+    start = clause.start
+    if start > 0 and tokens[start - 1].is_word("which", "that"):
+        j = start - 2
+    elif tokens[start].is_word("which", "that"):
+        j = start - 1
+    else:
+        return None
+    while j >= 0 and tokens[j].text in (",", '"'):
+        j -= 1
+    return tokens[j].key if j >= 0 and tokens[j].tag is Tag.BASE else None
 
 
 def _clause_end_after(tokens: list[Token], i: int) -> int:
@@ -600,8 +621,16 @@ def _combine(cue: Cue, outer: Reading, word: str) -> Reading:
 
 def _extent(tokens: list[Token], event: Event, clause: Clause) -> None:
     """ "all its troops", "the last soldiers", "some 500 troops": whole or partial."""
-    for token in tokens[clause.start : min(clause.end, event.index + 8)]:
+    stop = min(clause.end, event.index + 8)
+    for i, token in enumerate(tokens[clause.start : stop], start=clause.start):
         if token.tag is Tag.WORD and token.low in WHOLE:
+            after = tokens[i + 1] if i + 1 < len(tokens) else None
+            if (
+                token.low in ("last", "final")
+                and after is not None
+                and (after.tag is Tag.DATE or after.low in _TIMES)
+            ):
+                continue  # "last week", "last Friday": a time, not the last soldiers
             event.whole = True
         elif (token.tag is Tag.WORD and token.low in PART) or token.tag is Tag.COUNT:
             event.partial = True
@@ -661,15 +690,17 @@ def _agent(
 _PRONOUNS = frozenset({"it", "they", "he", "she", "we"})
 
 
-def _pronoun_subject(
-    tokens: list[Token], clause: Clause, stop: int
-) -> tuple[Named, str] | None:
-    """"The Malian army ... said it took possession": a pronoun subject stands for
+def _pronoun_subject(tokens: list[Token], clause: Clause, stop: int) -> tuple[Named, str] | None:
+    """ "The Malian army ... said it took possession": a pronoun subject stands for
     the first force the sentence names as a force."""
     i = stop - 1
-    while i >= clause.start and tokens[i].tag is Tag.WORD and (
-        tokens[i].low in ADVERBS
-        or tokens[i].low in ("has", "have", "had", "is", "are", "was", "were", "will", "would")
+    while (
+        i >= clause.start
+        and tokens[i].tag is Tag.WORD
+        and (
+            tokens[i].low in ADVERBS
+            or tokens[i].low in ("has", "have", "had", "is", "are", "was", "were", "will", "would")
+        )
     ):
         i -= 1
     if i < clause.start or not tokens[i].is_word(*_PRONOUNS) or tokens[i].low == "we":
@@ -680,7 +711,9 @@ def _pronoun_subject(
             and token.named is not None
             and token.named.force
             and not is_locative(tokens, j)
-            and not (j > 0 and tokens[j - 1].tag is Tag.WORD and tokens[j - 1].low in _NOT_AGENT_BEFORE)
+            and not (
+                j > 0 and tokens[j - 1].tag is Tag.WORD and tokens[j - 1].low in _NOT_AGENT_BEFORE
+            )
         ):
             return token.named, f"{tokens[i].text!r} = {token.text}"
     return None

@@ -322,7 +322,9 @@ MODALS = frozenset(
     }
 )
 FIRM_MODALS = frozenset({"will", "shall", "must"})
-NEGATIONS = frozenset({"not", "never", "no", "n't", "without", "neither", "nor", "nothing"})
+NEGATIONS = frozenset(
+    {"not", "never", "no", "n't", "without", "neither", "nor", "nothing", "none", "nobody"}
+)
 # Verbs and phrases that govern what follows them in the clause.
 DENIALS = (
     *("deny", "denies", "denied", "denying", "dismissed", "dismisses", "rejected", "rejects"),

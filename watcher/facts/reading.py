@@ -45,6 +45,7 @@ class Found:
     why: str
     upper: int | None = None
     implied: bool = False
+    undated: bool = False  # an event told in the past with no date: not as of the article
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -166,7 +167,7 @@ def _observations(
                 kind=topic.fact(found.key).kind,
                 value=found.value,
                 qualifier=found.qualifier,
-                as_of=found.as_of or published,
+                as_of=found.as_of or (None if found.undated else published),
                 evidence=Evidence(
                     reading.text, article.url, article.title, published, article.site
                 ),
@@ -185,7 +186,37 @@ def _observations(
                 or (found.as_of and not earlier.extra["dated"] and not found.implied)
             ):
                 kept[ident] = observation
-    return _furthest_statuses(list(kept.values()), topic)
+    return _furthest_statuses(_none_left(list(kept.values()), topic), topic)
+
+
+def _none_left(observations: list[Observation], topic: Topic) -> list[Observation]:
+    """A withdrawal completed leaves none of the subject's people, unless the article
+    counts some who stay: the count it implies is 0."""
+    count_key = topic.key_of(FactType.TROOP_COUNT)
+    completed = [
+        o
+        for o in observations
+        if o.key == topic.key_of(FactType.WITHDRAWAL)
+        and o.value == "completed"
+        and not o.extra.get("implied")
+    ]
+    if count_key is None or not completed or any(o.key == count_key for o in observations):
+        return observations
+    done = completed[0]
+    none = Observation(
+        key=count_key,
+        kind=topic.fact(count_key).kind,
+        value=0,
+        qualifier="exact",
+        as_of=done.as_of,
+        evidence=done.evidence,
+        extra={
+            "phrase": done.extra.get("phrase", ""),
+            "dated": done.extra.get("dated", False),
+            "implied": True,
+        },
+    )
+    return [*observations, none]
 
 
 def _furthest_statuses(observations: list[Observation], topic: Topic) -> list[Observation]:
@@ -309,15 +340,16 @@ class _SentenceReader:
                 self._note(f"{why}: nothing about the base")
                 return
             for key, when in event.bases:
-                as_of = when or event.date
+                as_of = _day(when or event.date) if value != "withdrawing" else None
                 self._add(
                     Found(
                         key,
                         value,
                         None,
-                        _day(as_of) if value != "withdrawing" else None,
+                        as_of,
                         event.words,
                         why,
+                        undated=as_of is None and _told_in_the_past(event),
                     )
                 )
             self._under_way(event, why)
@@ -338,7 +370,8 @@ class _SentenceReader:
             self._note(f"{why}: says nothing of the withdrawal")
             return
         as_of = _day(event.date) if value == "completed" else None
-        self._add(Found(key, value, None, as_of, event.words, why))
+        undated = value == "completed" and as_of is None and _told_in_the_past(event)
+        self._add(Found(key, value, None, as_of, event.words, why, undated=undated))
 
     def _at_bases(self, events: list[Event]) -> None:
         """ "US troops are mainly at Air Base 201", "has 1,000 personnel at two bases,
@@ -371,7 +404,7 @@ class _SentenceReader:
                 )
 
     def _base_states(self) -> None:
-        """"the camp was empty", "now under the full control of Iraqi forces", "the
+        """ "the camp was empty", "now under the full control of Iraqi forces", "the
         former US base at Gossi": said of a base, the subject has left it."""
         tokens = self.tokens
         for index, token in enumerate(tokens):
@@ -452,7 +485,7 @@ class _SentenceReader:
             self._add(Found(key, "in_progress", None, None, event.words, f"{why}: a base left"))
 
     def _others_agreement(self, event: Event) -> bool:
-        """"denounced military agreements with Paris": another force's agreement."""
+        """ "denounced military agreements with Paris": another force's agreement."""
         return any(
             t.tag is Tag.NAME and t.named is not None and t.named.party is Party.OTHER
             for t in self.tokens[event.index : event.index + 10]
@@ -636,8 +669,15 @@ def _process_value(event: Event) -> str | None:
     return None
 
 
+def _told_in_the_past(event: Event) -> bool:
+    """ "which US forces left", "was handed over": a past event, not today's news
+    (the perfect and the present are)."""
+    return event.reading.why in ("past", "passive")
+
+
 def _day(match: DateMatch | None) -> date | None:
-    return match.value if match and match.precision is Precision.EXACT else None
+    """The day an event is dated to; "in early July" counts (as July 5), a year does not."""
+    return match.value if match and match.precision is not Precision.YEAR else None
 
 
 def _date_value(match: DateMatch) -> tuple[str, str]:
@@ -688,6 +728,8 @@ def _deadline_marker(tokens: list[Token], index: int) -> str | None:
                 return phrase
             if phrase and phrase.split()[-1] in DEADLINE_NOUNS:
                 return phrase.split()[-1]
+        if tokens[j].is_word("to") and _extended_from(tokens, _date_before(tokens, j)):
+            return "extended to"  # "from August 31 to September 15"
         if (
             tokens[j].is_word("to", "until")
             and j > 0
@@ -706,6 +748,12 @@ def _deadline_marker(tokens: list[Token], index: int) -> str | None:
             if k >= 0 and tokens[k].tag is Tag.WORD and tokens[k].low in DEADLINE_NOUNS:
                 return tokens[k].low
     return None
+
+
+def _date_before(tokens: list[Token], index: int) -> int:
+    """The date just before ``index`` ("from [August 31] to"), or -1."""
+    j = index - 1
+    return j if j >= 0 and tokens[j].tag is Tag.DATE else -1
 
 
 def _extended_from(tokens: list[Token], index: int) -> bool:

@@ -1,0 +1,256 @@
+"""The classes of sentence the first reader got wrong on real coverage.
+
+Each test is a small sentence of the class, written for this file (the real
+articles are in the corpus, measured by `watcher eval corpus`). The story is
+the shipped one: US forces leaving Niger.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from watcher.facts.reading import extract_facts
+from watcher.facts.topic import load_topic
+from watcher.models import Article
+
+TOPIC = load_topic(
+    Path(__file__).resolve().parent.parent / "config/topics/niger-us-withdrawal.toml"
+)
+DEADLINE = "us_forces.withdrawal_deadline"
+COUNT = "us_forces.troop_count"
+WITHDRAWAL = "us_forces.withdrawal_status"
+BASE_101 = "bases.air_base_101.status"
+BASE_201 = "bases.air_base_201.status"
+# Makes any text an article about the story, so that each test is about its sentence.
+LEAD = "Niger's rulers in Niamey have been at odds with the United States for a year."
+
+
+def read(text: str, published: date | None = date(2024, 7, 20)) -> dict[str, set[object]]:
+    when = (
+        datetime(published.year, published.month, published.day, tzinfo=UTC) if published else None
+    )
+    article = Article(
+        url="https://wire.example/a", title=None, text=f"{LEAD}\n\n{text}", published=when
+    )
+    found: dict[str, set[object]] = {}
+    for obs in extract_facts(article, TOPIC):
+        if obs.extra.get("implied"):
+            continue
+        value = (obs.value, obs.qualifier) if obs.kind == "quantity" else obs.value
+        found.setdefault(obs.key, set()).add(value)
+    return found
+
+
+def statuses(text: str, key: str, published: date | None = date(2024, 7, 20)) -> set[object]:
+    return read(text, published).get(key, set())
+
+
+# -- doubt, questions and reported denial state nothing -----------------------------
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Officials could not say whether the last American soldiers have left Air Base 201.",
+        "It remains unclear if US troops have handed over Air Base 101.",
+        "Have the Americans really handed over the Agadez drone base?",
+        "Reports that US troops had left Air Base 201 turned out to be false.",
+        "The Pentagon denied that it had handed over Air Base 101 to the junta.",
+        "Washington has yet to hand over Air Base 201.",
+        "If talks fail, US forces would leave Air Base 201 within weeks.",
+    ],
+)
+def test_doubt_questions_and_denials_state_no_base_status(sentence: str) -> None:
+    found = read(sentence)
+    assert found.get(BASE_101, set()) | found.get(BASE_201, set()) <= {"operating"}
+
+
+def test_a_denial_does_not_reach_past_but() -> None:
+    text = "The Pentagon denied any delay, but US forces handed over Air Base 101 on Sunday."
+    assert statuses(text, BASE_101) == {"handed_over"}
+
+
+# -- a date next to another date -----------------------------------------------------
+
+
+def test_the_deadline_is_the_date_by_the_deadline_noun_not_the_day_it_was_set() -> None:
+    text = "US forces will leave before the Sept. 15 deadline that was agreed in May."
+    assert statuses(text, DEADLINE) == {"2024-09-15"}
+
+
+def test_one_sentence_with_an_old_and_a_new_deadline_gives_the_new_one() -> None:
+    text = "The US extended its deadline to leave Niger from August 31 to September 15."
+    assert statuses(text, DEADLINE) == {"2024-09-15"}
+
+
+def test_the_date_something_was_done_is_not_a_deadline() -> None:
+    assert statuses("US troops had left Air Base 101 by July 7.", DEADLINE) == set()
+
+
+# -- the same event in other words ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sentence", "key", "value"),
+    [
+        (
+            "The withdrawal of US forces and equipment from Air Base 101 is complete.",
+            BASE_101,
+            "handed_over",
+        ),
+        ("US troops have handed over Airbase 201 to the Nigerien army.", BASE_201, "handed_over"),
+        (
+            "The Pentagon pulled its last troops out of Air Base 101 on Sunday.",
+            BASE_101,
+            "handed_over",
+        ),
+        ("American forces have begun pulling out of Air Base 201.", BASE_201, "withdrawing"),
+        ("US troops started packing up at the drone base near Agadez.", BASE_201, "withdrawing"),
+        (
+            "Nigerien forces took control of Air Base 101 after the Americans left.",
+            BASE_101,
+            "handed_over",
+        ),
+    ],
+)
+def test_paraphrases_of_a_base_event(sentence: str, key: str, value: str) -> None:
+    assert value in statuses(sentence, key)
+
+
+def test_a_withdrawal_that_will_be_finalised_by_a_date_is_agreed_with_that_deadline() -> None:
+    found = read("The US withdrawal from Niger will be finalised by September 15.")
+    assert found.get(DEADLINE) == {"2024-09-15"}
+    assert found.get(WITHDRAWAL) == {"agreed"}
+
+
+def test_an_extended_deadline_is_the_new_date() -> None:
+    found = read("The deadline for the US pullout was extended to September 30.")
+    assert found.get(DEADLINE) == {"2024-09-30"}
+
+
+# -- lists -----------------------------------------------------------------------------
+
+
+def test_one_verb_over_two_bases() -> None:
+    found = read("The US has handed over both Air Base 101 and Air Base 201 to Niger's army.")
+    assert found.get(BASE_101) == {"handed_over"} and found.get(BASE_201) == {"handed_over"}
+
+
+def test_each_base_of_a_list_gets_its_own_date() -> None:
+    text = "US troops withdrew from Air Base 101 on July 7 and from Air Base 201 on August 5."
+    article = Article(
+        url="https://wire.example/b",
+        title=None,
+        text=f"{LEAD}\n\n{text}",
+        published=datetime(2024, 8, 6, tzinfo=UTC),
+    )
+    dated = {o.key: o.as_of for o in extract_facts(article, TOPIC) if o.key.startswith("bases.")}
+    assert dated == {BASE_101: date(2024, 7, 7), BASE_201: date(2024, 8, 5)}
+
+
+# -- numbers ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sentence", "count"),
+    [
+        ("Two dozen US soldiers remain in Niger.", (24, "exact")),
+        ("Between 500 and 600 US troops are still in Niger.", (500, "between")),
+        ("The 1,000-strong US contingent in Niger is packing up.", (1000, "exact")),
+        ("Some 800 AFRICOM personnel are still deployed in Niger.", (800, "about")),
+        ("The US still has a little over 900 military personnel in Niger.", (900, "more_than")),
+    ],
+)
+def test_counts_in_words_ranges_and_with_the_subject_inside(
+    sentence: str, count: tuple[int, str]
+) -> None:
+    assert statuses(sentence, COUNT) == {count}
+
+
+def test_a_range_keeps_its_upper_end() -> None:
+    article = Article(
+        url="https://wire.example/c",
+        title=None,
+        text=f"{LEAD}\n\nBetween 500 and 600 US troops are still in Niger.",
+        published=datetime(2024, 7, 20, tzinfo=UTC),
+    )
+    [count] = [o for o in extract_facts(article, TOPIC) if o.key == COUNT]
+    assert count.extra["upper"] == 600
+
+
+# -- one base completed is not the whole withdrawal -----------------------------------
+
+
+def test_completing_the_withdrawal_from_one_base_is_that_base_handed_over() -> None:
+    text = "The US has completed the withdrawal of all its forces from Air Base 101."
+    found = read(text)
+    assert found.get(BASE_101) == {"handed_over"}
+    assert found.get(WITHDRAWAL) == {"in_progress"}
+
+
+def test_leaving_an_unnamed_base_is_not_the_whole_withdrawal() -> None:
+    assert "completed" not in statuses(
+        "The last US troops have left the base in Niamey.", WITHDRAWAL
+    )
+
+
+# -- another place's count --------------------------------------------------------------
+
+
+def test_a_count_goes_with_the_place_named_with_it() -> None:
+    text = "About 75 US soldiers have left Chad, while about 1,000 remain in Niger."
+    assert statuses(text, COUNT) == {(1000, "about")}
+
+
+def test_a_count_for_two_places_together_is_no_count_of_one() -> None:
+    assert statuses("The US has about 1,900 troops in Niger and Chad.", COUNT) == set()
+
+
+# -- dates and the article's date ---------------------------------------------------------
+
+
+def test_an_undated_article_gives_no_year_less_date() -> None:
+    assert statuses("US forces will leave Niger by September 15.", DEADLINE, None) == set()
+
+
+def test_the_day_of_an_event_is_taken_from_its_own_sentence() -> None:
+    text = (
+        "The US handed over Air Base 101 on Friday.\n"
+        "A ceremony for the Germans' airlift hub was held on Thursday."
+    )
+    article = Article(
+        url="https://wire.example/d",
+        title=None,
+        text=f"{LEAD}\n\n{text}",
+        published=datetime(2024, 7, 8, tzinfo=UTC),  # a Monday
+    )
+    [base] = [o for o in extract_facts(article, TOPIC) if o.key == BASE_101]
+    assert base.as_of == date(2024, 7, 5)
+
+
+def test_a_restated_event_without_a_date_does_not_take_the_articles_date() -> None:
+    text = "Air Base 101, which US forces left in early July, now houses Russian trainers."
+    article = Article(
+        url="https://wire.example/e",
+        title=None,
+        text=f"{LEAD}\n\n{text}",
+        published=datetime(2024, 9, 2, tzinfo=UTC),
+    )
+    [base] = [o for o in extract_facts(article, TOPIC) if o.key == BASE_101]
+    assert base.as_of is not None and base.as_of < date(2024, 8, 1)
+
+
+def test_after_the_withdrawal_completed_the_count_is_none_left() -> None:
+    text = "The US completed its withdrawal from Niger on Monday, the Pentagon said."
+    assert statuses(text, COUNT, date(2024, 8, 6)) == set()
+    article = Article(
+        url="https://wire.example/f",
+        title=None,
+        text=f"{LEAD}\n\n{text}",
+        published=datetime(2024, 8, 6, tzinfo=UTC),
+    )
+    implied = [o for o in extract_facts(article, TOPIC) if o.key == COUNT]
+    assert [(o.value, o.qualifier, o.extra.get("implied")) for o in implied] == [(0, "exact", True)]
