@@ -348,6 +348,11 @@ def _grammatical(tokens: list[Token], clause: Clause, index: int, form: Form) ->
         ):
             return Reading(Aspect.DONE, "passive")
         return Reading(Aspect.DONE, "past")
+    if form is Form.BASE and i >= clause.start and tokens[i].is_word("and"):
+        # "voted to end the mission and fully withdraw it": the same governor.
+        partner = _infinitive_before(tokens, clause, i)
+        if partner is not None:
+            return _governed(tokens, partner - 1, clause)
     # base or present form: "did leave", or a headline's present ("US hands over base"),
     # unless a subordinate clause or a time makes it future ("after the force completes").
     lead = _lead(tokens, clause)
@@ -364,6 +369,18 @@ _FUTURE_TIMES = (
     *("in the coming", "in coming", "next week", "next month", "next year", "tomorrow"),
     *("later this", "in the next", "over the next", "within the next", "soon", "shortly"),
 )
+
+
+def _infinitive_before(tokens: list[Token], clause: Clause, index: int) -> int | None:
+    """The "to" of an infinitive earlier in the clause ("to end X and withdraw")."""
+    for j in range(index - 1, max(clause.start, index - 8) - 1, -1):
+        if (
+            tokens[j].is_word("to")
+            and j + 1 < index
+            and any(lx.form is Form.BASE for lx in tokens[j + 1].lexemes)
+        ):
+            return j
+    return None
 
 
 def _relative(tokens: list[Token], clause: Clause) -> bool:

@@ -40,6 +40,7 @@ PART = frozenset(
     {
         *("some", "part", "first", "initial", "most", "several", "many", "hundreds", "dozens"),
         *("contingent", "group", "batch", "portion", "partial", "partially", "half", "more"),
+        *("majority", "bulk", "region", "province", "district", "area", "parts"),
     }
 )
 _TIMES = frozenset(
@@ -673,13 +674,17 @@ def _agent(
     if pronoun is not None:
         event.agent, event.agent_why = pronoun
         return
+    thing = _thing_subject(tokens, clause, stop) if lexeme.form is not Form.NOUN else None
+    if thing is not None:
+        event.agent_why = f"{thing!r}, not a force"
+        return  # "the plane departed from Mali"
     found = _force_before(tokens, clause.start, stop)
     if found is None and clause.start >= 2 and tokens[clause.start].is_word(*RELATIVES):
         before = previous_clause(tokens, clause)
         if before is not None:
             found = _force_before(tokens, before.start, before.end)
     if found is None:
-        found = _force_before(tokens, 0, event.index)
+        found = _force_before(tokens, 0, event.index, skip=_relative_spans(tokens))
     if found is not None:
         event.agent, event.agent_why = found
         return
@@ -688,6 +693,31 @@ def _agent(
 
 
 _PRONOUNS = frozenset({"it", "they", "he", "she", "we"})
+# Nouns that stand for a force or part of one as a subject ("the last convoy left").
+_FORCE_NOUNS = frozenset(
+    {
+        *("mission", "contingent", "force", "forces", "convoy", "convoys", "unit", "units"),
+        *("battalion", "troops", "army", "military", "personnel", "soldiers", "detachment"),
+        *("peacekeepers", "group", "column", "coalition", "advisers", "advisors", "men"),
+        *("marines", "trainers", "instructors", "mercenaries", "fighters", "staff", "elements"),
+    }
+)
+
+
+def _thing_subject(tokens: list[Token], clause: Clause, stop: int) -> str | None:
+    """A subject that is neither a force nor a pronoun: "the plane departed"."""
+    i = stop - 1
+    while (
+        i >= clause.start
+        and tokens[i].tag is Tag.WORD
+        and (tokens[i].low in ADVERBS | {"has", "have", "had", "is", "are", "was", "were"})
+    ):
+        i -= 1
+    if i < clause.start + 1 or tokens[i].tag is not Tag.WORD or tokens[i].lexemes:
+        return None
+    if not tokens[i - 1].is_word("the", "a", "an", "this", "that"):
+        return None
+    return None if tokens[i].low in _FORCE_NOUNS else tokens[i].text
 
 
 def _pronoun_subject(tokens: list[Token], clause: Clause, stop: int) -> tuple[Named, str] | None:
@@ -727,11 +757,27 @@ _NOT_AGENT_BEFORE = frozenset(
 )
 
 
-def _force_before(tokens: list[Token], start: int, stop: int) -> tuple[Named, str] | None:
+def _relative_spans(tokens: list[Token]) -> set[int]:
+    """Tokens inside relative clauses set off by commas: ", which had ... out,"."""
+    inside: set[int] = set()
+    for i, token in enumerate(tokens):
+        if token.text == "," and i + 1 < len(tokens) and tokens[i + 1].is_word("which", "who"):
+            j = i + 1
+            while j < len(tokens) and tokens[j].text != ",":
+                inside.add(j)
+                j += 1
+    return inside
+
+
+def _force_before(
+    tokens: list[Token], start: int, stop: int, skip: set[int] | None = None
+) -> tuple[Named, str] | None:
     """The nearest force named between ``start`` and ``stop``, not as a place and not
     after a preposition ("handed over to Afghan forces")."""
     for j in range(stop - 1, start - 1, -1):
         token = tokens[j]
+        if skip and j in skip:
+            continue
         if token.tag is not Tag.NAME or token.named is None or not token.named.force:
             continue
         if is_locative(tokens, j):

@@ -529,7 +529,7 @@ class _SentenceReader:
                 continue
             if token.date.precision is Precision.YEAR:
                 continue  # "by 2026": a year is no date to count down to
-            marker = _deadline_marker(tokens, i)
+            marker = _deadline_marker(tokens, i) or _planned_end(tokens, i, events)
             if marker is None:
                 continue
             clause = clause_of(tokens, i)
@@ -543,7 +543,12 @@ class _SentenceReader:
                 if marker not in DEADLINE_NOUNS or not self._subject_withdrawal_in_sentence(events):
                     self._note(f"{token.text!r} after {marker!r}: not the end of the withdrawal")
                     continue
-            elif event.aspect in (Aspect.NEGATED, Aspect.PROPOSED):
+            elif event.aspect is Aspect.NEGATED and marker != "not until":
+                self._note(f"{token.text!r}: {event.aspect.value} ({event.reading.why})")
+                continue
+            elif event.aspect is Aspect.PROPOSED and marker not in DEADLINE_NOUNS:
+                # "would stay until Biden's September 11 deadline": the plan is in
+                # doubt, the deadline it names is not.
                 self._note(f"{token.text!r}: {event.aspect.value} ({event.reading.why})")
                 continue
             elif (
@@ -656,7 +661,9 @@ def _process_value(event: Event) -> str | None:
         if event.partial:
             return "in_progress"
         if event.here and event.cue is Cue.LEAVE and not event.process:
-            return "completed"
+            # A headline's present ("Wagner withdraws from Mali") tells of a withdrawal
+            # going on; the past ("left Mali") of one that is over.
+            return "in_progress" if event.reading.why == "present" else "completed"
         if event.cue is Cue.END and event.process:
             return "completed"
         return None
@@ -747,6 +754,26 @@ def _deadline_marker(tokens: list[Token], index: int) -> str | None:
                 k -= 1
             if k >= 0 and tokens[k].tag is Tag.WORD and tokens[k].low in DEADLINE_NOUNS:
                 return tokens[k].low
+    return None
+
+
+def _planned_end(tokens: list[Token], index: int, events: list[Event]) -> str | None:
+    """ "are expected to leave Mali in August": when the whole withdrawal is planned
+    to be over is its deadline."""
+    if index == 0 or not tokens[index - 1].is_word("in", "on"):
+        return None
+    before = [e for e in events if e.index < index and index - e.index <= 6]
+    if not before:
+        return None
+    event = before[-1]
+    if (
+        event.cue is Cue.LEAVE
+        and event.aspect in (Aspect.PLANNED, Aspect.DECIDED)
+        and event.here
+        and not event.partial
+        and not event.bases
+    ):
+        return "planned end"
     return None
 
 
