@@ -82,3 +82,28 @@ def test_eval_on_the_labelled_set_meets_the_bar(capsys: pytest.CaptureFixture[st
     assert total["precision"] >= 0.95
     assert total["recall"] >= 0.9
     assert report["off_topic_false_observations"] == 0
+
+
+def test_extract_explain_says_why_each_sentence_gave_what_it_gave(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    article = tmp_path / "wire.txt"
+    article.write_text(
+        "US hands over Niamey base\n\n"
+        "The US military completed its withdrawal from Air Base 101 in Niamey on Sunday.\n"
+        "It is not clear whether the last US troops have left Air Base 201.\n"
+        "France had about 1,500 troops in Niger.\n",
+        encoding="utf-8",
+    )
+    assert main(["extract", str(article), "--published", "2024-07-15", "--explain"]) == 0
+    out = capsys.readouterr().out
+    assert "-> bases.air_base_101.status = handed over (as of 2024-07-14)" in out
+    assert "'left' (leave): negated, negated by 'not'" in out
+    assert "'about 1,500': counts france" in out
+    assert main(["extract", str(article), "--published", "2024-07-15", "--explain", "--json"]) == 0
+    explained = json.loads(capsys.readouterr().out)
+    assert explained["relevant"] is True
+    [handover] = [s for s in explained["sentences"] if "Air Base 101" in s["text"]]
+    assert handover["about"] == "us_forces"
+    assert {f["key"] for f in handover["found"]} >= {"bases.air_base_101.status"}
+    assert {f["key"] for f in explained["facts"]} >= {"bases.air_base_101.status"}
