@@ -133,11 +133,12 @@ def aspect_of(tokens: list[Token], index: int, form: Form, question: bool) -> Re
     if question:
         return Reading(Aspect.NEGATED, "a question")
     reading = _grammatical(tokens, clause, index, form)
-    doubt = (
-        _doubted(tokens, clause, index)
-        or _governing_sentence(tokens, index)
-        or _doubted_after(tokens, clause, index)
-    )
+    governing = _governing_sentence(tokens, index)
+    if governing == ACCEPTED:
+        if reading.aspect in (Aspect.PLANNED, Aspect.PROPOSED, Aspect.DECIDED):
+            return Reading(Aspect.DECIDED, governing)
+        governing = None
+    doubt = _doubted(tokens, clause, index) or governing or _doubted_after(tokens, clause, index)
     if doubt and reading.aspect in (Aspect.DONE, Aspect.ONGOING, Aspect.DECIDED, Aspect.PLANNED):
         return Reading(Aspect.PROPOSED, doubt)
     if reading.aspect is Aspect.PLANNED or reading.why == "possibility: 'would'":
@@ -199,6 +200,9 @@ _ACCEPT = frozenset(
 )
 
 
+ACCEPTED = "a demand accepted"
+
+
 def _governing_sentence(tokens: list[Token], index: int) -> str | None:
     """A demand, a proposal or a condition earlier in the sentence, still in scope."""
     for i in range(index - 1, -1, -1):
@@ -211,7 +215,7 @@ def _governing_sentence(tokens: list[Token], index: int) -> str | None:
             ):
                 continue
             if any(t.tag is Tag.WORD and t.low in _ACCEPT for t in tokens[max(0, i - 6) : i]):
-                return None  # "would comply with the request": accepted
+                return ACCEPTED  # "would comply with the request": accepted
             return f"governed by {token.text!r}"
         if i == 0 and token.is_word("if", "unless"):
             return f"a condition: {token.text!r}"
@@ -479,6 +483,7 @@ _SETTLED = frozenset(
         *("agreement", "agreements", "deal", "accord", "plan", "plans", "roadmap", "timeline"),
         *("timetable", "schedule", "decision", "order", "orders", "agreed", "decided", "ordered"),
         *("approved", "resolution", "framework", "arrangement", "understanding"),
+        *("announcement", "announced", "announce", "announces"),
     }
 )
 _UNSETTLED = frozenset(

@@ -427,12 +427,17 @@ def _govern(tokens: list[Token], event: Event, clause: Clause, lexeme: Lexeme) -
         return
     # Before: "completed [its] withdrawal", "began [the] handover", "began pulling out".
     i = event.index - 1
+    adjectives = 0
     while i >= clause.start and (
         tokens[i].tag in (Tag.NAME, Tag.COUNT)
         or tokens[i].is_word("the", "its", "their", "his", "her", "a", "an", "of", "to")
         or (tokens[i].tag is Tag.WORD and tokens[i].low in ADVERBS | WHOLE | PART)
-        or tokens[i].is_word("military", "troop", "formal", "official", "full", "planned")
+        or tokens[i].is_word("military", "troop", "troops", "formal", "official", "full", "planned")
+        or (lexeme.form is Form.NOUN and adjectives < 2 and _adjective(tokens[i]))
     ):
+        adjectives += lexeme.form is Form.NOUN and _adjective(tokens[i])
+        if tokens[i].tag is Tag.WORD and tokens[i].low in PART:
+            event.partial = True  # "finishing the logistical part of the withdrawal"
         i -= 1
     if i >= clause.start and tokens[i].is_word(*LIGHT_VERBS) and lexeme.form is Form.NOUN:
         # "would undertake a military withdrawal": the verb's tense is the event's.
@@ -449,7 +454,9 @@ def _govern(tokens: list[Token], event: Event, clause: Clause, lexeme: Lexeme) -
                 return
             event.reading = _combine(governor.cue, outer, tokens[i].text)
             if governor.cue is Cue.COMPLETE and event.reading.aspect is Aspect.DONE:
-                event.whole = True
+                event.whole = not event.partial
+                if event.partial:
+                    event.reading = Reading(Aspect.ONGOING, f"{tokens[i].text!r} a part")
             elif governor.cue is Cue.COMPLETE and _imminent(tokens, clause, i):
                 # "days away from completing", "will complete it in the coming days":
                 # not done yet, and under way.
@@ -573,6 +580,26 @@ def _degree(tokens: list[Token], start: int, end: int) -> str | None:
         if token.tag is Tag.COUNT or (token.tag is Tag.WORD and token.text[0].isdigit()):
             return token.text
     return None
+
+
+_NOT_ADJECTIVES = frozenset(
+    {
+        *("and", "or", "but", "to", "from", "in", "on", "at", "for", "with", "by", "of"),
+        *("that", "which", "who", "this", "these", "those", "it", "they", "he", "she"),
+    }
+)
+
+
+def _adjective(token: Token) -> bool:
+    """A word that may stand between a governing verb and its noun ("announced
+    their coordinated withdrawal"): lower case, not a cue, not a function word."""
+    return (
+        token.tag is Tag.WORD
+        and not token.lexemes
+        and token.text.islower()
+        and token.low not in _NOT_ADJECTIVES
+        and token.low.endswith(("ed", "al", "ive", "ful", "ous", "ary", "ic", "le", "ing", "ate"))
+    )
 
 
 def _copula(tokens: list[Token], clause: Clause, index: int) -> Reading | None:
@@ -735,6 +762,7 @@ def _pronoun_subject(tokens: list[Token], clause: Clause, stop: int) -> tuple[Na
         i -= 1
     if i < clause.start or not tokens[i].is_word(*_PRONOUNS) or tokens[i].low == "we":
         return None
+    candidates = []  # the subject first among the forces the sentence names
     for j, token in enumerate(tokens[:i]):
         if (
             token.tag is Tag.NAME
@@ -745,8 +773,9 @@ def _pronoun_subject(tokens: list[Token], clause: Clause, stop: int) -> tuple[Na
                 j > 0 and tokens[j - 1].tag is Tag.WORD and tokens[j - 1].low in _NOT_AGENT_BEFORE
             )
         ):
-            return token.named, f"{tokens[i].text!r} = {token.text}"
-    return None
+            candidates.append((token.named, f"{tokens[i].text!r} = {token.text}"))
+    subject = [c for c in candidates if c[0].party is Party.SUBJECT]
+    return (subject or candidates or [None])[0]
 
 
 _NOT_AGENT_BEFORE = frozenset(
