@@ -386,7 +386,7 @@ class _SentenceReader:
             start = clause.start
             if tokens[index - 1].is_word("including") and start > 0:
                 start = clause_of(tokens, start - 2).start
-            if any(start <= e.index < clause.end for e in events):
+            if any(token.key in [k for k, _ in e.bases] for e in events):
                 continue
             words = {t.low for t in tokens[start : clause.end] if t.tag is Tag.WORD}
             if not words & {"is", "are", "has", "have", "remain", "remains"}:
@@ -437,9 +437,21 @@ class _SentenceReader:
     def _presence(self, event: Event, label: str) -> None:
         """Where a force is: the subject operating from a base, another force present."""
         agent = event.agent
-        if agent is None or event.aspect not in (Aspect.DONE, Aspect.ONGOING):
+        if agent is None or event.aspect is Aspect.NEGATED:
             return
         if event.elsewhere and not event.here and not event.bases:
+            return
+        if (
+            event.cue is Cue.STAY
+            and agent.party is Party.SUBJECT
+            and event.bases
+            and event.aspect in (Aspect.PLANNED, Aspect.DECIDED)
+        ):
+            # "will remain at Kabul airport until September": there now, and staying.
+            for key, _ in event.bases:
+                self._add(Found(key, "operating", None, None, event.words, f"{label}: stays"))
+            return
+        if event.aspect not in (Aspect.DONE, Aspect.ONGOING):
             return
         present_tense = self.tokens[event.index].lexemes and event.reading.why in (
             "present",
