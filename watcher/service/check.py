@@ -201,9 +201,14 @@ class Checker:
                 await self._fetch_articles(fetcher, fetched)
             self._write(fetched)
         except Exception as exc:  # one source's bug must not end the pass
-            log.exception("source %s: unexpected error", source.name)
+            log.error(
+                "source %s: unexpected error: %s",
+                source.name,
+                _one_line(exc),
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
             fetched.report.status = "failed"
-            fetched.report.error = f"internal error: {type(exc).__name__}: {exc}"
+            fetched.report.error = f"internal error: {_one_line(exc)}"
             self._write_failure(fetched)
         fetched.report.health = self._check_health(source)
         return fetched.report
@@ -294,6 +299,15 @@ class Checker:
             return str(exc)
         except ExtractError as exc:
             return f"{item.link}: {exc}"
+        except Exception as exc:  # a bug met on one article must not cost the source the others
+            log.error(
+                "%s: unexpected error reading an article of %s: %s",
+                item.link,
+                fetched.source.name,
+                _one_line(exc),
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
+            return f"{item.link}: internal error: {_one_line(exc)}"
         finally:
             self._articles_done += 1
             if self.progress:
@@ -413,6 +427,12 @@ class Checker:
                 at=utcnow(),
                 error=fetched.report.error,
             )
+
+
+def _one_line(exc: BaseException) -> str:
+    """``TypeName: message`` on one line, for errors nobody planned for."""
+    message = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 def readers_for(config: Config, topic: Topic) -> Readers:
