@@ -37,7 +37,7 @@ class LoopbackServer:
     conditional GET, redirects or responses that change between calls.
     """
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.routes: dict[str, Response | Handler] = {}
         self.requests: list[Request] = []
         self._lock = threading.Lock()
@@ -85,12 +85,16 @@ class LoopbackServer:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer((host, 0), _Handler)
+        self._server = ThreadingHTTPServer((host, port), _Handler)
         self._server.daemon_threads = True
         # A short poll interval keeps stop() (every test's teardown) quick.
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
 
     @property
     def base_url(self) -> str:

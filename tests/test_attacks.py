@@ -10,6 +10,7 @@ hostile one) come from test_hostile.py.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import os
@@ -17,24 +18,32 @@ import resource
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import test_hostile
-from loopback import LoopbackServer
+from loopback import LoopbackServer, Response
 from test_hostile import (
     RSS_TYPE,
     article,
     assert_failed,
     item,
+    one_line,
+    rss,
     serve_good,
+    stored,
     write_config,
 )
 
+from watcher.cli.main import main
+from watcher.config import HttpSettings
+from watcher.ingest import fetch
 from watcher.ingest.feeds import MAX_DEPTH, MAX_ITEMS, MAX_TAGS, parse_feed
+from watcher.ingest.fetch import Fetcher
+from watcher.service.workers import Readers
 
 # Fixtures shared with test_hostile.py: a pass over a good source and a hostile one,
 # and a TCP server for replies no HTTP server would send.
@@ -185,3 +194,167 @@ def test_depth_and_tag_limits_leave_a_real_feed_alone() -> None:
     )
     feed = parse_feed(body.encode(), url="http://x.test/feed", source="x")
     assert len(feed.items) == MAX_ITEMS and feed.problem is None
+
+
+# -- 3: a malformed redirect fails one article, not its source -------------------------------
+
+MALFORMED_LOCATIONS = ["http:\\\\example.org\\x", "https://xn--/"]
+
+
+@pytest.mark.parametrize("location", MALFORMED_LOCATIONS, ids=["backslashes", "bad-idna"])
+def test_malformed_redirect_fails_one_article_then_gives_up(
+    server: LoopbackServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    location: str,
+) -> None:
+    """httpx raised InvalidURL (not an HTTPError) building the next request: the source
+    failed every pass as an internal error and its good articles were never stored."""
+    bad, fine = server.url("/h/bad.html"), server.url("/h/fine.html")
+    server.route("/h/bad.html", Response(status=302, headers={"Location": location}))
+    server.route("/h/fine.html", article("Fine story"))
+    feed = server.route(
+        "/hostile.xml", rss(item(bad, "Bad", "bad"), item(fine, "Fine", "fine")), headers=RSS_TYPE
+    )
+    config = write_config(tmp_path, {"hostile": feed}, articles_settings={"max_attempts": 2})
+
+    reports = []
+    for _ in range(2):
+        code = main(["check", "--config", str(config), "--json"])
+        captured = capsys.readouterr()
+        assert "Traceback" not in captured.err and "internal error" not in captured.out
+        reports.append((code, by_name(json.loads(captured.out))["hostile"]))
+    (first_code, first), (_, second) = reports
+    assert first_code == 1 and first["status"] == "new"
+    assert [a["title"] for a in first["articles"]] == ["Fine story"]
+    [failure] = first["failures"]
+    # Either refused as it stands, or read as a relative path (RFC 3986) that is not found.
+    assert one_line(failure["reason"]) and failure["reason"].startswith(f"{bad}: redirect")
+    assert not failure["gave_up"]
+    [retried] = second["failures"]  # max_attempts applies: the second try is the last
+    assert retried["url"] == bad and retried["gave_up"]
+
+
+@pytest.mark.parametrize("location", MALFORMED_LOCATIONS, ids=["backslashes", "bad-idna"])
+def test_extract_of_a_malformed_redirect_is_one_line(
+    server: LoopbackServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    location: str,
+) -> None:
+    url = server.route("/r", Response(status=302, headers={"Location": location}))
+    config = write_config(tmp_path, {"x": url})
+    assert main(["extract", url, "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"watcher: error: {url}: redirect") and one_line(err)
+
+
+def test_a_bug_on_one_article_costs_only_that_article(
+    server: LoopbackServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An error nobody planned for (here a reader that raises) is that article's failure."""
+    cursed, fine = server.url("/h/cursed.html"), server.url("/h/fine.html")
+    server.route("/h/cursed.html", article("Cursed story"))
+    server.route("/h/fine.html", article("Fine story"))
+    feed = server.route(
+        "/hostile.xml", rss(item(cursed, "C", "c"), item(fine, "F", "f")), headers=RSS_TYPE
+    )
+    real_read = Readers.read
+
+    async def read(self: Readers, content: bytes, url: str, *args: Any, **kwargs: Any) -> Any:
+        if url == cursed:
+            raise KeyError("a bug")
+        return await real_read(self, content, url, *args, **kwargs)
+
+    monkeypatch.setattr(Readers, "read", read)
+    config = write_config(tmp_path, {"hostile": feed})
+    assert main(["check", "--config", str(config), "--json"]) == 1
+    captured = capsys.readouterr()
+    hostile = by_name(json.loads(captured.out))["hostile"]
+    assert [a["title"] for a in hostile["articles"]] == ["Fine story"]
+    assert [f["reason"] for f in hostile["failures"]] == [
+        f"{cursed}: internal error: KeyError: 'a bug'"
+    ]
+    [logged] = captured.err.splitlines()  # one line; the traceback only with -v
+    assert "KeyError: 'a bug'" in logged
+
+
+# -- 4: DNS rebinding ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def rebinding(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LoopbackServer, LoopbackServer]]:
+    """``localhost`` answers a "public" address first (127.0.0.2, which the guard is told
+    is public), then 127.0.0.1, where a loopback-only server holds a secret on the same port.
+
+    The system's own lookup of localhost gives 127.0.0.1: a connection that resolves the
+    name again instead of using the address the guard approved reaches the secret.
+    """
+    for _ in range(20):
+        public = LoopbackServer("127.0.0.2").start()
+        try:
+            secret = LoopbackServer("127.0.0.1", public.port).start()
+            break
+        except OSError:
+            public.stop()
+    else:
+        pytest.skip("no port free on both 127.0.0.1 and 127.0.0.2")
+    secret.route("/page.html", b"the loopback-only secret")
+    secret.route("/story.html", article("The loopback-only secret"))
+    lookups: list[str] = []
+    real_problem = fetch.address_problem
+
+    async def resolve(host: str, port: int) -> list[str]:
+        if host != "localhost":
+            return [host]
+        lookups.append(host)
+        return ["127.0.0.2"] if len(lookups) == 1 else ["127.0.0.1"]
+
+    def problem(address: str) -> str | None:
+        return None if address == "127.0.0.2" else real_problem(address)
+
+    monkeypatch.setattr(fetch, "resolve_host", resolve)
+    monkeypatch.setattr(fetch, "address_problem", problem)
+    try:
+        yield public, secret
+    finally:
+        public.stop()
+        secret.stop()
+
+
+def test_dns_rebinding_cannot_reach_the_second_answer(
+    rebinding: tuple[LoopbackServer, LoopbackServer],
+) -> None:
+    public, secret = rebinding
+    public.route("/page.html", b"the public page")
+
+    async def go() -> bytes:
+        async with Fetcher(HttpSettings(retries=0, per_host_delay=0)) as fetcher:
+            return (await fetcher.get(f"http://localhost:{public.port}/page.html")).content
+
+    assert asyncio.run(go()) == b"the public page"
+    assert secret.hits("/page.html") == 0
+
+
+def test_dns_rebinding_through_a_feed_item_link(
+    rebinding: tuple[LoopbackServer, LoopbackServer],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The feed is on a public address; its item links to the rebinding name."""
+    public, secret = rebinding
+    link = f"http://localhost:{public.port}/story.html"
+    feed = public.route("/feed.xml", rss(item(link, "Story", "s")), headers=RSS_TYPE)
+    config = write_config(
+        tmp_path,
+        {"rebind": feed},
+        http={"allow_private_addresses": False, "connect_timeout": 2},
+    )
+    main(["check", "--config", str(config), "--json"])
+    report = by_name(json.loads(capsys.readouterr().out))["rebind"]
+    assert secret.hits("/story.html") == 0
+    assert "secret" not in json.dumps(report).lower()
+    assert stored(tmp_path).get("rebind") is None

@@ -342,13 +342,17 @@ def test_every_redirect_hop_is_checked(
     server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The first hop passes as public; its redirect to a loopback name is refused."""
-    real = fetch.resolve_host
+    real = fetch.address_problem
 
-    async def fake(host: str, port: int) -> list[str]:
-        # Only what the guard sees changes: the connection still goes to 127.0.0.1.
-        return ["8.8.8.8"] if host == "127.0.0.1" else await real(host, port)
+    def problem(address: str) -> str | None:
+        # Only what the guard thinks changes: the connection still goes to 127.0.0.1.
+        return None if address == "127.0.0.1" else real(address)
 
-    monkeypatch.setattr(fetch, "resolve_host", fake)
+    async def resolve(host: str, port: int) -> list[str]:
+        return ["127.0.0.2"] if host == "localhost" else [host]
+
+    monkeypatch.setattr(fetch, "address_problem", problem)
+    monkeypatch.setattr(fetch, "resolve_host", resolve)
     port = server.base_url.rsplit(":", 1)[1]
     server.route("/go", Response(status=302, headers={"Location": f"http://localhost:{port}/in"}))
     server.route("/in", b"internal")
@@ -377,6 +381,15 @@ def test_every_redirect_hop_is_checked(
         ("224.0.0.1", "multicast"),
         ("240.0.0.1", "reserved"),
         ("100.64.0.1", "non-public"),
+        # 6to4 carries an IPv4 address: judged by that address.
+        ("2002:7f00:1::", "loopback"),
+        ("2002:a00:1::1", "private"),
+        ("2002:808:808::", None),
+        ("fec0::1", "site-local"),
+        ("feff:ffff::1", "site-local"),
+        # Teredo and NAT64 are not ranges a news site lives in.
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", "private"),
+        ("64:ff9b::7f00:1", "reserved"),
     ],
 )
 def test_address_classifier(address: str, problem: str | None) -> None:

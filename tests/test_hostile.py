@@ -724,17 +724,18 @@ def test_text_report_gives_the_failure_one_line(
 
 @pytest.fixture
 def loopback_looks_public(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The guard sees 127.0.0.1 as a public address; every other answer is real."""
-    real = fetch.resolve_host
+    """The guard sees 127.0.0.1 as a public address, and metadata.test as the metadata
+    service's; every other answer is real, and connections still go where the guard agreed."""
+    real_resolve, real_problem = fetch.resolve_host, fetch.address_problem
 
-    async def fake(host: str, port: int) -> list[str]:
-        if host == "127.0.0.1":
-            return ["93.184.215.14"]
-        if host == "metadata.test":
-            return ["169.254.169.254"]
-        return await real(host, port)
+    async def resolve(host: str, port: int) -> list[str]:
+        return ["169.254.169.254"] if host == "metadata.test" else await real_resolve(host, port)
 
-    monkeypatch.setattr(fetch, "resolve_host", fake)
+    def problem(address: str) -> str | None:
+        return None if address == "127.0.0.1" else real_problem(address)
+
+    monkeypatch.setattr(fetch, "resolve_host", resolve)
+    monkeypatch.setattr(fetch, "address_problem", problem)
 
 
 @pytest.mark.parametrize(

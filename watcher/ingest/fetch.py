@@ -1,11 +1,15 @@
 """Fetching feeds and pages over HTTP, politely and defensively.
 
-One ``httpx.AsyncClient`` per :class:`Fetcher`. Every request goes through
-the same steps: the URL is checked (scheme, and the addresses its host
-resolves to), a place is taken in the per-host queue (concurrency limit and
-minimum spacing between request starts), the response is streamed under a
-size cap and a deadline for the whole request, and redirects come back here
-to be checked hop by hop instead of being followed inside httpx. The body is
+One httpx transport per :class:`Fetcher`. Every request goes through the
+same steps: the URL is checked (scheme and host), a place is taken in the
+per-host queue (concurrency limit and minimum spacing between request
+starts), the response is streamed under a size cap and a deadline for the
+whole request, and redirects come back here to be checked hop by hop
+instead of being followed inside httpx. Each new connection goes to an
+address the guard approved: the host is resolved once, each address is
+checked, and the socket is opened to that address, never to a second
+lookup of the name that could answer differently (DNS rebinding). TLS and
+the Host header still carry the name. The body is
 decompressed here, not by httpx, a bounded step at a time: httpx inflates a
 whole network chunk at once, and a few kilobytes of brotli or stacked gzip
 inflate to gigabytes before any size cap can look at them. Failures worth
@@ -33,6 +37,7 @@ from http import HTTPStatus
 from types import TracebackType
 from typing import Literal
 
+import httpcore
 import httpx
 
 try:
@@ -134,18 +139,22 @@ def address_problem(address: str) -> str | None:
 
     The answer is the adjective for the message: ``"loopback"``, ``"private"``,
     ``"link-local"`` (which covers the cloud metadata service at
-    169.254.169.254), ``"multicast"``, ``"reserved"``, ``"unspecified"`` or
+    169.254.169.254), ``"site-local"``, ``"multicast"``, ``"reserved"``, ``"unspecified"`` or
     ``"non-public"`` for the other ranges that are not globally routable
     (shared address space, documentation and benchmark networks, ...).
     """
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        # ::ffff:127.0.0.1 reaches 127.0.0.1; Python 3.11 does not say so itself.
-        ip = ip.ipv4_mapped
+    site_local = False
+    if isinstance(ip, ipaddress.IPv6Address):
+        site_local = ip.is_site_local  # fec0::/10, deprecated but still routed inside sites
+        # ::ffff:127.0.0.1 reaches 127.0.0.1, and 6to4's 2002:7f00:1:: is 127.0.0.1 too;
+        # Python 3.11 calls both global. Judge the IPv4 address they carry.
+        ip = ip.ipv4_mapped or ip.sixtofour or ip
     checks = (
         ("unspecified", ip.is_unspecified),
         ("loopback", ip.is_loopback),
         ("link-local", ip.is_link_local),
+        ("site-local", site_local),
         ("multicast", ip.is_multicast),
         ("reserved", ip.is_reserved),
         ("private", ip.is_private),
@@ -159,6 +168,90 @@ async def resolve_host(host: str, port: int) -> list[str]:
     loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+async def approved_addresses(host: str, port: int) -> list[str]:
+    """The addresses of ``host``, all of them public, or _Refused / _Retry saying why not."""
+    try:
+        addresses = await resolve_host(host, port)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise _Retry(f"cannot resolve {host} ({reason})", "connection") from None
+    for address in addresses:
+        problem = address_problem(address)
+        if problem is None:
+            continue
+        what = f"{_article(problem)} {problem} address"
+        if address == host.strip("[]"):
+            raise _Refused(f"refused: {address} is {what} ({_ALLOW_HINT})", "private_address")
+        raise _Refused(
+            f"refused: {host} resolves to {address}, {what} ({_ALLOW_HINT})",
+            "private_address",
+        )
+    return addresses
+
+
+class _PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Opens each connection to an address the guard approved, not to the name.
+
+    httpcore hands over the host name of the URL; this backend resolves it
+    once, refuses it if any address is not public, and connects to the
+    approved addresses themselves. TLS (SNI, certificate check) and the Host
+    header are made from the URL above this layer, so they keep the name.
+    """
+
+    def __init__(self) -> None:
+        self._sockets = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = await approved_addresses(host, port)
+        for address in addresses[:-1]:
+            with suppress(httpcore.ConnectError, httpcore.ConnectTimeout):
+                return await self._sockets.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+        return await self._sockets.connect_tcp(
+            addresses[-1], port, timeout, local_address, socket_options
+        )
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise _Refused("unix sockets are never fetched", "scheme")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._sockets.sleep(seconds)
+
+
+def _transport(settings: HttpSettings) -> httpx.AsyncHTTPTransport:
+    """httpx's transport; with the address guard on, over a pool that uses _PinnedBackend.
+
+    httpx takes no network backend of its own, so the pool it built is
+    replaced by one built the same way with the pinning backend.
+    """
+    limits = httpx.Limits(
+        max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
+    )
+    transport = httpx.AsyncHTTPTransport(limits=limits)
+    if not settings.allow_private_addresses:
+        transport._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_PinnedBackend(),
+        )
+    return transport
 
 
 def _article(word: str) -> str:
@@ -336,6 +429,12 @@ class _HostGate:
     next_start: float = 0.0
 
 
+def _checked_url(url: httpx.URL) -> httpx.URL:
+    """``url``, once its host has been decoded: a malformed IDNA name raises here, not later."""
+    _ = url.host
+    return url
+
+
 def _one_line(exc: BaseException) -> str:
     """An exception's message on one line (h11 and the ssl module can say more)."""
     return " ".join(str(exc).split()) or type(exc).__name__
@@ -360,25 +459,22 @@ class Fetcher:
 
     def __init__(self, settings: HttpSettings) -> None:
         self.settings = settings
-        self._client: httpx.AsyncClient | None = None
+        self._transport: httpx.AsyncHTTPTransport | None = None
+        self._timeout = httpx.Timeout(
+            connect=settings.connect_timeout,
+            read=settings.read_timeout,
+            write=settings.read_timeout,
+            pool=settings.connect_timeout,
+        ).as_dict()
+        self._headers = {"User-Agent": settings.user_agent, "Accept-Encoding": ACCEPT_ENCODING}
         self._hosts: dict[str, _HostGate] = {}
         self._all = asyncio.Semaphore(settings.concurrency)
 
     async def __aenter__(self) -> Fetcher:
-        s = self.settings
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(
-                connect=s.connect_timeout,
-                read=s.read_timeout,
-                write=s.read_timeout,
-                pool=s.connect_timeout,
-            ),
-            limits=httpx.Limits(
-                max_connections=s.concurrency, max_keepalive_connections=s.concurrency
-            ),
-            follow_redirects=False,  # each hop is checked here, see get()
-            headers={"User-Agent": s.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
-        )
+        # The transport, not an httpx client: redirects are followed here, hop by
+        # hop, and a client would parse each Location itself first (and raise
+        # on a malformed one before the hop could be refused in one line).
+        self._transport = _transport(self.settings)
         return self
 
     async def __aexit__(
@@ -387,9 +483,9 @@ class Fetcher:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._transport is not None:
+            await self._transport.aclose()
+            self._transport = None
 
     async def get(
         self, url: str, etag: str | None = None, last_modified: str | None = None
@@ -400,7 +496,7 @@ class Fetcher:
         fetch; a 304 gives ``not_modified`` with those validators carried
         over when the server does not repeat them.
         """
-        if self._client is None:
+        if self._transport is None:
             raise RuntimeError("use Fetcher as 'async with Fetcher(settings) as fetcher'")
         started = time.monotonic()
         headers: dict[str, str] = {}
@@ -426,9 +522,9 @@ class Fetcher:
     async def _follow(self, url: str, headers: dict[str, str]) -> _Hop:
         """Fetch ``url``, following up to ``max_redirects`` redirects, checking each hop."""
         try:
-            current = httpx.URL(url)
-        except httpx.InvalidURL as exc:
-            raise FetchError(url, f"invalid URL ({exc})", "invalid_url") from None
+            current = _checked_url(httpx.URL(url))
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise FetchError(url, f"invalid URL ({_one_line(exc)})", "invalid_url") from None
         visited = {current}
         redirects = 0
         while True:
@@ -453,10 +549,10 @@ class Fetcher:
                 url, f"HTTP {hop.status} redirect without a Location header", "redirects"
             )
         try:
-            return hop.url.join(location.strip())
-        except httpx.InvalidURL as exc:
+            return _checked_url(hop.url.join(location.strip()))
+        except (httpx.InvalidURL, ValueError) as exc:  # IDNA errors are ValueErrors
             raise FetchError(
-                url, f"redirect to an invalid URL {location!r} ({exc})", "redirects"
+                url, f"redirect to an invalid URL {location!r} ({_one_line(exc)})", "redirects"
             ) from None
 
     async def _with_retries(
@@ -502,16 +598,21 @@ class Fetcher:
         seconds. It is not retried: a server that slow would only hold the
         pass up as long again.
         """
-        assert self._client is not None
-        await self._check_destination(url)
+        assert self._transport is not None
+        self._check_destination(url)
+        request = httpx.Request(
+            "GET", url, headers={**self._headers, **headers}, extensions={"timeout": self._timeout}
+        )
         total = self.settings.total_timeout
         async with self._slot(url.host):
             try:
-                async with (
-                    asyncio.timeout(total),
-                    self._client.stream("GET", url, headers=headers) as response,
-                ):
-                    return await self._answer(response)
+                async with asyncio.timeout(total):
+                    response = await self._transport.handle_async_request(request)
+                    response.request = request
+                    try:
+                        return await self._answer(response)
+                    finally:
+                        await response.aclose()
             except httpx.HTTPError as exc:
                 raise self._failure(exc) from exc
             except TimeoutError:
@@ -606,33 +707,15 @@ class Fetcher:
 
     # -- the guard and the per-host queue --------------------------------------------
 
-    async def _check_destination(self, url: httpx.URL) -> None:
-        """Refuse other schemes, and private addresses unless allowed."""
+    @staticmethod
+    def _check_destination(url: httpx.URL) -> None:
+        """Refuse other schemes. The addresses are checked as the connection opens."""
         if not url.scheme:
             raise _Refused("not an absolute URL", "invalid_url")
         if url.scheme not in ALLOWED_SCHEMES:
             raise _Refused(f"unsupported scheme {url.scheme!r}", "scheme")
         if not url.host:
             raise _Refused("URL has no host", "invalid_url")
-        if self.settings.allow_private_addresses:
-            return
-        port = url.port or (443 if url.scheme == "https" else 80)
-        try:
-            addresses = await resolve_host(url.host, port)
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
-            raise _Retry(f"cannot resolve {url.host} ({reason})", "connection") from None
-        for address in addresses:
-            problem = address_problem(address)
-            if problem is None:
-                continue
-            what = f"{_article(problem)} {problem} address"
-            if address == url.host:
-                raise _Refused(f"refused: {address} is {what} ({_ALLOW_HINT})", "private_address")
-            raise _Refused(
-                f"refused: {url.host} resolves to {address}, {what} ({_ALLOW_HINT})",
-                "private_address",
-            )
 
     @asynccontextmanager
     async def _slot(self, host: str) -> AsyncIterator[None]:
