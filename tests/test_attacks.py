@@ -38,6 +38,7 @@ from test_hostile import (
     write_config,
 )
 
+from watcher.cli import main as cli_main
 from watcher.cli.main import main
 from watcher.config import HttpSettings
 from watcher.ingest import fetch
@@ -358,3 +359,78 @@ def test_dns_rebinding_through_a_feed_item_link(
     assert secret.hits("/story.html") == 0
     assert "secret" not in json.dumps(report).lower()
     assert stored(tmp_path).get("rebind") is None
+
+
+# -- 9: config values, and every unexpected error exits 2 in one line ---------------------------
+
+
+def config_with(tmp_path: Path, settings: str) -> Path:
+    config = tmp_path / "watcher.toml"
+    config.write_text(f'{settings}\n[[sources]]\nname = "x"\nurl = "http://127.0.0.1:9/feed.xml"\n')
+    return config
+
+
+@pytest.mark.parametrize(
+    ("settings", "shown"),
+    [
+        ("[http]\nconnect_timeout = nan", "http.connect_timeout: must be a finite duration"),
+        ("[notify]\nhealth_silence = nan", "notify.health_silence: must be a finite duration"),
+        ("[http]\nper_host_delay = inf", "http.per_host_delay: Input should be a finite number"),
+        ("[http]\nper_host_delay = 1e12", "http.per_host_delay: Input should be less than"),
+        ("[http]\ntotal_timeout = 1e300", "http.total_timeout: must be at most 10 years"),
+        ("[facts]\ncount_tolerance = nan", "facts.count_tolerance: Input should be a finite"),
+        ("[http]\nmax_bytes = 99999999999999999999999", "http.max_bytes: Input should be less"),
+        ("[http]\nretries = 9223372036854775807", "http.retries: Input should be less than"),
+        ("[state]\nretention = -inf", "state.retention: must be a finite duration"),
+    ],
+)
+def test_config_values_that_are_not_numbers_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], settings: str, shown: str
+) -> None:
+    config = config_with(tmp_path, settings)
+    assert main(["check", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"watcher: error: {config}: {shown}"), err
+    assert one_line(err)
+
+
+def test_deeply_nested_toml_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = config_with(tmp_path, "deep = " + "[" * 5000 + "]" * 5000)
+    assert main(["status", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"watcher: error: {config}: not valid TOML: arrays or tables nested too deeply\n"
+
+
+def test_a_database_driver_that_is_not_installed_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = config_with(tmp_path, '[state]\nurl = "postgresql://watcher:hunter2@db.test/watcher"')
+    config.chmod(0o600)
+    assert main(["status", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "watcher: error: postgresql://watcher:***@db.test/watcher: cannot open state database: "
+        "the postgresql driver is not installed"
+    ), err
+    assert one_line(err) and "hunter2" not in err
+
+
+def test_unexpected_error_exits_2_in_one_line_with_the_traceback_under_v(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Exit 1 means "changes found": an error nobody planned for must not look like it."""
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(cli_main, "collect_status", broken)
+    config = config_with(tmp_path, '[state]\npath = "state.db"')
+    assert main(["status", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "watcher: error: internal error: ZeroDivisionError: a bug (run with -v for the traceback)\n"
+    )
+    assert main(["status", "--config", str(config), "-v"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err
+    assert err.splitlines()[-1] == "watcher: error: internal error: ZeroDivisionError: a bug"

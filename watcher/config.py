@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import math
 import os
 import re
 import stat
@@ -45,6 +46,8 @@ class ConfigError(Exception):
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNIT_SECONDS = {None: 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# Longer than anything watcher waits for; bounds keep timers and sleeps finite.
+MAX_DURATION = 10 * 365 * 86400.0
 
 
 def parse_duration(value: Any) -> float:
@@ -58,8 +61,12 @@ def parse_duration(value: Any) -> float:
         if not match:
             raise ValueError(f"expected a duration such as 300, '15m' or '1h', got {value!r}")
         seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if not math.isfinite(seconds):
+        raise ValueError(f"must be a finite duration, got {value!r}")
     if seconds <= 0:
         raise ValueError("must be more than zero")
+    if seconds > MAX_DURATION:
+        raise ValueError(f"must be at most 10 years ({MAX_DURATION:g}s)")
     return seconds
 
 
@@ -73,7 +80,8 @@ def _check_http_url(value: str) -> str:
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # nan passes every "more than zero" test (nan <= 0 is false) and inf never ends a wait.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class HttpSettings(Strict):
@@ -85,15 +93,15 @@ class HttpSettings(Strict):
     # The longest one request may take, from sending it to the body's last
     # byte: read_timeout is per read, so a server trickling bytes dodges it.
     total_timeout: Duration = 120.0
-    max_bytes: int = Field(default=10_000_000, gt=0)
-    max_redirects: int = Field(default=5, ge=0)
-    retries: int = Field(default=2, ge=0)
+    max_bytes: int = Field(default=10_000_000, gt=0, le=1_000_000_000)
+    max_redirects: int = Field(default=5, ge=0, le=50)
+    retries: int = Field(default=2, ge=0, le=20)
     backoff: Duration = 1.0
     max_retry_after: Duration = 120.0
     user_agent: str = f"watcher/{__version__} (news fact monitor)"
-    per_host_concurrency: int = Field(default=2, gt=0)
-    per_host_delay: float = Field(default=1.0, ge=0)
-    concurrency: int = Field(default=16, gt=0)
+    per_host_concurrency: int = Field(default=2, gt=0, le=100)
+    per_host_delay: float = Field(default=1.0, ge=0, le=3600)
+    concurrency: int = Field(default=16, gt=0, le=1000)
 
 
 class Source(Strict):
@@ -120,10 +128,10 @@ class StateSettings(Strict):
 
 
 class ArticleSettings(Strict):
-    max_attempts: int = Field(default=3, gt=0)
-    max_per_source: int = Field(default=200, gt=0)
+    max_attempts: int = Field(default=3, gt=0, le=1000)
+    max_per_source: int = Field(default=200, gt=0, le=100_000)
     # Processes reading articles in a large pass; 0: one per CPU, 1: none.
-    workers: int = Field(default=0, ge=0)
+    workers: int = Field(default=0, ge=0, le=256)
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -181,11 +189,11 @@ class NotifySettings(Strict):
     timezone: str = "UTC"
     # A folder of templates overriding the shipped ones, file by file.
     templates: Path | None = None
-    max_attempts: int = Field(default=8, gt=0)
+    max_attempts: int = Field(default=8, gt=0, le=1000)
     retry_backoff: Duration = 60.0
     retry_max: Duration = 3600.0
     # A source failing this many polls in a row, or silent this long, raises an alert.
-    health_failures: int = Field(default=5, gt=0)
+    health_failures: int = Field(default=5, gt=0, le=1_000_000)
     health_silence: Duration = 3 * 86400.0
     # Write an Atom feed of fact changes here after each pass.
     atom: Path | None = None
@@ -224,7 +232,7 @@ class FactSettings(Strict):
     # A count within this fraction of the known one is the same count.
     count_tolerance: float = Field(default=0.10, ge=0, lt=1)
     # A change is "confirmed" once this many independent sites report it.
-    confirm_sources: int = Field(default=2, gt=0)
+    confirm_sources: int = Field(default=2, gt=0, le=100)
     # Values that override the ones derived from the seeds, by fact key:
     # "bases.air_base_201.status" = "operating", or a table with value,
     # qualifier and as_of.
@@ -411,6 +419,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{file}: not valid TOML: arrays or tables nested too deeply") from None
     config = parse_config(data, file)
     warn_if_readable(file, config)
     return config
@@ -419,6 +429,8 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
 def parse_config(data: dict[str, Any], file: Path) -> Config:
     try:
         config = Config.model_validate(data).model_copy(update={"path": file})
+    except RecursionError:
+        raise ConfigError(f"{file}: values nested too deeply") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = _location(first["loc"], data) or "(top level)"

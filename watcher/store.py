@@ -39,7 +39,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from watcher.models import Article, FeedItem
 
@@ -268,15 +268,34 @@ def _on_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def display_url(url: str) -> str:
+    """A database URL fit to show in messages and ``--json``: its password masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a database URL)"
+
+
 def _engine(url: str) -> Engine:
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(
+            "state.url: not a database URL (expected sqlite:///PATH or postgresql+psycopg://...)"
+        ) from None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         path = Path(parsed.database)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"{path}: cannot create the state directory: {exc.strerror}") from None
-    engine = create_engine(url)
+    try:
+        engine = create_engine(url)
+    except ImportError as exc:
+        raise StoreError(
+            f"{display_url(url)}: cannot open state database: the {parsed.drivername} driver "
+            f"is not installed ({exc})"
+        ) from None
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _on_connect)
         event.listen(engine, "begin", _on_begin)
@@ -295,7 +314,10 @@ class Store:
             raise StoreError(f"{self._where()}: cannot open state database: {exc.orig}") from None
 
     def _where(self) -> str:
-        return make_url(self.url).database or self.url
+        url = make_url(self.url)
+        if url.get_backend_name() == "sqlite" and url.database:
+            return url.database
+        return display_url(self.url)
 
     def _migrate(self) -> None:
         with self.engine.execution_options(immediate=True).begin() as conn:
@@ -689,4 +711,4 @@ def open_store(url: str) -> Store:
     try:
         return Store(url)
     except SQLAlchemyError as exc:
-        raise StoreError(f"{url}: cannot open state database: {exc}") from None
+        raise StoreError(f"{display_url(url)}: cannot open state database: {exc}") from None

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
@@ -608,17 +609,33 @@ def _load_optional(path: str | None) -> Config | None:
         return None
 
 
+def _error(message: str) -> int:
+    print(f"watcher: error: {' '.join(message.split())}", file=sys.stderr)
+    return EXIT_ERROR
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run one command; every failure is one line on stderr and exit status 2.
+
+    Exit 1 means "changes found", so nothing unplanned may end with it: an
+    error nobody foresaw is reported as an internal error, with its
+    traceback only under -v.
+    """
     out = out or sys.stdout
     args = build_parser().parse_args(argv)
-    setup_logging(verbose=args.verbose)
-    handler: Callable[[argparse.Namespace, Any, TextIO], int] = args.handler
     try:
+        setup_logging(verbose=args.verbose)
+        handler: Callable[[argparse.Namespace, Any, TextIO], int] = args.handler
         config = load_config(args.config) if args.needs_config else _load_optional(args.config)
         return handler(args, config, out)
     except (ConfigError, StoreError, CommandError, BaselineError) as exc:
-        print(f"watcher: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return _error(str(exc))
     except KeyboardInterrupt:
         print("watcher: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if args.verbose:
+            traceback.print_exc()
+            return _error(f"internal error: {detail}")
+        return _error(f"internal error: {detail} (run with -v for the traceback)")
