@@ -20,8 +20,10 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 import test_hostile
@@ -38,12 +40,14 @@ from test_hostile import (
     write_config,
 )
 
+from watcher.alerts.atom import build_feed
 from watcher.cli import main as cli_main
 from watcher.cli.main import main
 from watcher.config import HttpSettings
 from watcher.ingest import fetch
 from watcher.ingest.feeds import MAX_DEPTH, MAX_ITEMS, MAX_TAGS, parse_feed
 from watcher.ingest.fetch import Fetcher
+from watcher.models import Evidence, FactChange
 from watcher.service.workers import Readers
 
 # Fixtures shared with test_hostile.py: a pass over a good source and a hostile one,
@@ -434,3 +438,55 @@ def test_unexpected_error_exits_2_in_one_line_with_the_traceback_under_v(
     err = capsys.readouterr().err
     assert "Traceback (most recent call last)" in err
     assert err.splitlines()[-1] == "watcher: error: internal error: ZeroDivisionError: a bug"
+
+
+# -- 7: characters XML cannot hold --------------------------------------------------------------
+
+UNTITLED_HANDOVER = """<!doctype html><html><head><meta charset="utf-8">
+<meta property="article:published_time" content="2024-08-05T09:00:00Z"></head><body><article>
+<p>AGADEZ, Niger — The United States military handed over Air Base 201 near Agadez to Niger's
+army on Monday, a joint statement said.</p>
+<p>The handover leaves no American installation in Niger, officials said.</p>
+</article></body></html>"""
+
+
+def test_control_characters_from_a_feed_never_break_the_atom_feed(
+    server: LoopbackServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A title of ``&#1;`` and ``&#11;`` (the page has none) reached changes.atom raw,
+    which then failed to parse, for good: every later write keeps the last 200 entries."""
+    link = server.route("/a/handover.html", UNTITLED_HANDOVER)
+    title = "US &#1;hands over&#11; Agadez base&#xFFFF;"
+    feed = server.route("/feed.xml", rss(item(link, title, "h")), headers=RSS_TYPE)
+    config = write_config(tmp_path, {"wire": feed})
+    config.write_text(
+        config.read_text().replace("[http]", '[notify]\natom = "changes.atom"\n[http]')
+    )
+    assert main(["check", "--config", str(config), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["changes"], "the page reports a handover: a change to write"
+    atom = (tmp_path / "changes.atom").read_bytes()
+    root = ElementTree.fromstring(atom)  # strict XML: raises on a character it cannot hold
+    titles = [e.get("title") for e in root.iter("{http://www.w3.org/2005/Atom}link")]
+    assert "US hands over Agadez base" in titles
+    assert stored(tmp_path)["wire"] == ["US hands over Agadez base"]
+
+
+def test_atom_feed_is_valid_xml_whatever_the_changes_hold() -> None:
+    """Changes stored before cleaning at the door, with every character XML refuses."""
+    nasty = "".join(chr(c) for c in range(32)) + "\ud800\ufffe\uffff\x7f\x85 end"
+    change = FactChange(
+        change_id=1,
+        key="bases.air_base_201.status",
+        label=f"Air Base 201 {nasty}",
+        change_type="status_moved",
+        old=nasty,
+        new="handed over",
+        status="confirmed",
+        first_seen=datetime(2024, 8, 5, tzinfo=UTC),
+        evidence=(Evidence(nasty, f"https://w.test/a?{nasty}", nasty, date(2024, 8, 5)),),
+    )
+    data = build_feed([change], title=nasty, feed_id="urn:x", updated=datetime.now(UTC))
+    root = ElementTree.fromstring(data)
+    [entry] = root.iter("{http://www.w3.org/2005/Atom}entry")
+    assert "end" in entry.find("{http://www.w3.org/2005/Atom}title").text

@@ -1,4 +1,9 @@
-"""An Atom feed of fact changes, so watcher can be followed in any feed reader."""
+"""An Atom feed of fact changes, so watcher can be followed in any feed reader.
+
+Every text and attribute passes through :func:`xml_text` on its way in: a
+character XML cannot hold, stored by an older version or come some other
+way, must not make the feed unreadable for good.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +15,21 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from watcher.models import FactChange
+from watcher.sanitize import xml_text
 
 ATOM = "http://www.w3.org/2005/Atom"
 # Readers only show recent entries; older changes stay in `watcher facts`.
 MAX_ENTRIES = 200
 
 
+def _element(parent: ET.Element, tag: str, **attributes: str) -> ET.Element:
+    clean = {name: xml_text(value) for name, value in attributes.items()}
+    return ET.SubElement(parent, f"{{{ATOM}}}{tag}", clean)
+
+
 def _text(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Element:
-    element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attributes)
-    element.text = text
+    element = _element(parent, tag, **attributes)
+    element.text = xml_text(text)
     return element
 
 
@@ -41,16 +52,16 @@ def build_feed(
     _text(feed, "generator", "watcher")
     newest_first = sorted(changes, key=lambda c: (c.first_seen, c.change_id), reverse=True)
     for change in newest_first[:MAX_ENTRIES]:
-        entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
+        entry = _element(feed, "entry")
         _text(entry, "id", f"{feed_id}:change:{change.change_id}")
         _text(entry, "title", f"{change.label}: {change.old or 'unknown'} → {change.new}")
         _text(entry, "updated", change.first_seen.isoformat())
-        author = ET.SubElement(entry, f"{{{ATOM}}}author")
+        author = _element(entry, "author")
         _text(author, "name", "watcher")
         for evidence in change.evidence:
-            link = ET.SubElement(entry, f"{{{ATOM}}}link", {"rel": "related", "href": evidence.url})
+            link = _element(entry, "link", rel="related", href=evidence.url)
             if evidence.title:
-                link.set("title", evidence.title)
+                link.set("title", xml_text(evidence.title))
         _text(entry, "category", change.key, term=change.key)
         _text(entry, "content", _summary(change), type="text")
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)

@@ -18,6 +18,7 @@ import trafilatura
 from trafilatura.settings import use_config
 
 from watcher.models import Article
+from watcher.sanitize import web_line
 
 # Below this many characters an extraction is treated as having found no article.
 MIN_TEXT_CHARS = 80
@@ -144,7 +145,8 @@ def extract_html(
     canonical = canonical_of(html, url)
     return Article(
         url=url,
-        title=_clean(document.title) if document.title else fallback_title,
+        # The feed's title is the fallback; a stored one may predate cleaning at the door.
+        title=_clean(document.title) if document.title else web_line(fallback_title),
         text=text,
         published=as_datetime(document.date) or fallback_published,
         canonical_url=canonical,
@@ -171,6 +173,7 @@ def extract_text(
     first, _, rest = cleaned.partition("\n")
     if title is None and rest.strip() and _looks_like_title(first):
         title, cleaned = first.strip(), rest.strip()
+    title = web_line(title)
     if not cleaned:
         raise ExtractError("the text is empty")
     return Article(

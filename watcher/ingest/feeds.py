@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 import feedparser
 
 from watcher.models import FeedItem
+from watcher.sanitize import web_line, web_text
 
 # Query parameters that only track the reader; dropping them keeps an
 # article's identity stable when a feed re-issues its link.
@@ -246,7 +247,7 @@ def _item_id(entry: feedparser.FeedParserDict, link: str | None) -> str | None:
             return canonical_link(link)
         except ValueError:
             return link
-    title = (entry.get("title") or "").strip()
+    title = web_line(entry.get("title"))
     if title:
         stamp = entry.get("published") or entry.get("updated") or ""
         return "sha256:" + hashlib.sha256(f"{title}\n{stamp}".encode()).hexdigest()
@@ -306,12 +307,12 @@ def parse_feed(
             source=source,
             item_id=item_id,
             link=link,
-            title=(entry.get("title") or "").strip() or None,
+            title=web_line(entry.get("title")),
             published=_published(entry, now),
-            summary=(entry.get("summary") or "").strip() or None,
+            summary=web_text(entry.get("summary")),
         )
     return ParsedFeed(
-        title=(parsed.feed.get("title") or "").strip() or None,
+        title=web_line(parsed.feed.get("title")),
         items=list(found.values()),
         problem=problem,
     )
