@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -42,7 +43,9 @@ from test_mailer import PASSWORD, USER, authenticate, free_port
 
 from watcher.alerts.mailer import make_message_id
 from watcher.cli.main import main
-from watcher.store import alerts, utcnow
+from watcher.cli.report import collect_status
+from watcher.config import parse_config
+from watcher.store import alerts, open_store, utcnow
 
 BASE_201 = "bases.air_base_201.status"
 BASE_101 = "bases.air_base_101.status"
@@ -534,6 +537,76 @@ def test_secrets_never_appear_in_logs_errors_or_json(
     for output in outputs:
         for secret in secrets:
             assert secret not in output, output
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        quote(SECRET_PATH, safe=""),
+        quote(SECRET_PATH, safe="").lower(),
+        SECRET_PATH.rsplit("/", 1)[1],
+        quote(SECRET_PATH.rsplit("/", 1)[1] + "?", safe=""),
+    ],
+    ids=["path-url-encoded", "path-url-encoded-lowercase", "last-segment", "segment-encoded"],
+)
+def test_webhook_echoing_its_secret_in_another_form_never_shows_it(
+    tmp_path: Path,
+    sites: tuple[LoopbackServer, LoopbackServer],
+    hook: Webhook,
+    capsys: pytest.CaptureFixture[str],
+    echo: str,
+) -> None:
+    """A server that echoes the path URL-encoded, or only its last segment, put it in
+    last_error, in --json and in the log."""
+    hook.reply = Reply(500, f"no route to {echo} today")
+    token = SECRET_PATH.rsplit("/", 1)[1]
+    feed = publish(sites[0], AGADEZ)
+    config = write_config(tmp_path, [feed], slack=slack_channel(facts=[BASE_201]))
+    assert main(["check", "--config", str(config), "--json", "-v"]) == 1
+    captured = capsys.readouterr()
+    [alert] = listed(capsys, config)
+    assert alert["last_error"].startswith("Slack webhook: HTTP 500")
+    for output in (captured.out, captured.err, alert["last_error"]):
+        assert token not in output and token.lower() not in output.lower(), output
+
+
+def test_apprise_url_is_not_logged_under_v(
+    tmp_path: Path,
+    sites: tuple[LoopbackServer, LoopbackServer],
+    hook: Webhook,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """urllib3 (under Apprise) logged "POST /path" with the token; the redaction only
+    knew the whole json:// URL."""
+    pytest.importorskip("apprise")
+    token = "SECRETappriseTOKEN42"
+    monkeypatch.setenv(APPRISE_ENV, f"json://127.0.0.1:{hook.base_url.rsplit(':', 1)[1]}/h/{token}")
+    feed = publish(sites[0], AGADEZ)
+    config = write_config(
+        tmp_path,
+        [feed],
+        apprise=[{"name": "ops", "url_env": APPRISE_ENV, "immediate": "all", "facts": [BASE_201]}],
+    )
+    assert main(["notify", "test", "--config", str(config), "-v"]) == 0
+    assert main(["check", "--config", str(config), "-v"]) == 1
+    captured = capsys.readouterr()
+    assert hook.paths == [f"/h/{token}"] * 2  # delivered, and not written anywhere
+    assert token not in captured.out + captured.err
+
+
+def test_status_masks_the_database_password(tmp_path: Path) -> None:
+    """`watcher status --json` printed state.url with its password."""
+    config = parse_config(
+        {"state": {"url": "postgresql+psycopg://watcher:hunter2@db.test/watcher"}},
+        tmp_path / "watcher.toml",
+    )
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    try:
+        status = collect_status(config, store)
+    finally:
+        store.close()
+    assert status["database"] == "postgresql+psycopg://watcher:***@db.test/watcher"
 
 
 def test_notify_test_says_which_channel_worked(

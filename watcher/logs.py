@@ -11,9 +11,15 @@ import json
 import logging
 import os
 import sys
+from contextlib import suppress
 from datetime import UTC, datetime
+from urllib.parse import parse_qsl, quote, urlsplit
 
 _SECRETS: set[str] = set()
+# Longest first, so that a whole URL is masked before the path inside it.
+_ORDERED: list[str] = []
+# A part of a secret URL shorter than this (a path like "/hook") is too common to mask.
+MIN_PART = 6
 
 # syslog priorities, understood by journald at the start of a stderr line.
 _PRIORITY = {
@@ -25,14 +31,50 @@ _PRIORITY = {
 }
 
 
+def secret_forms(value: str) -> set[str]:
+    """Every form in which ``value`` may come back: whole, and for a URL its path, last
+    path segment, password and query values; each also percent-encoded and JSON-escaped.
+
+    A webhook's secret is its path; a server or a library may echo the path,
+    its last segment, or either URL-encoded, without the rest of the URL.
+    """
+    parts = {value}
+    with suppress(ValueError):
+        url = urlsplit(value)
+        if url.scheme and url.netloc:
+            parts |= {url.path, url.path.rstrip("/").rsplit("/", 1)[-1], url.password or ""}
+            parts |= {v for _, v in parse_qsl(url.query)}
+    forms: set[str] = set()
+    for part in parts:
+        if len(part) < MIN_PART and part != value:
+            continue
+        forms |= {part, quote(part, safe=""), quote(part, safe="/"), part.replace("/", "\\/")}
+        forms |= {quote(part, safe="").lower(), quote(part, safe="/").lower()}
+    return {form for form in forms if len(form) >= 4}
+
+
+NOISY_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "urllib3",
+    "requests",
+    "trafilatura",
+    "htmldate",
+    "apscheduler",
+    "apprise",
+)
+
+
 def register_secret(value: str | None) -> None:
-    """Mask ``value`` wherever it would appear in a log line."""
+    """Mask ``value``, in every form :func:`secret_forms` gives, wherever it would appear
+    in a log line or an error that watcher keeps."""
     if value and len(value) >= 4:
-        _SECRETS.add(value)
+        _SECRETS.update(secret_forms(value))
+        _ORDERED[:] = sorted(_SECRETS, key=len, reverse=True)
 
 
 def redact(text: str) -> str:
-    for secret in _SECRETS:
+    for secret in _ORDERED:
         text = text.replace(secret, "***")
     return text
 
@@ -77,7 +119,8 @@ def setup_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else default)
-    # The libraries' chatter is rarely what a watcher user needs.
-    # Apprise and httpx log request URLs, which for webhooks are secrets.
-    for noisy in ("httpx", "httpcore", "trafilatura", "htmldate", "apscheduler", "apprise"):
+    # The libraries' chatter is rarely what a watcher user needs, even with -v.
+    # Apprise, httpx and urllib3 (under Apprise, through requests) log request
+    # URLs and paths, which for webhooks are secrets.
+    for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)

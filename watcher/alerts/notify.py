@@ -31,7 +31,7 @@ from watcher.alerts.outbox import Outbox, OutgoingAlert
 from watcher.alerts.render import Renderer, sample_change
 from watcher.alerts.slack import build_alert_payload, build_digest_payloads, post_webhook
 from watcher.config import AppriseChannel, Config, EmailChannel, Routing, SlackChannel
-from watcher.logs import register_secret
+from watcher.logs import redact, register_secret
 from watcher.models import Digest, FactChange
 from watcher.store import Store, utcnow
 
@@ -323,6 +323,9 @@ class Dispatcher:
         return report
 
     def _failed(self, alert: OutgoingAlert, exc: ChannelError, report: DispatchReport) -> None:
+        # A server may echo the secret it was reached by (a webhook path, whole or in
+        # part, URL-encoded): the reason is kept, shown in --json and logged.
+        exc = ChannelError(redact(exc.reason), permanent=exc.permanent, retry_after=exc.retry_after)
         state = self.outbox.failed(
             alert, exc.reason, permanent=exc.permanent, retry_after=exc.retry_after
         )
@@ -368,7 +371,7 @@ class Dispatcher:
             try:
                 channel.send_change(change, alert)
             except ChannelError as exc:
-                results[name] = exc.reason
+                results[name] = redact(exc.reason)
             else:
                 results[name] = None
         return results

@@ -10,7 +10,6 @@ several messages. The webhook URL is a secret and never appears in an error.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -28,6 +27,7 @@ from watcher.alerts.render import (
     truncate,
 )
 from watcher.ingest.fetch import parse_retry_after
+from watcher.logs import secret_forms
 from watcher.models import Digest, FactChange
 
 HEADER_LIMIT = 150
@@ -191,12 +191,10 @@ def build_digest_payloads(digest: Digest, renderer: Renderer) -> list[dict[str, 
 
 
 def _without_url(text: str, url: str) -> str:
-    """``text`` with the webhook URL, or its secret path, replaced (also as JSON escapes it)."""
-    path = urlsplit(url).path
-    for secret in (url, path if len(path) > 1 else ""):
-        if secret:
-            for form in (secret, secret.replace("/", "\\/")):
-                text = text.replace(form, "the webhook URL")
+    """``text`` with the webhook URL replaced in every form it may come back in
+    (whole, its path or last segment, URL-encoded, JSON-escaped)."""
+    for form in sorted(secret_forms(url), key=len, reverse=True):
+        text = text.replace(form, "the webhook URL")
     return text
 
 

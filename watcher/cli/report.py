@@ -14,7 +14,7 @@ from watcher.facts.reading import SentenceReading
 from watcher.facts.topic import Topic
 from watcher.models import Evidence, Observation
 from watcher.service.check import CheckReport, ReportedChange
-from watcher.store import Store
+from watcher.store import Store, display_url
 from watcher.terminal import safe
 
 _EVENTS = {"new": "new", "confirmed": "now confirmed", "corroborated": "more sources"}
@@ -121,7 +121,7 @@ def collect_status(config: Config, store: Store) -> dict[str, Any]:
     daemon = store.get_meta("daemon")
     alerts = store.alert_counts()
     return {
-        "database": config.database_url(),
+        "database": display_url(config.database_url()),
         "sources": sources,
         "alerts": {
             state: alerts.get(state, 0) for state in ("pending", "sending", "failed", "uncertain")
