@@ -15,6 +15,7 @@ import gzip
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import time
@@ -27,7 +28,7 @@ from xml.etree import ElementTree
 
 import pytest
 import test_hostile
-from loopback import LoopbackServer, Response
+from loopback import LoopbackServer, Request, Response
 from test_hostile import (
     RSS_TYPE,
     article,
@@ -48,7 +49,7 @@ from watcher.ingest import fetch
 from watcher.ingest.feeds import MAX_DEPTH, MAX_ITEMS, MAX_TAGS, parse_feed
 from watcher.ingest.fetch import Fetcher
 from watcher.models import Evidence, FactChange
-from watcher.service.workers import Readers
+from watcher.service.workers import POOL_THRESHOLD, Readers
 
 # Fixtures shared with test_hostile.py: a pass over a good source and a hostile one,
 # and a TCP server for replies no HTTP server would send.
@@ -490,3 +491,86 @@ def test_atom_feed_is_valid_xml_whatever_the_changes_hold() -> None:
     root = ElementTree.fromstring(data)
     [entry] = root.iter("{http://www.w3.org/2005/Atom}entry")
     assert "end" in entry.find("{http://www.w3.org/2005/Atom}title").text
+
+
+# -- 6: worker processes die with the check that started them -----------------------------------
+
+
+def descendants(root: int) -> dict[int, str]:
+    """The processes below ``root``, by pid, with their start time (to tell a reused pid)."""
+    children: dict[int, list[int]] = {}
+    started: dict[int, str] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        started[int(entry)] = fields[19]
+    found: dict[int, str] = {}
+    waiting = [root]
+    while waiting:
+        for child in children.get(waiting.pop(), []):
+            found[child] = started[child]
+            waiting.append(child)
+    return found
+
+
+def still_running(processes: dict[int, str]) -> list[int]:
+    running = []
+    for pid, started in processes.items():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[19] == started and fields[0] != "Z":  # the same process, not a zombie
+            running.append(pid)
+    return running
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_workers_die_with_a_killed_check(server: LoopbackServer, tmp_path: Path) -> None:
+    """SIGKILL during pooled extraction left the fork server, its workers and the resource
+    tracker running (about 195 MB each time); under cron or by hand no cgroup cleans up."""
+
+    def slow_page(request: Request) -> Response:
+        time.sleep(0.3)
+        return Response(article(f"Story {request.path}"))
+
+    links = []
+    for n in range(POOL_THRESHOLD + 20):
+        links.append(item(server.route(f"/a/{n}.html", slow_page), f"S{n}", f"g{n}"))
+    feed = server.route("/feed.xml", rss(*links), headers=RSS_TYPE)
+    config = write_config(
+        tmp_path,
+        {"wire": feed},
+        http={"per_host_concurrency": 8},
+        articles_settings={"workers": 2},
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "watcher", "check", "--config", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        # The resource tracker, the fork server and two workers.
+        while len(pool := descendants(process.pid)) < 4:
+            assert process.poll() is None, "the check ended before its workers started"
+            assert time.monotonic() < deadline, f"no worker pool after 60s: {pool}"
+            time.sleep(0.1)
+        time.sleep(0.5)  # workers busy reading
+        pool = descendants(process.pid)
+    finally:
+        process.kill()
+        process.wait()
+    deadline = time.monotonic() + 10
+    while (left := still_running(pool)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == [], f"still running after the check was killed: {left}"

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import select
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
@@ -36,9 +38,48 @@ _worker_topic: Topic | None = None
 _THREAD_LOCK = threading.Lock()
 
 
-def _start_worker(topic_path: str) -> None:
+def _start_worker(topic_path: str, owner: int) -> None:
     global _worker_topic
+    _exit_with(owner)
     _worker_topic = load_topic(topic_path)
+
+
+def _exit_with(owner: int) -> None:
+    """End this worker when ``owner``, the process whose pool it serves, ends, however.
+
+    A worker's parent is the fork server, so PR_SET_PDEATHSIG would not see
+    the owner go; and an owner killed with SIGKILL leaves the pool's queues
+    open, so its workers would wait on them for ever, keeping the fork server
+    and the resource tracker alive with them (about 200 MB per killed
+    check). A thread waits on a pidfd of the owner (Linux 5.3 and later), or
+    else looks every second whether it is still there.
+    """
+    try:
+        handle: int | None = os.pidfd_open(owner)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):
+        handle = None
+
+    def watch() -> None:
+        if handle is not None:
+            select.select([handle], [], [])
+        else:
+            while _running(owner):
+                time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-owner", daemon=True).start()
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # there, under another user
+        pass
+    return True
 
 
 def read_article(
@@ -95,7 +136,7 @@ class Readers:
                     max_workers=self.workers,
                     mp_context=context,
                     initializer=_start_worker,
-                    initargs=(str(self.topic_path),),
+                    initargs=(str(self.topic_path), os.getpid()),
                 )
             return self._pool
 
