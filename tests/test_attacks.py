@@ -14,10 +14,14 @@ import asyncio
 import gzip
 import json
 import os
+import re
 import resource
+import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,7 +32,9 @@ from xml.etree import ElementTree
 
 import pytest
 import test_hostile
+from alerting import Webhook
 from loopback import LoopbackServer, Request, Response
+from test_check_facts import HANDOVER, page
 from test_hostile import (
     RSS_TYPE,
     article,
@@ -55,6 +61,8 @@ from watcher.service.workers import POOL_THRESHOLD, Readers
 # and a TCP server for replies no HTTP server would send.
 check = test_hostile.check
 raw = test_hostile.raw
+
+WEBHOOK_ENV = "WATCHER_TEST_ATTACK_WEBHOOK"
 
 # A child `watcher check` runs under this address-space limit, so that a
 # regression fails at once instead of eating the machine's memory.
@@ -574,3 +582,119 @@ def test_workers_die_with_a_killed_check(server: LoopbackServer, tmp_path: Path)
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert left == [], f"still running after the check was killed: {left}"
+
+
+# -- 10: a database deleted, damaged or made read-only -----------------------------------------
+
+
+@pytest.mark.slow
+def test_database_deleted_during_a_pass_stops_it_and_sends_nothing_twice(
+    server: LoopbackServer, tmp_path: Path
+) -> None:
+    """The pass went on writing into the unlinked file and exited 1; the next run, on a
+    new file, sent every alert again."""
+    hook = Webhook()
+    requested = threading.Event()
+
+    def slow_page(request: Request) -> Response:
+        requested.set()
+        time.sleep(1.5)  # the database is deleted meanwhile
+        return Response(page(HANDOVER).encode())
+
+    link = server.route("/a/handover.html", slow_page)
+    feed = server.route("/feed.xml", rss(item(link, "Handover", "h")), headers=RSS_TYPE)
+    config = write_config(tmp_path, {"wire": feed})
+    with config.open("a") as file:
+        file.write(f'[notify.slack]\nwebhook_env = "{WEBHOOK_ENV}"\nimmediate = "all"\n')
+    env = {**os.environ, WEBHOOK_ENV: hook.url}
+    command = [sys.executable, "-m", "watcher", "check", "--config", str(config)]
+    try:
+        first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        assert requested.wait(60), "the article was never fetched"
+        (tmp_path / "state.db").unlink()
+        _, err = first.communicate(timeout=60)
+        assert first.returncode == 2, err
+        assert err.decode().splitlines() == [
+            f"watcher: error: {tmp_path / 'state.db'}: the state database was deleted or "
+            "replaced while watcher was using it; nothing more was written to it"
+        ]
+        assert hook.posts == []  # nothing claimed from the deleted file
+        second = subprocess.run(command, capture_output=True, env=env, timeout=60)
+        assert second.returncode == 1, second.stderr
+        sent = len(hook.posts)
+        assert sent >= 1
+        third = subprocess.run(command, capture_output=True, env=env, timeout=60)
+        assert third.returncode == 0 and len(hook.posts) == sent  # each alert once
+    finally:
+        hook.stop()
+
+
+def damage(database: Path, table: str, key_column: str, key: object) -> None:
+    """Zero 40 bytes inside one row's JSON in the file itself, as a torn page would."""
+    with sqlite3.connect(database) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        [(text,)] = conn.execute(f"SELECT data FROM {table} WHERE {key_column} = ?", (key,))
+    conn.close()
+    data = bytearray(database.read_bytes())
+    row = text.encode()[:200]
+    # The row's own record, not a copy nested in another row's JSON (after '": ').
+    at = next(
+        at
+        for at in (m.start() for m in re.finditer(re.escape(row), data))
+        if data[at - 2 : at] != b": "
+    )
+    data[at + 10 : at + 50] = bytes(40)
+    database.write_bytes(bytes(data))
+
+
+def test_a_damaged_row_is_reported_and_skipped(
+    server: LoopbackServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Zeroed bytes inside a row: `check` said nothing and `watcher facts` died with a
+    JSONDecodeError traceback."""
+    link = server.route("/a/handover.html", page(HANDOVER))
+    feed = server.route("/feed.xml", rss(item(link, "Handover", "h")), headers=RSS_TYPE)
+    config = write_config(tmp_path, {"wire": feed})
+    assert main(["check", "--config", str(config)]) == 1
+    capsys.readouterr()
+    damage(tmp_path / "state.db", "knowledge", "key", "us_forces.withdrawal_deadline")
+    damage(tmp_path / "state.db", "changes", "id", 1)
+
+    assert main(["facts", "--config", str(config), "--json"]) == 0
+    captured = capsys.readouterr()
+    facts = {f["key"] for f in json.loads(captured.out)["facts"]}
+    assert "bases.air_base_201.status" in facts and "us_forces.withdrawal_deadline" not in facts
+    errors = captured.err.splitlines()
+    assert any("knowledge row 'us_forces.withdrawal_deadline' is damaged" in e for e in errors)
+    assert any("changes row 1 is damaged" in e for e in errors), errors
+    assert "Traceback" not in captured.err
+
+    server.route("/feed.xml", rss(item(link, "Handover", "h"), item(link + "?2", "Again", "h2")))
+    assert main(["check", "--config", str(config)]) in (0, 1)
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_read_only_database_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`chattr +i` on the database printed a traceback per source before the exit 2."""
+    sources = {f"s{n}": f"http://127.0.0.1:9/{n}.xml" for n in range(3)}
+    config = write_config(tmp_path, sources, http={"connect_timeout": 1})
+    main(["check", "--config", str(config)])
+    capsys.readouterr()
+    database = tmp_path / "state.db"
+    immutable = os.geteuid() == 0 and shutil.which("chattr") is not None
+    if immutable:
+        subprocess.run(["chattr", "+i", str(database)], check=True)
+    else:
+        database.chmod(0o444)
+        tmp_path.chmod(0o555)
+    try:
+        assert main(["check", "--config", str(config)]) == 2
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(database)], check=True)
+        tmp_path.chmod(0o755)
+        database.chmod(0o644)
+    err = capsys.readouterr().err
+    assert err.splitlines() == [f"watcher: error: {database}: attempt to write a readonly database"]

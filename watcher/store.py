@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -38,10 +39,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAlchemyError
 
 from watcher.models import Article, FeedItem
+
+log = logging.getLogger(__name__)
 
 
 class StoreError(Exception):
@@ -217,6 +220,21 @@ class PendingItem:
     attempts: int
 
 
+def decoded(table: str, row_id: object, data: str) -> Any | None:
+    """A row's JSON column, or None when it is damaged: reported, with table and id, and
+    skipped, so that one bad row never stops a command."""
+    try:
+        return json.loads(data)
+    except (ValueError, TypeError) as exc:
+        log.error(
+            "state database: %s row %r is damaged and was skipped (%s)",
+            table,
+            row_id,
+            " ".join(str(exc).split()),
+        )
+        return None
+
+
 def _source_state(row: Any) -> SourceState:
     return SourceState(
         name=row["name"],
@@ -303,15 +321,59 @@ def _engine(url: str) -> Engine:
 
 
 class Store:
-    """The state database. One per process; safe to share between passes."""
+    """The state database. One per process; safe to share between passes.
+
+    A SQLite file is remembered by device and inode when it is opened, and
+    every transaction checks it again before committing: a file deleted or
+    replaced under a running pass would otherwise take its writes (an
+    unlinked file still accepts them), and the next run, on a new file,
+    would send every alert again.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = _engine(url)
+        self._opening = True
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "handle_error", self._on_error)
         try:
             self._migrate()
         except OperationalError as exc:
             raise StoreError(f"{self._where()}: cannot open state database: {exc.orig}") from None
+        self._opening = False
+        self._file = self._identity()
+
+    def _sqlite_path(self) -> Path | None:
+        url = make_url(self.url)
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        return Path(url.database)
+
+    def _identity(self) -> tuple[int, int] | None:
+        """The SQLite file's device and inode; None for other databases (or if it is gone)."""
+        path = self._sqlite_path()
+        if path is None:
+            return None
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            return None
+        return info.st_dev, info.st_ino
+
+    def _check_same_file(self) -> None:
+        """Raise StoreError when the SQLite file opened is no longer the one at its path."""
+        if self._file is not None and self._identity() != self._file:
+            raise StoreError(
+                f"{self._where()}: the state database was deleted or replaced while watcher "
+                "was using it; nothing more was written to it"
+            )
+
+    def _on_error(self, context: ExceptionContext) -> None:
+        """SQLite failing (read-only, damaged, a file gone) becomes one StoreError line."""
+        original = context.original_exception
+        if type(original) in (sqlite3.OperationalError, sqlite3.DatabaseError):
+            action = "cannot open state database: " if self._opening else ""
+            raise StoreError(f"{self._where()}: {action}{' '.join(str(original).split())}")
 
     def _where(self) -> str:
         url = make_url(self.url)
@@ -366,7 +428,8 @@ class Store:
         try:
             with self.engine.execution_options(immediate=True).begin() as conn:
                 yield conn
-        except OperationalError as exc:
+                self._check_same_file()
+        except DatabaseError as exc:
             raise StoreError(f"{self._where()}: {exc.orig}") from None
 
     def close(self) -> None:
@@ -626,7 +689,8 @@ class Store:
     @staticmethod
     def read_knowledge(conn: Connection) -> dict[str, dict[str, Any]]:
         rows = conn.execute(select(knowledge.c.key, knowledge.c.data)).all()
-        return {key: json.loads(data) for key, data in rows}
+        found = {key: decoded("knowledge", key, data) for key, data in rows}
+        return {key: data for key, data in found.items() if data is not None}
 
     def load_knowledge(self) -> dict[str, dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -701,9 +765,10 @@ class Store:
                 "status": row["status"],
                 "first_seen": aware(row["first_seen"]).isoformat(),
                 "updated_at": aware(row["updated_at"]).isoformat(),
-                **json.loads(row["data"]),
+                **data,
             }
             for row in rows
+            if (data := decoded("changes", row["id"], row["data"])) is not None
         ]
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, and_, insert, select, update
 from watcher.alerts.health import HealthEvent
 from watcher.config import Routing
 from watcher.models import Digest, FactChange
-from watcher.store import Store, alerts, aware, utcnow
+from watcher.store import Store, alerts, aware, decoded, utcnow
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,10 @@ class OutgoingAlert:
         }
 
 
-def _row(row: Any) -> OutgoingAlert:
+def _row(row: Any) -> OutgoingAlert | None:
+    payload = decoded("alerts", row["id"], row["payload"])
+    if payload is None:
+        return None
     return OutgoingAlert(
         id=row["id"],
         kind=row["kind"],
@@ -65,7 +68,7 @@ def _row(row: Any) -> OutgoingAlert:
         subject_key=row["subject_key"],
         channel=row["channel"],
         idempotency_key=row["idempotency_key"],
-        payload=json.loads(row["payload"]),
+        payload=payload,
         state=row["state"],
         attempts=row["attempts"],
         next_attempt=aware(row["next_attempt"]),
@@ -216,7 +219,7 @@ class Outbox:
         if channels is not None:
             query = query.where(alerts.c.channel.in_(channels))
         with self.store.engine.connect() as conn:
-            return [_row(r) for r in conn.execute(query).mappings()]
+            return [a for r in conn.execute(query).mappings() if (a := _row(r))]
 
     def claim(self, alert: OutgoingAlert) -> bool:
         """Take a pending alert for sending; False if another process took it first."""
@@ -294,7 +297,7 @@ class Outbox:
             rows = conn.execute(
                 select(alerts).where(alerts.c.state.in_(states)).order_by(alerts.c.id)
             ).mappings()
-            return [_row(r) for r in rows]
+            return [a for r in rows if (a := _row(r))]
 
     def thread_root(self, channel: str, subject_key: str) -> str | None:
         """The Message-ID of the first alert sent on this channel about this subject."""

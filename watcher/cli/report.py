@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any, TextIO
 
@@ -14,7 +13,7 @@ from watcher.facts.reading import SentenceReading
 from watcher.facts.topic import Topic
 from watcher.models import Evidence, Observation
 from watcher.service.check import CheckReport, ReportedChange
-from watcher.store import Store, display_url
+from watcher.store import Store, decoded, display_url
 from watcher.terminal import safe
 
 _EVENTS = {"new": "new", "confirmed": "now confirmed", "corroborated": "more sources"}
@@ -126,7 +125,7 @@ def collect_status(config: Config, store: Store) -> dict[str, Any]:
         "alerts": {
             state: alerts.get(state, 0) for state in ("pending", "sending", "failed", "uncertain")
         },
-        "daemon": json.loads(daemon) if daemon else None,
+        "daemon": decoded("meta", "daemon", daemon) if daemon else None,
     }
 
 

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
 from watcher.config import Config
 from watcher.facts.baseline import BaselineError, derive_baseline
-from watcher.facts.compare import Change, Comparison, Knowledge, Policy, describe
+from watcher.facts.compare import Change, Comparison, Knowledge, KnownFact, Policy, describe
 from watcher.facts.topic import Topic
 from watcher.models import CurrentFact, FactChange
 from watcher.store import Store
+
+log = logging.getLogger(__name__)
 
 BASELINE_META = "baseline"
 
@@ -67,12 +71,23 @@ def install_baseline(store: Store, baseline: Knowledge, *, at: datetime) -> bool
     return True
 
 
+def _knowledge(rows: dict[str, dict[str, Any]]) -> Knowledge:
+    """Knowledge from its stored rows; a row that does not read is reported and skipped."""
+    facts = {}
+    for key, data in rows.items():
+        try:
+            facts[key] = KnownFact.from_json(data)
+        except (KeyError, TypeError, ValueError) as exc:
+            log.error("state database: knowledge row %r is damaged and was skipped (%r)", key, exc)
+    return Knowledge(facts)
+
+
 def read(conn: Connection) -> Knowledge:
-    return Knowledge.from_json(Store.read_knowledge(conn))
+    return _knowledge(Store.read_knowledge(conn))
 
 
 def load(store: Store) -> Knowledge:
-    return Knowledge.from_json(store.load_knowledge())
+    return _knowledge(store.load_knowledge())
 
 
 @dataclass(frozen=True)
@@ -140,15 +155,17 @@ def stored_changes(
         since=since.astimezone(UTC) if since else None,
         until=until.astimezone(UTC) if until else None,
     )
-    return [
-        present(
-            Change.from_json(row),
-            row["id"],
-            datetime.fromisoformat(row["first_seen"]),
-            topic,
-        )
-        for row in rows
-    ]
+    changes = []
+    for row in rows:
+        try:
+            change = Change.from_json(row)
+        except (KeyError, TypeError, ValueError) as exc:
+            log.error(
+                "state database: changes row %r is damaged and was skipped (%r)", row["id"], exc
+            )
+            continue
+        changes.append(present(change, row["id"], datetime.fromisoformat(row["first_seen"]), topic))
+    return changes
 
 
 def current_facts(knowledge: Knowledge, topic: Topic) -> list[CurrentFact]:

@@ -29,7 +29,7 @@ from watcher.ingest.feeds import FeedError, parse_feed
 from watcher.ingest.fetch import Fetcher, FetchError
 from watcher.models import Article, FactChange, FeedItem, Observation
 from watcher.service.workers import Readers, default_workers
-from watcher.store import PendingItem, Store, utcnow
+from watcher.store import PendingItem, Store, StoreError, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -181,8 +181,12 @@ class Checker:
             self.readers = readers_for(self.config, self.topic)
         self._in_flight = asyncio.Semaphore(max(MIN_IN_FLIGHT, 4 * self.readers.workers))
         try:
-            async with Fetcher(self.config.http) as fetcher:
-                reports = await asyncio.gather(*(self._poll(fetcher, s) for s in sources))
+            async with Fetcher(self.config.http) as fetcher, asyncio.TaskGroup() as group:
+                polls = [group.create_task(self._poll(fetcher, s)) for s in sources]
+            reports = [poll.result() for poll in polls]
+        except ExceptionGroup as failed:
+            # A store that cannot be written ends the pass: the first cause, as it was raised.
+            raise failed.exceptions[0] from None
         finally:
             if self._own_readers:
                 self.readers.close()
@@ -200,6 +204,8 @@ class Checker:
             if fetched.report.status != "failed":
                 await self._fetch_articles(fetcher, fetched)
             self._write(fetched)
+        except StoreError:
+            raise  # the database, not this source: nothing more can be recorded
         except Exception as exc:  # one source's bug must not end the pass
             log.error(
                 "source %s: unexpected error: %s",
