@@ -148,6 +148,7 @@ class Webhook:
 
     def __init__(self) -> None:
         self.posts: list[dict[str, Any]] = []
+        self.times: list[float] = []  # time.monotonic() of each post
         self.paths: list[str] = []
         self.statuses: list[int] = []
         self.replies: list[Reply] = []
@@ -159,6 +160,7 @@ class Webhook:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 reply = hook.replies.pop(0) if hook.replies else hook.reply
                 hook.posts.append(json.loads(body))
+                hook.times.append(time.monotonic())
                 hook.paths.append(self.path)
                 hook.statuses.append(reply.status)
                 time.sleep(reply.delay)

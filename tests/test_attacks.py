@@ -56,6 +56,7 @@ from watcher.ingest.feeds import MAX_DEPTH, MAX_ITEMS, MAX_TAGS, parse_feed
 from watcher.ingest.fetch import Fetcher
 from watcher.models import Evidence, FactChange
 from watcher.service.workers import POOL_THRESHOLD, Readers
+from watcher.store import open_store
 
 # Fixtures shared with test_hostile.py: a pass over a good source and a hostile one,
 # and a TCP server for replies no HTTP server would send.
@@ -698,3 +699,93 @@ def test_a_read_only_database_is_one_line(
         database.chmod(0o644)
     err = capsys.readouterr().err
     assert err.splitlines() == [f"watcher: error: {database}: attempt to write a readonly database"]
+
+
+# -- 5: slow links hold only their own source -----------------------------------------------------
+
+
+def one_byte_a_second(request: Request) -> Response:
+    """A page that never ends: a byte a second, for far longer than any timeout here."""
+
+    def trickle() -> Iterator[bytes]:
+        for _ in range(120):
+            yield b"<"
+            time.sleep(1)
+
+    return Response(stream=trickle(), headers={"Content-Type": "text/html"})
+
+
+@pytest.mark.slow
+def test_slow_links_hold_only_their_own_source(
+    server: LoopbackServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """40 links to a 1 byte/s server with total_timeout 5s made a 100s pass, every alert of
+    every source waiting for its end. Now the slow source stops at its budget, and the good
+    source's alert is sent as soon as it is written."""
+    slow = LoopbackServer("127.0.0.2").start()
+    hook = Webhook()
+    try:
+        links = [
+            item(slow.route(f"/s/{n}.html", one_byte_a_second), f"Slow {n}", f"s{n}")
+            for n in range(40)
+        ]
+        slow_feed = slow.route("/feed.xml", rss(*links), headers=RSS_TYPE)
+        link = server.route("/a/handover.html", page(HANDOVER))
+        good_feed = server.route("/feed.xml", rss(item(link, "Handover", "h")), headers=RSS_TYPE)
+        config = write_config(
+            tmp_path,
+            {"slow": slow_feed, "good": good_feed},
+            http={"total_timeout": 5, "read_timeout": 2},
+        )
+        with config.open("a") as file:
+            file.write('[check]\nsource_budget = "6s"\npass_budget = "20s"\n')
+            file.write(f'[notify.slack]\nwebhook_env = "{WEBHOOK_ENV}"\nimmediate = "all"\n')
+        os.environ[WEBHOOK_ENV] = hook.url
+        started = time.monotonic()
+        assert main(["check", "--config", str(config), "--json"]) == 1
+        took = time.monotonic() - started
+    finally:
+        os.environ.pop(WEBHOOK_ENV, None)
+        slow.stop()
+        hook.stop()
+    report = json.loads(capsys.readouterr().out)
+    assert took < 12, f"the pass took {took:.1f}s"
+    # The good source's alert went out while the slow source was still being read.
+    assert hook.posts and hook.times[0] - started < 4, hook.times
+    assert [a["channel"] for a in report["alerts"]["sent"]] == ["slack"]
+    sources = by_name(report)
+    assert sources["good"]["status"] == "new"
+    slow_report = sources["slow"]
+    cut = slow_report["failures"]
+    # Two at a time (per_host_concurrency), each cut by total_timeout or by the budget.
+    assert 2 <= len(cut) <= 6
+    assert all(one_line(f["reason"]) for f in cut)
+    assert any("(check.source_budget, 6s)" in f["reason"] for f in cut)
+    assert slow_report["deferred"] == 40 - len(cut)
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    try:
+        pending = store.pending_items("slow", max_attempts=3, limit=100)
+    finally:
+        store.close()
+    assert len(pending) == 40  # nothing lost: the rest is fetched next pass
+    assert sum(p.attempts == 0 for p in pending) == slow_report["deferred"]
+
+
+def test_the_pass_budget_bounds_every_source(
+    server: LoopbackServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    links = [
+        item(server.route(f"/s/{n}.html", one_byte_a_second), f"Slow {n}", f"s{n}")
+        for n in range(6)
+    ]
+    feed = server.route("/slow.xml", rss(*links), headers=RSS_TYPE)
+    config = write_config(tmp_path, {"slow": feed}, http={"total_timeout": 60})
+    with config.open("a") as file:
+        file.write('[check]\nsource_budget = "1h"\npass_budget = "2s"\n')
+    started = time.monotonic()
+    assert main(["check", "--config", str(config), "--json"]) == 0
+    assert time.monotonic() - started < 6
+    slow = by_name(json.loads(capsys.readouterr().out))["slow"]
+    assert {f["reason"].split(": ", 1)[1] for f in slow["failures"]} == {
+        "cut off: the time budget ran out (check.pass_budget, 2s)"
+    }

@@ -127,6 +127,16 @@ class StateSettings(Strict):
         return self
 
 
+class CheckSettings(Strict):
+    """How long one pass may take, so that one slow site never holds the others' alerts."""
+
+    # A source's feed and articles are fetched and read within this; articles
+    # not started by then wait for the next pass, those cut off count a try.
+    source_budget: Duration = 300.0
+    # No source's work goes on after this, however long its own budget.
+    pass_budget: Duration = 600.0
+
+
 class ArticleSettings(Strict):
     max_attempts: int = Field(default=3, gt=0, le=1000)
     max_per_source: int = Field(default=200, gt=0, le=100_000)
@@ -242,6 +252,7 @@ class FactSettings(Strict):
 class Config(Strict):
     state: StateSettings = StateSettings()
     http: HttpSettings = HttpSettings()
+    check: CheckSettings = CheckSettings()
     articles: ArticleSettings = ArticleSettings()
     notify: NotifySettings = NotifySettings()
     facts: FactSettings = FactSettings()

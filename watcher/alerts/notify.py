@@ -234,6 +234,13 @@ class DispatchReport:
     # Channels skipped for the rest of the round after a temporary failure.
     down: dict[str, str] = field(default_factory=dict)
 
+    def extend(self, other: DispatchReport) -> None:
+        """Add a later round's outcome to this one."""
+        self.sent += other.sent
+        self.retrying += other.retrying
+        self.failed += other.failed
+        self.down.update(other.down)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "sent": [{"id": a.id, "kind": a.kind, "channel": a.channel} for a in self.sent],

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from watcher import __version__
-from watcher.alerts.notify import Dispatcher
+from watcher.alerts.notify import Dispatcher, DispatchReport
 from watcher.alerts.render import Renderer, TemplateError, load_templates
 from watcher.cli.report import (
     collect_status,
@@ -42,7 +42,7 @@ from watcher.ingest.extract import ExtractError, as_datetime, extract_file, extr
 from watcher.ingest.fetch import Fetcher, FetchError, FetchResult
 from watcher.logs import setup_logging
 from watcher.models import Article
-from watcher.service.check import Checker
+from watcher.service.check import Checker, OnWritten, SourceReport
 from watcher.store import Store, StoreError, open_store, utcnow
 from watcher.terminal import ProgressLine, safe
 
@@ -68,20 +68,25 @@ def cmd_check(args: argparse.Namespace, config: Config, out: TextIO) -> int:
     renderer = _renderer(config)
     store = _store(config)
     progress = ProgressLine("fetching articles") if sys.stderr.isatty() and not args.json else None
+    dispatcher = None if args.no_send else Dispatcher(config, store, renderer)
+    dispatch = None if dispatcher is None else DispatchReport()
     try:
         checker = Checker(config, store, topic=topic, baseline=_baseline(config, topic))
         checker.progress = progress
+        if dispatcher is not None and dispatch is not None:
+            checker.on_written = _sender(dispatcher, dispatch)
         report = asyncio.run(checker.run())
         if progress:
             progress.close()
             progress = None
-        dispatch = None
-        if not args.no_send:
-            with Dispatcher(config, store, renderer) as dispatcher:
-                dispatch = dispatcher.send_due()
+        if dispatcher is not None and dispatch is not None:
+            # Alerts due a retry, and any a source's own round left behind.
+            dispatch.extend(dispatcher.send_due())
     finally:
         if progress:
             progress.close()
+        if dispatcher is not None:
+            dispatcher.close()
         store.close()
     if args.json:
         _print_json({**report.to_json(), "alerts": dispatch.to_json() if dispatch else None}, out)
@@ -92,6 +97,20 @@ def cmd_check(args: argparse.Namespace, config: Config, out: TextIO) -> int:
     if report.sources and len(report.failed_sources) == len(report.sources):
         return EXIT_ERROR
     return EXIT_CHANGES if report.found_something else EXIT_OK
+
+
+def _sender(dispatcher: Dispatcher, dispatch: DispatchReport) -> OnWritten:
+    """Send a source's alerts as soon as it is written, one round at a time, off the
+    event loop (SMTP and webhooks block), while the other sources go on."""
+    one_at_a_time = asyncio.Lock()
+
+    async def send(source: SourceReport) -> None:
+        if not (source.health or any(change.alerts for change in source.changes)):
+            return
+        async with one_at_a_time:
+            dispatch.extend(await asyncio.to_thread(dispatcher.send_due))
+
+    return send
 
 
 # -- extract -----------------------------------------------------------------

@@ -82,6 +82,10 @@ def format_check(report: CheckReport, out: TextIO) -> None:
         for failure in source.failures:
             retry = "gave up" if failure.gave_up else "will retry"
             out.write(f"  ! {safe(failure.reason)} ({retry})\n")
+        if source.deferred:
+            out.write(
+                f"  {source.deferred} article(s) not started in time, left for the next pass\n"
+            )
         if source.health:
             out.write(f"  health: {source.health.kind}: {safe(source.health.detail)}\n")
     format_changes(report.changes, out)

@@ -5,6 +5,12 @@ then written in one transaction: its articles, their observations, the
 knowledge and changes they lead to, and the alerts those cause. A crash
 mid-pass loses nothing (what was not written is fetched again next time)
 and cannot leave a change without its alerts, or an alert without its change.
+
+A pass is bounded in time: each source has ``check.source_budget`` for its
+feed and articles, and nothing goes on past ``check.pass_budget``. Articles
+not started by then wait for the next pass; those cut off count one try.
+Each source is written, and its alerts handed to ``on_written``, as soon as
+it is done, so a slow site delays only itself.
 """
 
 from __future__ import annotations
@@ -12,10 +18,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from watcher.alerts.atom import build_feed, write_feed
 from watcher.alerts.health import HealthEvent, health_events
@@ -34,6 +41,8 @@ from watcher.store import PendingItem, Store, StoreError, utcnow
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+# Called with each source's report once it is written (to send its alerts at once).
+OnWritten = Callable[["SourceReport"], Awaitable[None]]
 
 # Articles fetched or being read at once: enough to keep the network and every
 # reader busy, few enough that memory does not grow with the size of a pass.
@@ -75,6 +84,8 @@ class SourceReport:
     feed_problem: str | None = None
     items_in_feed: int = 0
     new_items: int = 0
+    # Articles not started before the time budget ran out: fetched next pass.
+    deferred: int = 0
     articles: list[Article] = field(default_factory=list)
     failures: list[ArticleFailure] = field(default_factory=list)
     changes: list[ReportedChange] = field(default_factory=list)
@@ -89,6 +100,7 @@ class SourceReport:
             "feed_problem": self.feed_problem,
             "items_in_feed": self.items_in_feed,
             "new_items": self.new_items,
+            "deferred": self.deferred,
             "articles": [
                 {k: v for k, v in a.to_json().items() if with_text or k != "text"}
                 for a in self.articles
@@ -144,6 +156,8 @@ class _Fetched:
     new_items: list[FeedItem] = field(default_factory=list)
     done: list[tuple[PendingItem, Article, list[Observation]]] = field(default_factory=list)
     failed: list[tuple[PendingItem, str]] = field(default_factory=list)
+    deadline: float = float("inf")  # event-loop time when this source's budget runs out
+    budget: str = ""  # the setting that set the deadline, and its value
 
 
 class Checker:
@@ -158,6 +172,7 @@ class Checker:
         baseline: Knowledge | None = None,
         readers: Readers | None = None,
         progress: Progress | None = None,
+        on_written: OnWritten | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -168,9 +183,12 @@ class Checker:
         self.policy = knowledge.policy_of(config)
         self.channels = config.notify.channels()
         self.progress = progress
+        self.on_written = on_written
         self._articles_total = 0
         self._articles_done = 0
         self._in_flight: asyncio.Semaphore | None = None
+        self._host_turns: dict[str, asyncio.Semaphore] = {}
+        self._pass_deadline = float("inf")
 
     async def run(self, sources: list[Source] | None = None) -> CheckReport:
         """Poll ``sources`` (default: every enabled one) concurrently."""
@@ -180,6 +198,7 @@ class Checker:
         if self.readers is None:
             self.readers = readers_for(self.config, self.topic)
         self._in_flight = asyncio.Semaphore(max(MIN_IN_FLIGHT, 4 * self.readers.workers))
+        self._pass_deadline = asyncio.get_running_loop().time() + self.config.check.pass_budget
         try:
             async with Fetcher(self.config.http) as fetcher, asyncio.TaskGroup() as group:
                 polls = [group.create_task(self._poll(fetcher, s)) for s in sources]
@@ -196,11 +215,31 @@ class Checker:
             self._write_atom()
         return report
 
+    def _deadline(self, fetched: _Fetched) -> None:
+        """Set the source's deadline: its own budget, or the pass's if that ends first."""
+        check = self.config.check
+        own = asyncio.get_running_loop().time() + check.source_budget
+        fetched.deadline = min(own, self._pass_deadline)
+        if self._pass_deadline < own:
+            fetched.budget = f"check.pass_budget, {check.pass_budget:g}s"
+        else:
+            fetched.budget = f"check.source_budget, {check.source_budget:g}s"
+
+    @staticmethod
+    def _out_of_time(fetched: _Fetched) -> str:
+        return f"the time budget ran out ({fetched.budget})"
+
     async def _poll(self, fetcher: Fetcher, source: Source) -> SourceReport:
         """Poll one source; whatever goes wrong stays with this source."""
         fetched = _Fetched(source, SourceReport(source.name, source.url))
+        self._deadline(fetched)
         try:
-            await self._fetch_feed(fetcher, fetched)
+            try:
+                async with asyncio.timeout_at(fetched.deadline):
+                    await self._fetch_feed(fetcher, fetched)
+            except TimeoutError:
+                fetched.report.status = "failed"
+                fetched.report.error = f"{source.url}: no feed read: {self._out_of_time(fetched)}"
             if fetched.report.status != "failed":
                 await self._fetch_articles(fetcher, fetched)
             self._write(fetched)
@@ -217,6 +256,8 @@ class Checker:
             fetched.report.error = f"internal error: {_one_line(exc)}"
             self._write_failure(fetched)
         fetched.report.health = self._check_health(source)
+        if self.on_written is not None:
+            await self.on_written(fetched.report)
         return fetched.report
 
     async def _fetch_feed(self, fetcher: Fetcher, fetched: _Fetched) -> None:
@@ -276,22 +317,52 @@ class Checker:
         return (retries + new)[: settings.max_per_source]
 
     async def _fetch_articles(self, fetcher: Fetcher, fetched: _Fetched) -> None:
+        """Fetch and read the source's articles until its deadline; the rest wait."""
         pending = self._to_fetch(fetched)
         self._articles_total += len(pending)
-        results = await asyncio.gather(*(self._fetch_article(fetcher, fetched, p) for p in pending))
-        for item, outcome in zip(pending, results, strict=True):
-            if isinstance(outcome, str):
-                fetched.failed.append((item, outcome))
+        if not pending:
+            return
+        started: set[str] = set()
+        tasks = [
+            asyncio.create_task(self._fetch_article(fetcher, fetched, item, started))
+            for item in pending
+        ]
+        left = max(0.0, fetched.deadline - asyncio.get_running_loop().time())
+        _, late = await asyncio.wait(tasks, timeout=left)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        for item, task in zip(pending, tasks, strict=True):
+            if task not in late:
+                outcome = task.result()
+                if isinstance(outcome, str):
+                    fetched.failed.append((item, outcome))
+                else:
+                    fetched.done.append((item, *outcome))
+            elif item.item_id in started:
+                cut = f"{item.link}: cut off: {self._out_of_time(fetched)}"
+                fetched.failed.append((item, cut))
             else:
-                fetched.done.append((item, *outcome))
+                fetched.report.deferred += 1
+
+    def _host_turn(self, link: str) -> asyncio.Semaphore:
+        """A host's turns at the articles in flight, as many as it may have requests."""
+        host = urlsplit(link).hostname or ""
+        turn = self._host_turns.get(host)
+        if turn is None:
+            turn = self._host_turns[host] = asyncio.Semaphore(self.config.http.per_host_concurrency)
+        return turn
 
     async def _fetch_article(
-        self, fetcher: Fetcher, fetched: _Fetched, item: PendingItem
+        self, fetcher: Fetcher, fetched: _Fetched, item: PendingItem, started: set[str]
     ) -> tuple[Article, list[Observation]] | str:
         assert self.readers is not None and self._in_flight is not None
         try:
-            # Pages fetched faster than they are read would pile up in memory.
-            async with self._in_flight:
+            # Pages fetched faster than they are read would pile up in memory. A host
+            # takes its turn before a place in flight: articles queued for one slow
+            # host must not hold every place while the others' articles wait.
+            async with self._host_turn(item.link), self._in_flight:
+                started.add(item.item_id)
                 result = await fetcher.get(item.link)
                 return await self.readers.read(
                     result.content,
