@@ -252,3 +252,23 @@ def test_invalid_webhook_url_is_permanent() -> None:
     with pytest.raises(ChannelError) as caught:
         post_webhook("hooks.slack.example/services/T/B/secret", {"text": "x"}, timeout=1)
     assert caught.value.permanent and "secret" not in str(caught.value)
+
+
+FORMATTING = "*URGENT* _all_ ~not~ `rm` ＊wide＊ > quoted"
+
+
+def test_article_text_cannot_format_a_slack_message(renderer: Renderer) -> None:
+    """``*bold*`` or ``~strike~`` in a quote or title passed through and could spoof
+    emphasis; each formatting character is now shown as a look-alike Slack does not read."""
+    source = evidence(quote=FORMATTING, title=FORMATTING)
+    payloads = [
+        build_alert_payload(change(source), renderer),
+        *build_digest_payloads(digest(change(source)), renderer),
+    ]
+    for payload in payloads:
+        texts = mrkdwn_texts(payload)
+        assert any("∗URGENT∗ ˍallˍ ∼not∼ ˋrmˋ ﹡wide﹡" in text for text in texts), texts
+        for text in texts:
+            for marked in ("*URGENT*", "_all_", "~not~", "`rm`", "＊wide＊"):
+                assert marked not in text, text
+        assert_inert(payload)

@@ -13,6 +13,7 @@ mrkdwn-escaped, so a template cannot forget to.
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -75,9 +76,28 @@ def http_url(url: str) -> str | None:
     return None
 
 
+# Slack's formatting characters have no escape: each becomes a character of the same
+# look that Slack does not read (as jsx-slack's <Escape> does inside links).
+_MRKDWN_LOOKALIKES = str.maketrans(
+    {
+        "*": "\u2217",  # asterisk operator
+        "\uff0a": "\ufe61",  # fullwidth asterisk -> small asterisk
+        "_": "\u02cd",  # modifier letter low macron
+        "\uff3f": "\u2e0f",  # fullwidth low line -> paragraphos
+        "~": "\u223c",  # tilde operator
+        "`": "\u02cb",  # modifier letter grave accent
+        "\uff40": "\u02cb",
+    }
+)
+_LEADING_QUOTE = re.compile(r"^(&gt;|\uff1e)", re.MULTILINE)
+
+
 def escape_mrkdwn(text: str) -> str:
-    """Slack's three control characters as entities: no mention or link can be forged."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text that Slack shows as it is: ``&``, ``<``, ``>`` as entities (no mention or link
+    can be forged), formatting characters (``*bold*``, ``_italic_``, ``~strike~``,
+    ``code``) as look-alikes, and a ``>`` opening a line kept from starting a quote."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _LEADING_QUOTE.sub("\u00ad\\1", text.translate(_MRKDWN_LOOKALIKES))
 
 
 def _header_line(text: str) -> str:
