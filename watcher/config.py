@@ -116,8 +116,8 @@ class Source(Strict):
 class StateSettings(Strict):
     path: Path | None = None
     url: str | None = None
-    # Article text and observations older than this are pruned (by the daemon
-    # daily, or `watcher gc`); facts, changes and their quotes are kept.
+    # Article text older than this is pruned (by the daemon daily, or `watcher gc`);
+    # facts, observations, changes and their quotes are kept.
     retention: Duration = 90 * 86400.0
 
     @model_validator(mode="after")

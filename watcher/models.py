@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -126,6 +127,33 @@ class Observation:
             "source_title": self.evidence.title,
             "published": self.evidence.published.isoformat() if self.evidence.published else None,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Observation:
+        """An observation as stored (:meth:`to_json`); ``extra`` is not kept."""
+        return cls(
+            key=data["key"],
+            kind=data["kind"],
+            value=data["value"],
+            qualifier=data.get("qualifier"),
+            as_of=_day(data.get("as_of")),
+            evidence=Evidence(
+                quote=data["quote"],
+                url=data["source"],
+                title=data.get("source_title"),
+                published=_day(data.get("published")),
+            ),
+        )
+
+
+class ChangeStatus(StrEnum):
+    """Where a stored change stands."""
+
+    REPORTED = "reported"  # by fewer independent sites than facts.confirm_sources
+    CONFIRMED = "confirmed"
+    # Folding every observation again in order (one arrived late) gave the fact
+    # another path: this change is kept, with its alerts, but no longer listed.
+    SUPERSEDED = "superseded"
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAlchemyError
 
-from watcher.models import Article, FeedItem
+from watcher.models import Article, ChangeStatus, FeedItem
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +208,18 @@ class SourceState:
     added_at: datetime | None = None
     health: str = "ok"
     health_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoredChange:
+    """A change row, as the fold needs it to tell what a pass did to it."""
+
+    id: int
+    identity: str
+    key: str
+    status: ChangeStatus
+    evidence: int  # how many pieces of evidence it has
+    new: tuple[Any, str | None] | None  # the value and qualifier it changed to
 
 
 @dataclass(frozen=True)
@@ -616,15 +628,12 @@ class Store:
             )
 
     def prune(self, before: datetime) -> dict[str, int]:
-        """Delete article text, observations and sent digest and health alerts older than
-        ``before``. Items stay (they are how seen entries are skipped), and so do facts,
-        changes with their quotes, and change alerts (the first of each is a mail thread's
-        root)."""
+        """Delete article text and sent digest and health alerts older than ``before``.
+        Items stay (they are how seen entries are skipped), and so do observations (what
+        knowledge is folded from, a few hundred bytes each), facts, changes with their
+        quotes, and change alerts (the first of each is a mail thread's root)."""
         with self.transaction() as conn:
             removed = {
-                "observations": conn.execute(
-                    delete(observations).where(observations.c.created_at < before)
-                ).rowcount,
                 "articles": conn.execute(
                     delete(articles).where(articles.c.fetched_at < before)
                 ).rowcount,
@@ -687,6 +696,17 @@ class Store:
             )
 
     @staticmethod
+    def observations_of(conn: Connection, key: str) -> list[dict[str, Any]]:
+        """Every stored observation of one fact, in the order they were stored."""
+        rows = conn.execute(
+            select(observations.c.id, observations.c.data)
+            .where(observations.c.key == key)
+            .order_by(observations.c.id)
+        ).all()
+        found = (decoded("observations", row_id, data) for row_id, data in rows)
+        return [data for data in found if data is not None]
+
+    @staticmethod
     def read_knowledge(conn: Connection) -> dict[str, dict[str, Any]]:
         rows = conn.execute(select(knowledge.c.key, knowledge.c.data)).all()
         found = {key: decoded("knowledge", key, data) for key, data in rows}
@@ -747,11 +767,50 @@ class Store:
         ).inserted_primary_key[0]
         return new_id, at
 
+    @staticmethod
+    def changes_of(conn: Connection, keys: Iterable[str]) -> list[StoredChange]:
+        """The stored changes of these facts, superseded ones included."""
+        rows = conn.execute(
+            select(
+                changes.c.id, changes.c.identity, changes.c.key, changes.c.status, changes.c.data
+            )
+            .where(changes.c.key.in_(list(keys)))
+            .order_by(changes.c.id)
+        ).all()
+        found = []
+        for row_id, identity, key, status, data in rows:
+            stored = decoded("changes", row_id, data) or {}
+            new = stored.get("new") or {}
+            found.append(
+                StoredChange(
+                    row_id,
+                    identity,
+                    key,
+                    ChangeStatus(status),
+                    len(stored.get("evidence", [])),
+                    (new["value"], new.get("qualifier")) if "value" in new else None,
+                )
+            )
+        return found
+
+    @staticmethod
+    def supersede_changes(conn: Connection, ids: Iterable[int], *, at: datetime) -> None:
+        conn.execute(
+            update(changes)
+            .where(changes.c.id.in_(list(ids)))
+            .values(status=ChangeStatus.SUPERSEDED, updated_at=at)
+        )
+
     def list_changes(
         self, *, since: datetime | None = None, until: datetime | None = None
     ) -> list[dict[str, Any]]:
-        """Changes, oldest first; ``since`` and ``until`` bound their last update."""
-        query = select(changes).order_by(changes.c.first_seen, changes.c.id)
+        """Changes, oldest first, superseded ones left out; ``since`` and ``until`` bound
+        their last update."""
+        query = (
+            select(changes)
+            .where(changes.c.status != ChangeStatus.SUPERSEDED)
+            .order_by(changes.c.first_seen, changes.c.id)
+        )
         if since is not None:
             query = query.where(changes.c.updated_at >= since)
         if until is not None:

@@ -126,9 +126,9 @@ def enqueue_change(
     A channel sending every change gets one alert when it is first reported
     and a follow-up when it is confirmed; a channel sending confirmed changes
     gets one, when it is confirmed. More evidence for the same status is for
-    the digest.
+    the digest, and so is a change that only corrects where another started.
     """
-    if event == "corroborated":
+    if event in ("corroborated", "corrected"):
         return []
     queued = []
     for name, routing in channels.items():

@@ -596,11 +596,11 @@ def build_parser() -> argparse.ArgumentParser:
     gc = commands.add_parser(
         "gc",
         parents=[common],
-        help="prune article text and observations older than state.retention",
-        description="Delete article text, observations, and sent digest and health alerts "
-        "older than state.retention (default 90 days). Facts, changes and their quotes are "
-        "kept, and so are seen feed items, so nothing is fetched again. The daemon does "
-        "this once a day.",
+        help="prune article text older than state.retention",
+        description="Delete article text, and sent digest and health alerts, older than "
+        "state.retention (default 90 days). Facts, the observations they are folded from, "
+        "changes and their quotes are kept, and so are seen feed items, so nothing is "
+        "fetched again. The daemon does this once a day.",
     )
     gc.add_argument(
         "--vacuum", action="store_true", help="then compact the SQLite file (rewrites it)"

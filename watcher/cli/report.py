@@ -16,7 +16,12 @@ from watcher.service.check import CheckReport, ReportedChange
 from watcher.store import Store, decoded, display_url
 from watcher.terminal import safe
 
-_EVENTS = {"new": "new", "confirmed": "now confirmed", "corroborated": "more sources"}
+_EVENTS = {
+    "new": "new",
+    "confirmed": "now confirmed",
+    "corroborated": "more sources",
+    "corrected": "corrected: an earlier article arrived late",
+}
 
 
 def _evidence_lines(evidence: Evidence, indent: str = "    ") -> str:

@@ -258,7 +258,7 @@ def compare(
     before = {c.identity: c.status for c in _changes_of(knowledge)}
     facts = dict(knowledge.facts)
     touched: dict[str, Change] = {}
-    for obs in sorted(observations, key=_order):
+    for obs in sorted(observations, key=fold_order):
         ladder = topic.fact(obs.key).value_names if obs.kind == "status" else ()
         fact, change = _fold(facts.get(obs.key), obs, ladder, policy)
         facts[obs.key] = fact
@@ -286,7 +286,11 @@ def _changes_of(knowledge: Knowledge) -> list[Change]:
     return found
 
 
-def _order(obs: Observation) -> tuple[Any, ...]:
+def fold_order(obs: Observation) -> tuple[date | str, ...]:
+    """The order observations are folded in: the date the value holds, the article's
+    date, then its site and URL, then the rest, so that any two different
+    observations have one order and the result never depends on arrival order.
+    Only dates and strings, so the order can be stored (see knowledge.fold)."""
     return (
         obs.as_of or date.max,
         obs.evidence.published or date.max,
@@ -296,6 +300,7 @@ def _order(obs: Observation) -> tuple[Any, ...]:
         str(obs.value),
         obs.qualifier or "",
         obs.evidence.quote,
+        obs.evidence.title or "",
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -19,14 +19,24 @@ from sqlalchemy import Connection
 
 from watcher.config import Config
 from watcher.facts.baseline import BaselineError, derive_baseline
-from watcher.facts.compare import Change, Comparison, Knowledge, KnownFact, Policy, describe
+from watcher.facts.compare import (
+    Change,
+    Knowledge,
+    KnownFact,
+    Policy,
+    compare,
+    describe,
+    fold_order,
+)
 from watcher.facts.topic import Topic
-from watcher.models import CurrentFact, FactChange
-from watcher.store import Store
+from watcher.models import ChangeStatus, CurrentFact, FactChange, Observation
+from watcher.store import Store, StoredChange
 
 log = logging.getLogger(__name__)
 
 BASELINE_META = "baseline"
+# Meta key prefix (+ a fact key): the position of the last observation folded into that fact.
+FOLD_META = "fold:"
 
 
 def policy_of(config: Config) -> Policy:
@@ -103,16 +113,112 @@ class RecordedChange:
         return self.change.event
 
 
-def record(conn: Connection, comparison: Comparison, *, at: datetime) -> list[RecordedChange]:
-    """Save the knowledge after a pass and the changes it made, in the caller's transaction."""
+def _position(obs: Observation) -> list[str]:
+    """Where ``obs`` comes in the fold, as stored: fold_order with dates in ISO form,
+    which sorts the same."""
+    return [v.isoformat() if isinstance(v, date) else v for v in fold_order(obs)]
+
+
+def fold(
+    conn: Connection,
+    observations: list[Observation],
+    *,
+    baseline: Knowledge,
+    topic: Topic,
+    policy: Policy,
+    at: datetime,
+) -> list[RecordedChange]:
+    """Fold newly stored observations into knowledge, in the caller's transaction.
+
+    The result is what folding every stored observation from the baseline
+    in :func:`fold_order` gives, whatever order sources and passes brought
+    them in. A fact whose new observations all come after the last one
+    folded into it (the usual case) continues from where it is; one that
+    receives an observation from before that point (an older article read
+    late) is folded again from the baseline over all its observations.
+    Changes the new path no longer goes through are marked superseded.
+
+    Returns the changes this call created or moved on, each with its event:
+    new, confirmed, corroborated, or corrected (the same news as a change it
+    supersedes, now from another starting value: not alerted again).
+    """
+    stored = read(conn)
+    by_key: dict[str, list[Observation]] = {}
+    for obs in observations:
+        by_key.setdefault(obs.key, []).append(obs)
+    start: dict[str, KnownFact] = {}
+    to_fold: list[Observation] = []
+    refolded: set[str] = set()
+    reached: dict[str, list[str]] = {}
+    for key, found in by_key.items():
+        mark = Store.read_meta(conn, FOLD_META + key)
+        reached[key] = decoded_position(mark)
+        fact = stored.get(key)
+        if fact is not None and all(_position(o) >= reached[key] for o in found):
+            start[key] = fact
+            to_fold += found
+            continue
+        # Out of order, or the fact's row is damaged: fold it all again.
+        refolded.add(key)
+        if key in baseline.facts:
+            start[key] = baseline.facts[key]
+        to_fold += [Observation.from_json(row) for row in Store.observations_of(conn, key)]
+    comparison = compare(Knowledge(start), to_fold, topic, policy)
     Store.save_knowledge(conn, comparison.knowledge.to_json(), at=at)
+    for obs in to_fold:
+        reached[obs.key] = max(reached[obs.key], _position(obs))
+    for key, position in reached.items():
+        Store.put_meta(conn, FOLD_META + key, json.dumps(position))
+
+    known = {c.identity: c for c in Store.changes_of(conn, by_key)}
+    produced = {c.identity for c in comparison.changes}
+    superseded = [
+        c
+        for c in known.values()
+        if c.key in refolded and c.identity not in produced and c.status != ChangeStatus.SUPERSEDED
+    ]
+    Store.supersede_changes(conn, [c.id for c in superseded], at=at)
     recorded = []
     for change in comparison.changes:
+        event = _event(change, known.get(change.identity), superseded)
+        if event is None:
+            continue
+        change = replace(change, event=event)
         change_id, first_seen = Store.upsert_change(
             conn, change.identity, change.key, change.status, change.to_json(), at=at
         )
         recorded.append(RecordedChange(change, change_id, first_seen))
     return recorded
+
+
+def decoded_position(mark: str | None) -> list[str]:
+    """A stored fold position; nothing stored (or damaged) is before everything."""
+    try:
+        position = json.loads(mark) if mark else []
+    except ValueError:
+        return []
+    return position if isinstance(position, list) else []
+
+
+def _event(
+    change: Change, stored: StoredChange | None, superseded: list[StoredChange]
+) -> str | None:
+    """What this fold did to ``change``, judged against the changes table; None: nothing."""
+    if stored is None or stored.status == ChangeStatus.SUPERSEDED:
+        same_news = any(
+            old.key == change.key and old.new == _news(change) and old.status == change.status
+            for old in superseded
+        )
+        return "corrected" if same_news else "new"
+    if stored.status != change.status:
+        return "confirmed"
+    if len(change.evidence) > stored.evidence:
+        return "corroborated"
+    return None
+
+
+def _news(change: Change) -> tuple[str | int, str | None]:
+    return change.new.value, change.new.qualifier
 
 
 def label_of(topic: Topic, key: str) -> str:

@@ -29,7 +29,7 @@ from watcher.alerts.health import HealthEvent, health_events
 from watcher.alerts.outbox import enqueue_change, enqueue_health
 from watcher.config import Config, Source
 from watcher.facts import knowledge
-from watcher.facts.compare import Knowledge, compare
+from watcher.facts.compare import Knowledge
 from watcher.facts.topic import Topic, load_topic
 from watcher.ingest.extract import ExtractError
 from watcher.ingest.feeds import FeedError, parse_feed
@@ -64,7 +64,8 @@ class ReportedChange:
     """A fact change a pass created or added to, and the alerts it queued."""
 
     change: FactChange
-    # new (first reported now), confirmed (reached confirmation now) or corroborated
+    # new (first reported now), confirmed (reached confirmation now), corroborated, or
+    # corrected (the same news as a change it supersedes, from another starting value)
     event: str
     alerts: tuple[str, ...] = ()
 
@@ -445,9 +446,16 @@ class Checker:
         self, conn: Any, observations: list[Observation], *, at: datetime
     ) -> list[ReportedChange]:
         """Fold observations into knowledge read in this same transaction; queue the alerts."""
-        comparison = compare(knowledge.read(conn), observations, self.topic, self.policy)
+        recorded_changes = knowledge.fold(
+            conn,
+            observations,
+            baseline=self.baseline,
+            topic=self.topic,
+            policy=self.policy,
+            at=at,
+        )
         reported = []
-        for recorded in knowledge.record(conn, comparison, at=at):
+        for recorded in recorded_changes:
             change = knowledge.present(
                 recorded.change, recorded.change_id, recorded.first_seen, self.topic
             )
