@@ -281,3 +281,32 @@ def test_daemon_alerts_a_fact_change_within_one_interval(
     )
     assert texts[1].startswith("US withdrawal: agreed → in progress (reported by 1 source)")
     assert "pending alerts" in "\n".join(notify_socket.messages)
+
+
+def test_daemon_stops_when_its_database_is_deleted(
+    tmp_path: Path, server: LoopbackServer, notify_socket: NotifyListener
+) -> None:
+    """It would go on writing into the unlinked file; it stops with status 2 instead, so
+    that systemd's Restart=on-failure starts it again on whatever file is there now."""
+    server.route("/feed.xml", rss(server.base_url, "one"))
+    server.route("/a/one.html", ARTICLE.format(title="Story one", day=1))
+    config = fast_config(tmp_path, server)
+    daemon = Daemon(config, notify_socket.path)
+    try:
+        wait_for(lambda: server.hits("/a/one.html"), 15, "the first poll")
+        (tmp_path / "state.db").unlink()
+        daemon.process.wait(timeout=20)
+    finally:
+        if daemon.process.poll() is None:
+            daemon.stop()
+    log = daemon.log.read_text()
+    assert daemon.process.returncode == 2, log
+    assert any(
+        line.endswith(
+            "stopping: "
+            f"{tmp_path / 'state.db'}: the state database was deleted or replaced while "
+            "watcher was using it; nothing more was written to it"
+        )
+        for line in log.splitlines()
+    ), log
+    assert "Traceback" not in log

@@ -51,6 +51,10 @@ class StoreError(Exception):
     """The state database cannot be opened or used; ``str()`` is one line."""
 
 
+class StoreGone(StoreError):
+    """The SQLite file was deleted or replaced while it was open: stop using it."""
+
+
 metadata = MetaData()
 
 meta = Table(
@@ -375,7 +379,7 @@ class Store:
     def _check_same_file(self) -> None:
         """Raise StoreError when the SQLite file opened is no longer the one at its path."""
         if self._file is not None and self._identity() != self._file:
-            raise StoreError(
+            raise StoreGone(
                 f"{self._where()}: the state database was deleted or replaced while watcher "
                 "was using it; nothing more was written to it"
             )

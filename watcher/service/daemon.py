@@ -38,7 +38,7 @@ from watcher.facts.topic import Topic, TopicError, load_topic
 from watcher.service.check import Checker, CheckReport, readers_for
 from watcher.service.sdnotify import Notifier, watchdog_interval
 from watcher.service.workers import Readers
-from watcher.store import Store, open_store, utcnow
+from watcher.store import Store, StoreError, StoreGone, open_store, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -135,12 +135,16 @@ class Service:
         self.status = DaemonStatus(pid=os.getpid(), started=utcnow())
         self._lock = threading.Lock()
         self.left_jobs_running = False
+        self.exit_status = 0
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=4)},
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone="UTC",
         )
         self.scheduler.add_listener(self._job_failed, EVENT_JOB_ERROR)
+        # _job_failed reports each failure (the traceback only when unexpected);
+        # APScheduler's own report would add a traceback to every one.
+        logging.getLogger("apscheduler.executors").setLevel(logging.CRITICAL)
 
     @property
     def config(self) -> Config:
@@ -269,7 +273,16 @@ class Service:
     def _job_failed(self, event: JobExecutionEvent) -> None:
         with self._lock:
             self.status.errors += 1
-        log.error("job %s failed: %s", event.job_id, event.exception, exc_info=event.exception)
+        if isinstance(event.exception, StoreGone):
+            # Nothing more can be recorded; a restart (systemd's Restart=on-failure)
+            # opens whatever file is at the path now.
+            log.error("stopping: %s", event.exception)
+            self.exit_status = 2
+            os.kill(os.getpid(), signal.SIGTERM)
+        elif isinstance(event.exception, StoreError):
+            log.error("job %s failed: %s", event.job_id, event.exception)
+        else:
+            log.error("job %s failed: %s", event.job_id, event.exception, exc_info=event.exception)
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -356,7 +369,7 @@ class Service:
             if watchdog:
                 self.notifier.notify(watchdog=1)
         self.left_jobs_running = not self.shutdown()
-        return 0
+        return self.exit_status
 
     def shutdown(self) -> bool:
         """Stop taking work, let running jobs finish (bounded); True if they all did."""
@@ -371,7 +384,10 @@ class Service:
             # Each source's results are one transaction: leaving a job mid-way loses nothing.
             log.warning("jobs still running after %gs; leaving them", STOP_TIMEOUT)
         stopped = {**self.status.to_json(), "stopped": utcnow().isoformat()}
-        self.store.set_meta("daemon", json.dumps(stopped))
+        try:
+            self.store.set_meta("daemon", json.dumps(stopped))
+        except StoreError as exc:
+            log.warning("could not record the stop: %s", exc)
         self.prepared.close()
         self.store.close()
         log.info("stopped")
@@ -384,9 +400,9 @@ def run_service(config_path: str | None) -> int:
         service = Service(config_path, config)
     except StartupError as exc:
         raise ConfigError(str(exc)) from None
-    service.run()
+    status = service.run()
     if service.left_jobs_running:
         # Worker threads are joined at exit; a job left running must not hold the process.
         logging.shutdown()
-        os._exit(0)
-    return 0
+        os._exit(status)
+    return status
