@@ -99,15 +99,29 @@ def state(config: Path) -> dict[str, object]:
             key: _fact(json.loads(data))
             for key, data in db.execute("select key, data from knowledge")
         }
+        # Changes an older article, arriving later, redrew the path around (superseded)
+        # depend on arrival order; the path itself does not.
+        changes = db.execute(
+            "select identity, status from changes where status != 'superseded'"
+        ).fetchall()
         return {
             "articles": sorted(r[0] for r in db.execute("select url from articles")),
-            "changes": sorted(db.execute("select identity, status from changes").fetchall()),
+            "changes": sorted(changes),
             "knowledge": knowledge,
-            "alerts": sorted(r[0] for r in db.execute("select idempotency_key from alerts")),
+            "alerts": sorted(
+                _news(*row) for row in db.execute("select channel, payload from alerts")
+            ),
             "alert_states": dict(
                 db.execute("select idempotency_key, state from alerts").fetchall()
             ),
         }
+
+
+def _news(channel: str, payload: str) -> tuple:
+    """What an alert tells: which fact now has which value, how sure. Which value it moved
+    from depends on which article arrived first; each piece of news is sent once."""
+    change = json.loads(payload)
+    return (channel, change["key"], change["new"], change["status"])
 
 
 def test_check_killed_at_random_moments_ends_like_an_uninterrupted_run(
