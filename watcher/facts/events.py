@@ -264,6 +264,7 @@ def _event(
     if lexeme.form is Form.NOUN and lexeme.cue is Cue.LEAVE:
         event.process = event.process or token.low in _PROCESS_NOUNS
     _govern(tokens, event, clause, lexeme)
+    _alternative(tokens, event, clause)
     _extent(tokens, event, clause)
     _agent(tokens, event, clause, lexeme, carried)
     return event
@@ -532,8 +533,8 @@ FACTIVE = frozenset({"confirm", "accelerate", "expedite", "hasten", "precipitate
 # Verbs whose subject, a noun for an event, took place ("the handover marks...").
 PRESUPPOSING = frozenset(
     {
-        *("marks", "marked", "represents", "represented", "follows", "followed", "came"),
-        *("occurred", "happened", "went", "leaves", "left", "ends", "ended", "caps", "capped"),
+        *("marks", "marked", "represents", "represented", "followed", "came"),
+        *("occurred", "happened", "went", "left", "ended", "capped"),
         *("conducted", "carried", "executed", "held"),
     }
 )
@@ -645,6 +646,19 @@ def _combine(cue: Cue, outer: Reading, word: str) -> Reading:
     if cue is Cue.EXTEND:
         return Reading(Aspect.NAMED, f"{word!r}")
     return Reading(Aspect.PROPOSED, f"{word!r}: asked for")
+
+
+def _alternative(tokens: list[Token], event: Event, clause: Clause) -> None:
+    """ "have departed or are about to leave": done, or nearly done; under way."""
+    if event.reading.aspect is not Aspect.DONE:
+        return
+    for i in range(event.index + 1, clause.end - 1):
+        if tokens[i].is_word("or") and tokens[i + 1].is_word(
+            "are", "is", "will", "about", "nearing", "soon", "expected", "set"
+        ):
+            event.reading = Reading(Aspect.ONGOING, f"done {tokens[i].text} {tokens[i + 1].text}")
+            event.partial = True
+            return
 
 
 def _extent(tokens: list[Token], event: Event, clause: Clause) -> None:

@@ -19,6 +19,7 @@ from watcher.facts.counts import read_counts
 from watcher.facts.dates import DateMatch, Precision
 from watcher.facts.events import Event, find_events
 from watcher.facts.lexicon import (
+    Form,
     CONTINUATIONS,
     DEADLINE_NOUNS,
     DEADLINE_PREPOSITIONS,
@@ -127,6 +128,7 @@ def read_sentences(article: Article, topic: Topic) -> list[SentenceReading]:
     confused = bool(names.confused and names.confused.search(full))
     carried: Named | None = None
     previous_base: str | None = None
+    just_named: str | None = None  # the base the sentence before named, if it named one
     readings = []
     for sentence in split_sentences(article.text):
         tokens = tokenize(
@@ -139,9 +141,10 @@ def read_sentences(article: Article, topic: Topic) -> list[SentenceReading]:
         if sentence.new_paragraph and not _continues(tokens):
             carried = None
         reader = _SentenceReader(topic, names, tokens, published, carried, sentence.text)
-        readings.append(reader.read())
+        readings.append(reader.read(just_named))
         carried = reader.about or carried
         bases = [t.key for t in tokens if t.tag is Tag.BASE and not t.anaphor]
+        just_named = bases[-1] if bases else None
         previous_base = (
             bases[-1] if bases else (previous_base if not sentence.new_paragraph else None)
         )
@@ -250,13 +253,15 @@ class _SentenceReader:
         self.carried = carried
         self.reading = SentenceReading(text, self.about.ident if self.about else None)
 
-    def read(self) -> SentenceReading:
+    def read(self, just_named: str | None = None) -> SentenceReading:
         if self._elsewhere_only():
             self.reading.notes.append("about another place")
             return self.reading
         events = find_events(
             self.tokens, self.carried if not _main_force(self.tokens) else self.about, self.question
         )
+        if just_named is not None:
+            self._event_anaphora(events, just_named)
         self._deadlines(events)
         for event in events:
             self._status(event)
@@ -372,6 +377,27 @@ class _SentenceReader:
         as_of = _day(event.date) if value == "completed" else None
         undated = value == "completed" and as_of is None and _told_in_the_past(event)
         self._add(Found(key, value, None, as_of, event.words, why, undated=undated))
+
+    def _event_anaphora(self, events: list[Event], base: str) -> None:
+        """ "...left Tessalit camp. The pullout was completed on Sunday": a definite
+        noun for the event, in a sentence that names no base or place, is the base's."""
+        if any(t.tag is Tag.BASE for t in self.tokens):
+            return
+        for event in events:
+            token = self.tokens[event.index]
+            before = self.tokens[event.index - 1] if event.index > 0 else None
+            definite = before is not None and (
+                before.is_word("the", "its", "their", "this")
+                or (before.tag is Tag.NAME and before.named and before.named.force)
+            )
+            if (
+                definite
+                and event.aspect is Aspect.DONE  # "was completed", "took place"; not "is under way"
+                and any(lx.form is Form.NOUN for lx in token.lexemes)
+                and event.cue in (Cue.LEAVE, Cue.HAND_OVER)
+                and not (event.bases or event.here or event.elsewhere or event.facility)
+            ):
+                event.bases.append((base, None))
 
     def _at_bases(self, events: list[Event]) -> None:
         """ "US troops are mainly at Air Base 201", "has 1,000 personnel at two bases,
