@@ -19,13 +19,13 @@ from watcher.facts.counts import read_counts
 from watcher.facts.dates import DateMatch, Precision
 from watcher.facts.events import Event, find_events
 from watcher.facts.lexicon import (
-    Form,
     CONTINUATIONS,
     DEADLINE_NOUNS,
     DEADLINE_PREPOSITIONS,
     PEOPLE,
     SUPERSEDED,
     Cue,
+    Form,
 )
 from watcher.facts.names import Named, Names, Party, names_of
 from watcher.facts.text import normalise, split_sentences
