@@ -43,8 +43,8 @@ from test_mailer import PASSWORD, USER, authenticate, free_port
 
 from watcher.alerts.mailer import make_message_id
 from watcher.cli.main import main
-from watcher.cli.report import collect_status
 from watcher.config import parse_config
+from watcher.status import collect_status
 from watcher.store import alerts, open_store, utcnow
 
 BASE_201 = "bases.air_base_201.status"

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Engine,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -171,15 +172,31 @@ alerts = Table(
     Index("ix_alerts_state", "state", "next_attempt"),
 )
 
-SCHEMA_VERSION = 1
+# Running totals for the metrics (polls, failures by reason, facts read, ...), added to
+# in the same transaction as what they count, so every process that writes (the
+# daemon, `watcher check` on a timer) adds to them and any process can read them.
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String, primary_key=True),
+    # The metric's labels as a JSON object with sorted keys ("{}" for none).
+    Column("labels", String, primary_key=True),
+    Column("value", Float, nullable=False, default=0.0),
+)
+
+SCHEMA_VERSION = 2
 
 
 def _migrate_to_1(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
+def _migrate_to_2(conn: Connection) -> None:
+    counters.create(conn, checkfirst=True)
+
+
 # Index i upgrades a database at version i to version i + 1.
-MIGRATIONS = [_migrate_to_1]
+MIGRATIONS = [_migrate_to_1, _migrate_to_2]
 
 
 def utcnow() -> datetime:
@@ -673,6 +690,27 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(select(items.c.source, func.count()).group_by(items.c.source)).all()
         return {source: count for source, count in rows}
+
+    @staticmethod
+    def add_to_counters(conn: Connection, amounts: dict[tuple[str, str], float]) -> None:
+        """Add to running totals, by (name, labels as JSON); a total not seen yet starts at 0."""
+        for (name, labels), amount in amounts.items():
+            where = (counters.c.name == name, counters.c.labels == labels)
+            added = conn.execute(
+                update(counters).where(*where).values(value=counters.c.value + amount)
+            ).rowcount
+            if not added:
+                conn.execute(insert(counters).values(name=name, labels=labels, value=amount))
+
+    def read_counters(self) -> list[tuple[str, str, float]]:
+        """Every running total as (name, labels as JSON, value)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(counters.c.name, counters.c.labels, counters.c.value).order_by(
+                    counters.c.name, counters.c.labels
+                )
+            ).all()
+        return [(name, labels, value) for name, labels, value in rows]
 
     def alert_counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:

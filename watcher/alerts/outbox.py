@@ -57,6 +57,11 @@ class OutgoingAlert:
         }
 
 
+def outbox_json(listed: list[OutgoingAlert]) -> dict[str, Any]:
+    """``{"alerts": [...]}``: what ``watcher outbox --json`` prints and ``/api/outbox`` serves."""
+    return {"alerts": [alert.to_json() for alert in listed]}
+
+
 def _row(row: Any) -> OutgoingAlert | None:
     payload = decoded("alerts", row["id"], row["payload"])
     if payload is None:

@@ -20,10 +20,9 @@ from typing import Any, TextIO
 
 from watcher import __version__
 from watcher.alerts.notify import Dispatcher, DispatchReport
+from watcher.alerts.outbox import outbox_json
 from watcher.alerts.render import Renderer, TemplateError, load_templates
 from watcher.cli.report import (
-    collect_status,
-    fact_json,
     format_check,
     format_dispatch,
     format_explanation,
@@ -37,12 +36,14 @@ from watcher.facts.baseline import BaselineError
 from watcher.facts.corpus import Split
 from watcher.facts.evaluate import EvalError, evaluate, format_report
 from watcher.facts.reading import explain, extract_facts
+from watcher.facts.shapes import fact_json, facts_document
 from watcher.facts.topic import Topic, TopicError, load_topic
 from watcher.ingest.extract import ExtractError, as_datetime, extract_file, extract_html
 from watcher.ingest.fetch import Fetcher, FetchError, FetchResult
 from watcher.logs import setup_logging
 from watcher.models import Article
 from watcher.service.check import Checker, OnWritten, SourceReport
+from watcher.status import collect_status
 from watcher.store import Store, StoreError, open_store, utcnow
 from watcher.terminal import ProgressLine, safe
 
@@ -206,14 +207,9 @@ def cmd_facts(args: argparse.Namespace, config: Config, out: TextIO) -> int:
         keys = [k for k in keys if k == args.key]
     facts = [known.facts[k] for k in keys]
     if args.json:
-        _print_json(
-            {
-                "topic": topic.name,
-                "facts": [fact_json(f) for f in facts],
-                "changes": [c.to_json() for c in changes if not args.key or c.key == args.key],
-            },
-            out,
-        )
+        if args.key:
+            changes = [c for c in changes if c.key == args.key]
+        _print_json(facts_document(topic, facts, changes), out)
     else:
         format_known(facts, topic, out, history=True)
     return EXIT_OK
@@ -254,7 +250,7 @@ def cmd_outbox(args: argparse.Namespace, config: Config, out: TextIO) -> int:
     finally:
         store.close()
     if args.json:
-        _print_json({"alerts": [a.to_json() for a in alerts]}, out)
+        _print_json(outbox_json(alerts), out)
         return EXIT_OK
     if not alerts:
         out.write("outbox: nothing pending or failed\n")

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, TextIO
 
 from watcher.alerts.notify import DispatchReport
 from watcher.alerts.render import status_text
-from watcher.config import Config
 from watcher.facts.compare import KnownFact, Reading, describe
 from watcher.facts.reading import SentenceReading
 from watcher.facts.topic import Topic
 from watcher.models import Evidence, Observation
 from watcher.service.check import CheckReport, ReportedChange
-from watcher.store import Store, decoded, display_url
 from watcher.terminal import safe
 
 _EVENTS = {
@@ -102,42 +99,6 @@ def format_check(report: CheckReport, out: TextIO) -> None:
     )
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def collect_status(config: Config, store: Store) -> dict[str, Any]:
-    """Per-source health, alert counts and the daemon's schedule, from the database."""
-    states = {s.name: s for s in store.all_sources()}
-    seen = store.items_per_source()
-    sources = []
-    for source in config.sources:
-        state = states.get(source.name)
-        sources.append(
-            {
-                "name": source.name,
-                "url": source.url,
-                "enabled": source.enabled,
-                "interval": source.interval,
-                "last_attempt": _iso(state.last_attempt) if state else None,
-                "last_success": _iso(state.last_success) if state else None,
-                "last_error": state.last_error if state else None,
-                "consecutive_failures": state.consecutive_failures if state else 0,
-                "items_seen": seen.get(source.name, 0),
-            }
-        )
-    daemon = store.get_meta("daemon")
-    alerts = store.alert_counts()
-    return {
-        "database": display_url(config.database_url()),
-        "sources": sources,
-        "alerts": {
-            state: alerts.get(state, 0) for state in ("pending", "sending", "failed", "uncertain")
-        },
-        "daemon": decoded("meta", "daemon", daemon) if daemon else None,
-    }
-
-
 def format_status(status: dict[str, Any], out: TextIO) -> None:
     for source in status["sources"]:
         flag = "" if source["enabled"] else " (disabled)"
@@ -171,16 +132,6 @@ _ORIGINS = {"seeds": "from the seeds", "pinned": "pinned in config", "observed":
 def _reading(kind: str, reading: Reading) -> str:
     value = describe(kind, reading.value, reading.qualifier)
     return f"{value} (as of {reading.as_of.isoformat()})" if reading.as_of else value
-
-
-def fact_json(fact: KnownFact) -> dict[str, Any]:
-    """A known fact in the fact shape of the CLI contract, with where it comes from."""
-    first = fact.sources[0] if fact.sources else None
-    return {
-        **fact.to_json(),
-        "quote": first.quote if first else None,
-        "source": first.url if first else None,
-    }
 
 
 def format_known(facts: list[KnownFact], topic: Topic, out: TextIO, *, history: bool) -> None:

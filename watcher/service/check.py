@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +29,7 @@ from watcher.alerts.atom import build_feed, write_feed
 from watcher.alerts.health import HealthEvent, health_events
 from watcher.alerts.outbox import enqueue_change, enqueue_health
 from watcher.config import Config, Source
+from watcher.counters import Counter, FailureReason, Tally
 from watcher.facts import knowledge
 from watcher.facts.compare import Knowledge
 from watcher.facts.topic import Topic, load_topic
@@ -54,6 +56,9 @@ class ArticleFailure:
     url: str
     reason: str
     gave_up: bool
+    # For the metrics: a fetch error's kind (timeout, http_status...), extract, out_of_time
+    # or internal.
+    kind: str = FailureReason.INTERNAL
 
     def to_json(self) -> dict[str, Any]:
         return {"url": self.url, "reason": self.reason, "gave_up": self.gave_up}
@@ -91,6 +96,8 @@ class SourceReport:
     failures: list[ArticleFailure] = field(default_factory=list)
     changes: list[ReportedChange] = field(default_factory=list)
     health: HealthEvent | None = None
+    # Why it failed, for the metrics: a fetch error's kind, not_a_feed, out_of_time or internal.
+    failure_reason: str | None = None
 
     def to_json(self, *, with_text: bool = True) -> dict[str, Any]:
         return {
@@ -156,9 +163,17 @@ class _Fetched:
     body_hash: str | None = None
     new_items: list[FeedItem] = field(default_factory=list)
     done: list[tuple[PendingItem, Article, list[Observation]]] = field(default_factory=list)
-    failed: list[tuple[PendingItem, str]] = field(default_factory=list)
+    failed: list[tuple[PendingItem, _Problem]] = field(default_factory=list)
     deadline: float = float("inf")  # event-loop time when this source's budget runs out
     budget: str = ""  # the setting that set the deadline, and its value
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """Why an article failed: a line for people, and its kind for the metrics."""
+
+    reason: str
+    kind: str
 
 
 class Checker:
@@ -193,7 +208,7 @@ class Checker:
 
     async def run(self, sources: list[Source] | None = None) -> CheckReport:
         """Poll ``sources`` (default: every enabled one) concurrently."""
-        started = utcnow()
+        started, clock = utcnow(), time.monotonic()
         knowledge.install_baseline(self.store, self.baseline, at=started)
         sources = self.config.enabled_sources() if sources is None else sources
         if self.readers is None:
@@ -212,6 +227,10 @@ class Checker:
                 self.readers.close()
                 self.readers = None
         report = CheckReport(sources=list(reports), started=started, finished=utcnow())
+        tally = Tally()
+        tally.observe_pass(time.monotonic() - clock)
+        with self.store.transaction() as conn:
+            tally.write(conn)
         if report.changes:
             self._write_atom()
         return report
@@ -241,6 +260,7 @@ class Checker:
             except TimeoutError:
                 fetched.report.status = "failed"
                 fetched.report.error = f"{source.url}: no feed read: {self._out_of_time(fetched)}"
+                fetched.report.failure_reason = FailureReason.OUT_OF_TIME
             if fetched.report.status != "failed":
                 await self._fetch_articles(fetcher, fetched)
             self._write(fetched)
@@ -255,6 +275,7 @@ class Checker:
             )
             fetched.report.status = "failed"
             fetched.report.error = f"internal error: {_one_line(exc)}"
+            fetched.report.failure_reason = FailureReason.INTERNAL
             self._write_failure(fetched)
         fetched.report.health = self._check_health(source)
         if self.on_written is not None:
@@ -272,6 +293,7 @@ class Checker:
             )
         except FetchError as exc:
             report.status, report.error = "failed", str(exc)
+            report.failure_reason = exc.kind
             return
         if result.not_modified:
             report.status = "not_modified"
@@ -292,6 +314,7 @@ class Checker:
             )
         except FeedError as exc:
             report.status, report.error = "failed", f"{source.url}: {exc}"
+            report.failure_reason = FailureReason.NOT_A_FEED
             return
         fetched.body_hash = digest
         report.feed_problem = feed.problem
@@ -336,13 +359,13 @@ class Checker:
         for item, task in zip(pending, tasks, strict=True):
             if task not in late:
                 outcome = task.result()
-                if isinstance(outcome, str):
+                if isinstance(outcome, _Problem):
                     fetched.failed.append((item, outcome))
                 else:
                     fetched.done.append((item, *outcome))
             elif item.item_id in started:
                 cut = f"{item.link}: cut off: {self._out_of_time(fetched)}"
-                fetched.failed.append((item, cut))
+                fetched.failed.append((item, _Problem(cut, FailureReason.OUT_OF_TIME)))
             else:
                 fetched.report.deferred += 1
 
@@ -356,7 +379,7 @@ class Checker:
 
     async def _fetch_article(
         self, fetcher: Fetcher, fetched: _Fetched, item: PendingItem, started: set[str]
-    ) -> tuple[Article, list[Observation]] | str:
+    ) -> tuple[Article, list[Observation]] | _Problem:
         assert self.readers is not None and self._in_flight is not None
         try:
             # Pages fetched faster than they are read would pile up in memory. A host
@@ -374,9 +397,9 @@ class Checker:
                     articles_in_pass=self._articles_total,
                 )
         except FetchError as exc:
-            return str(exc)
+            return _Problem(str(exc), exc.kind)
         except ExtractError as exc:
-            return f"{item.link}: {exc}"
+            return _Problem(f"{item.link}: {exc}", FailureReason.EXTRACT)
         except Exception as exc:  # a bug met on one article must not cost the source the others
             log.error(
                 "%s: unexpected error reading an article of %s: %s",
@@ -385,7 +408,9 @@ class Checker:
                 _one_line(exc),
                 exc_info=log.isEnabledFor(logging.DEBUG),
             )
-            return f"{item.link}: internal error: {_one_line(exc)}"
+            return _Problem(
+                f"{item.link}: internal error: {_one_line(exc)}", FailureReason.INTERNAL
+            )
         finally:
             self._articles_done += 1
             if self.progress:
@@ -398,6 +423,7 @@ class Checker:
             return
         source, report, now = fetched.source, fetched.report, utcnow()
         max_attempts = self.config.articles.max_attempts
+        tally = Tally()
         with self.store.transaction() as conn:
             self._drop_taken(conn, fetched)
             self.store.add_items(conn, fetched.new_items, at=now)
@@ -409,10 +435,14 @@ class Checker:
                 report.articles.append(article)
             if observations:
                 report.changes = self._compare(conn, observations, at=now)
-            for item, reason in fetched.failed:
-                self.store.record_item_failure(conn, item, reason, max_attempts=max_attempts)
+            for item, problem in fetched.failed:
+                self.store.record_item_failure(
+                    conn, item, problem.reason, max_attempts=max_attempts
+                )
                 report.failures.append(
-                    ArticleFailure(item.link, reason, item.attempts + 1 >= max_attempts)
+                    ArticleFailure(
+                        item.link, problem.reason, item.attempts + 1 >= max_attempts, problem.kind
+                    )
                 )
             self.store.record_source(
                 conn,
@@ -424,8 +454,10 @@ class Checker:
                 body_hash=fetched.body_hash,
                 new_items=bool(fetched.new_items),
             )
-        if report.status == "nothing_new" and report.articles:
-            report.status = "new"
+            if report.status == "nothing_new" and report.articles:
+                report.status = "new"
+            _count(tally, report, facts_read=len(observations))
+            tally.write(conn)
 
     def _drop_taken(self, conn: Any, fetched: _Fetched) -> None:
         """Forget new items another process stored while this one fetched them.
@@ -504,6 +536,8 @@ class Checker:
             log.error("%s: cannot write the Atom feed: %s", path, exc.strerror or exc)
 
     def _write_failure(self, fetched: _Fetched) -> None:
+        tally = Tally()
+        _count(tally, fetched.report, facts_read=0)
         with self.store.transaction() as conn:
             self.store.record_source(
                 conn,
@@ -512,6 +546,22 @@ class Checker:
                 at=utcnow(),
                 error=fetched.report.error,
             )
+            tally.write(conn)
+
+
+def _count(tally: Tally, report: SourceReport, *, facts_read: int) -> None:
+    """What one source's poll adds to the metrics."""
+    source = report.name
+    tally.add(Counter.POLLS, source=source, outcome=report.status)
+    if report.status == "failed":
+        reason = report.failure_reason or FailureReason.INTERNAL
+        tally.add(Counter.POLL_FAILURES, source=source, reason=reason)
+    tally.add(Counter.ARTICLES, len(report.articles), source=source)
+    for failure in report.failures:
+        tally.add(Counter.ARTICLE_FAILURES, source=source, reason=failure.kind)
+    tally.add(Counter.FACTS_READ, facts_read, source=source)
+    for reported in report.changes:
+        tally.add(Counter.CHANGES, key=reported.change.key, event=reported.event)
 
 
 def _one_line(exc: BaseException) -> str:
