@@ -8,6 +8,7 @@ systemd journal, not a traceback.
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
 import logging
 import math
 import os
@@ -249,6 +250,57 @@ class FactSettings(Strict):
     pins: dict[str, Any] = {}
 
 
+DEFAULT_LISTEN = "127.0.0.1:8080"
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``(host, port)`` from ``"127.0.0.1:8080"``, ``"[::1]:8080"`` or ``"localhost:8080"``."""
+    host, colon, port = value.strip().rpartition(":")
+    if not colon or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"expected HOST:PORT such as {DEFAULT_LISTEN!r}, got {value!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host, int(port)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach ``host``: a loopback address, or localhost."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class WebSettings(Strict):
+    """The read-only web view: `watcher serve`, or inside `watcher run`."""
+
+    # Where `watcher run` serves it (HOST:PORT); unset, it does not. `watcher serve`
+    # listens here too, else on 127.0.0.1:8080.
+    listen: str | None = None
+    # The environment variable holding the token every request must then carry (as a
+    # bearer token, or as the password of basic auth). Required for any address that
+    # is not loopback.
+    token_env: str | None = Field(default=None, min_length=1)
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_listen(value)
+        return value
+
+    @model_validator(mode="after")
+    def _token_off_loopback(self) -> WebSettings:
+        if self.listen and self.token_env is None and not is_loopback(parse_listen(self.listen)[0]):
+            raise ValueError(
+                f"listen = {self.listen!r} is not a loopback address: set web.token_env "
+                "too, so that every request needs a token"
+            )
+        return self
+
+
 class Config(Strict):
     state: StateSettings = StateSettings()
     http: HttpSettings = HttpSettings()
@@ -256,6 +308,7 @@ class Config(Strict):
     articles: ArticleSettings = ArticleSettings()
     notify: NotifySettings = NotifySettings()
     facts: FactSettings = FactSettings()
+    web: WebSettings = WebSettings()
     topic: str = DEFAULT_TOPIC
     sources: list[Source] = []
 

@@ -1,0 +1,286 @@
+"""What each page shows, as plain data for its template.
+
+Every piece of article text reaches a template through
+:class:`~watcher.alerts.render.SourceView` (one clean line, quotes cut at
+600 characters, links only for http and https), and templates are
+autoescaped: a title or quote from the open web is shown as text, never run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from watcher.alerts.outbox import OutgoingAlert
+from watcher.alerts.render import SourceView, clean, http_url, status_text
+from watcher.config import Config
+from watcher.facts import knowledge
+from watcher.facts.compare import Knowledge, KnownFact, Reading, describe
+from watcher.facts.topic import Fact, FactKind, Topic
+from watcher.models import Evidence, FactChange
+from watcher.store import Store, utcnow
+from watcher.web import queries
+from watcher.web.timeline import Chart, Role, TimedReading, build_chart, readings_of
+
+ORIGINS = {
+    "seeds": "from the seed articles",
+    "pinned": "pinned in the config",
+    "observed": "observed since the seeds",
+}
+CHANGE_TYPES = {
+    "new_value": "first value",
+    "date_changed": "date changed",
+    "status_moved": "status moved on",
+    "count_changed": "count changed",
+    "conflict": "dispute",
+}
+
+
+@dataclass(frozen=True)
+class Site:
+    """What every page reads from: the config, its database, topic and baseline."""
+
+    config: Config
+    store: Store
+    topic: Topic
+    baseline: Knowledge
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.config.notify.timezone)
+
+    def today(self) -> date:
+        """Today on the wall clock of ``notify.timezone``, as digests count days."""
+        return utcnow().astimezone(self.zone).date()
+
+    def known(self) -> Knowledge:
+        return queries.known(self.store, self.baseline)
+
+    def fact(self, key: str) -> Fact | None:
+        try:
+            return self.topic.fact(key)
+        except KeyError:
+            return None
+
+
+def sources_of(evidence: tuple[Evidence, ...]) -> list[SourceView]:
+    return [SourceView.of(e) for e in evidence]
+
+
+@dataclass(frozen=True)
+class ReadingView:
+    """A value as sources gave it: "about 1,000", as of a day, with who says so."""
+
+    text: str
+    as_of: date | None
+    sources: list[SourceView]
+    since: date | None = None  # first reported, when that was before as_of
+    number: int = 0  # its place under a timeline (``reading-<number>``)
+    role: str = Role.HELD
+    status: str = ""  # a dispute's "reported by 1 source"
+
+    @classmethod
+    def of(cls, kind: str, reading: Reading) -> ReadingView:
+        return cls(
+            describe(kind, reading.value, reading.qualifier),
+            reading.as_of,
+            sources_of(reading.sources),
+        )
+
+    @classmethod
+    def timed(cls, timed: TimedReading) -> ReadingView:
+        status = status_text(timed.status, timed.reading.sources) if timed.status else ""
+        as_of = timed.reading.as_of
+        return cls(
+            text=timed.text,
+            as_of=as_of,
+            since=timed.when if timed.when != as_of else None,
+            sources=sources_of(timed.reading.sources),
+            number=timed.number,
+            role=timed.role,
+            status=status,
+        )
+
+
+@dataclass(frozen=True)
+class FactCard:
+    """One fact as it stands, for the story page."""
+
+    key: str
+    label: str
+    kind: str
+    known: bool
+    value: str = "unknown"
+    as_of: date | None = None
+    origin: str = ""
+    origin_text: str = ""
+    status: str = ""  # reported or confirmed, for a value a change set
+    status_text: str = ""
+    sources: tuple[SourceView, ...] = ()
+    alternatives: tuple[ReadingView, ...] = ()
+    disputes: tuple[ReadingView, ...] = ()
+
+    @classmethod
+    def of(cls, fact: Fact, known: KnownFact | None) -> FactCard:
+        if known is None:
+            return cls(fact.key, clean(fact.label), fact.kind, known=False)
+        change = known.change
+        return cls(
+            key=fact.key,
+            label=clean(fact.label),
+            kind=fact.kind,
+            known=True,
+            value=describe(known.kind, known.value, known.qualifier),
+            as_of=known.as_of,
+            origin=known.origin,
+            origin_text=ORIGINS.get(known.origin, known.origin.replace("_", " ")),
+            status=change.status if change else "",
+            status_text=status_text(change.status, change.evidence) if change else "",
+            sources=tuple(sources_of(known.sources)),
+            alternatives=tuple(ReadingView.of(known.kind, r) for r in known.alternatives),
+            disputes=tuple(
+                ReadingView(
+                    text=describe(known.kind, c.new.value, c.new.qualifier),
+                    as_of=c.new.as_of,
+                    sources=sources_of(c.new.sources),
+                    role=Role.DISPUTE,
+                    status=status_text(c.status, c.evidence),
+                )
+                for c in known.conflicts
+            ),
+        )
+
+
+def deadlines(known: Knowledge, topic: Topic) -> list[date]:
+    """The dates the story works towards: date facts known to the day."""
+    found = []
+    for fact in topic.facts:
+        held = known.get(fact.key)
+        if fact.kind == FactKind.DATE and held and held.qualifier in (None, "exact"):
+            found.append(date.fromisoformat(str(held.value)))
+    return found
+
+
+def story_page(site: Site) -> dict[str, Any]:
+    known = site.known()
+    return {
+        "title": clean(site.topic.title),
+        "outlook": [
+            clean(line) for line in knowledge.deadline_outlook(known, site.topic, site.today())
+        ],
+        "facts": [FactCard.of(fact, known.get(fact.key)) for fact in site.topic.facts],
+        "today": site.today(),
+    }
+
+
+def timeline_page(site: Site, fact: Fact) -> dict[str, Any]:
+    known = site.known()
+    held = known.get(fact.key)
+    readings = readings_of(held) if held else []
+    chart: Chart = build_chart(fact, readings, deadlines(known, site.topic))
+    return {
+        "title": clean(fact.label),
+        "fact": FactCard.of(fact, held),
+        "chart": chart,
+        "readings": [ReadingView.timed(r) for r in readings],
+        "undated": [r.number for r in readings if r.when is None],
+    }
+
+
+@dataclass(frozen=True)
+class ChangeCard:
+    """One change, with every source and where its alerts went."""
+
+    id: int
+    key: str
+    label: str
+    old: str
+    new: str
+    kind: str  # first value, status moved on, dispute, ...
+    is_dispute: bool
+    status: str
+    first_seen: datetime
+    as_of: date | None
+    sources: list[SourceView]
+    alerts: list[queries.AlertRow]
+
+    @classmethod
+    def of(cls, change: FactChange, sent: list[queries.AlertRow]) -> ChangeCard:
+        return cls(
+            id=change.change_id,
+            key=change.key,
+            label=clean(change.label),
+            old=clean(change.old) if change.old else "unknown",
+            new=clean(change.new),
+            kind=CHANGE_TYPES.get(change.change_type, change.change_type.replace("_", " ")),
+            is_dispute=change.change_type == "conflict",
+            status=status_text(change.status, change.evidence),
+            first_seen=change.first_seen,
+            as_of=change.as_of,
+            sources=sources_of(change.evidence),
+            alerts=sent,
+        )
+
+
+def changes_page(site: Site, *, key: str | None, story: str | None) -> dict[str, Any]:
+    found = queries.changes(site.store, site.topic, key=key, story=story)
+    alerts = queries.alerts_by_change(site.store, [c.change_id for c in found])
+    return {
+        "title": "Changes",
+        "changes": [ChangeCard.of(c, alerts[c.change_id]) for c in reversed(found)],
+        "facts": [(f.key, clean(f.label)) for f in site.topic.facts],
+        "stories": queries.stories(site.topic),
+        "chosen_fact": key or "",
+        "chosen_story": story or "",
+    }
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    name: str
+    url: str
+    link: str | None
+    enabled: bool
+    health: str
+    health_since: datetime | None
+    last_attempt: datetime | None
+    last_success: datetime | None
+    last_error: str | None
+    consecutive_failures: int
+    items: queries.ItemCounts
+
+
+def sources_page(site: Site) -> dict[str, Any]:
+    states = queries.source_states(site.store)
+    counts = queries.item_counts(site.store)
+    rows = []
+    for source in site.config.sources:
+        state = states.get(source.name)
+        rows.append(
+            SourceRow(
+                name=clean(source.name),
+                url=clean(source.url),
+                link=http_url(source.url),
+                enabled=source.enabled,
+                health=state.health if state else "ok",
+                health_since=state.health_since if state else None,
+                last_attempt=state.last_attempt if state else None,
+                last_success=state.last_success if state else None,
+                last_error=clean(state.last_error) if state and state.last_error else None,
+                consecutive_failures=state.consecutive_failures if state else 0,
+                items=counts.get(source.name, queries.ItemCounts()),
+            )
+        )
+    return {"title": "Sources", "sources": rows}
+
+
+def outbox_page(site: Site) -> dict[str, Any]:
+    listed: list[OutgoingAlert] = queries.open_alerts(site.config, site.store)
+    totals = queries.alert_totals(site.store)
+    return {
+        "title": "Outbox",
+        "alerts": listed,
+        "totals": sorted(totals.items()),
+    }

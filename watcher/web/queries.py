@@ -1,0 +1,166 @@
+"""Every read the web view makes of the state database, in one place.
+
+Pages and the API call these small functions and never query tables
+themselves, so a change of schema (several stories, PostgreSQL) is met here.
+Nothing here writes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, func, select
+
+from watcher.alerts.outbox import Outbox, OutgoingAlert
+from watcher.config import Config
+from watcher.counters import PassDurations, Total, read_totals
+from watcher.facts import knowledge
+from watcher.facts.compare import Knowledge
+from watcher.facts.topic import Topic
+from watcher.models import FactChange
+from watcher.status import collect_status
+from watcher.store import SourceState, Store, alerts, aware, items
+
+# Outbox states a person may need to act on or wait for (sent alerts are history).
+OPEN_STATES = ("pending", "sending", "failed", "uncertain")
+
+
+def known(store: Store, baseline: Knowledge) -> Knowledge:
+    """What is known now: the stored knowledge over the baseline, as a pass would leave it.
+
+    A fact still only in the baseline (nothing stored yet, a fresh database)
+    comes from the baseline, so the page shows the seeds' facts before the
+    first pass, and nothing is written to get there.
+    """
+    stored = store.load_knowledge()
+    facts = {k: v for k, v in baseline.to_json().items() if k not in stored} | stored
+    return Knowledge.from_json(facts)
+
+
+def stories(topic: Topic) -> list[str]:
+    """The stories a config follows: one, its topic, until configs follow several."""
+    return [topic.name]
+
+
+def changes(
+    store: Store, topic: Topic, *, key: str | None = None, story: str | None = None
+) -> list[FactChange]:
+    """Changes, oldest first; only those of fact ``key`` and of ``story`` when given."""
+    if story is not None and story not in stories(topic):
+        return []
+    found = knowledge.stored_changes(store, topic)
+    return [c for c in found if key is None or c.key == key]
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """Where one alert about a change went, and how it fared."""
+
+    id: int
+    channel: str
+    announced: str  # what the alert said of the change: reported, or confirmed
+    state: str
+    attempts: int
+    next_attempt: datetime
+    sent_at: datetime | None
+    last_error: str | None
+
+
+def alerts_by_change(store: Store, change_ids: list[int]) -> dict[int, list[AlertRow]]:
+    """The alerts each change caused, by change id, oldest first."""
+    found: dict[int, list[AlertRow]] = {change_id: [] for change_id in change_ids}
+    if not change_ids:
+        return found
+    query = (
+        select(alerts)
+        .where(alerts.c.kind == "change", alerts.c.change_id.in_(change_ids))
+        .order_by(alerts.c.id)
+    )
+    with store.engine.connect() as conn:
+        for row in conn.execute(query).mappings():
+            found[row["change_id"]].append(
+                AlertRow(
+                    id=row["id"],
+                    channel=row["channel"],
+                    announced=json.loads(row["payload"]).get("status", ""),
+                    state=row["state"],
+                    attempts=row["attempts"],
+                    next_attempt=aware(row["next_attempt"]),
+                    sent_at=aware(row["sent_at"]),
+                    last_error=row["last_error"],
+                )
+            )
+    return found
+
+
+def status(config: Config, store: Store) -> dict[str, Any]:
+    """What ``watcher status --json`` prints."""
+    return collect_status(config, store)
+
+
+@dataclass(frozen=True)
+class ItemCounts:
+    """A source's feed items by what became of their article."""
+
+    seen: int = 0
+    read: int = 0  # article fetched and read
+    waiting: int = 0  # not fetched yet
+    retrying: int = 0  # failed, will be tried again
+    failed: int = 0  # failed articles.max_attempts times: given up
+    skipped: int = 0  # no link: no article to fetch
+
+
+def item_counts(store: Store) -> dict[str, ItemCounts]:
+    """Per source, what became of its items' articles."""
+    state, link, attempts = items.c.state, items.c.link, items.c.attempts
+
+    def how_many(condition: ColumnElement[bool]) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    query = select(
+        items.c.source,
+        func.count(),
+        how_many((state == "done") & link.is_not(None)),
+        how_many((state == "pending") & (attempts == 0)),
+        how_many((state == "pending") & (attempts > 0)),
+        how_many(state == "failed"),
+        how_many(link.is_(None)),
+    ).group_by(items.c.source)
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return {source: ItemCounts(*(int(n or 0) for n in numbers)) for source, *numbers in rows}
+
+
+def source_states(store: Store) -> dict[str, SourceState]:
+    """Per source polled at least once: last attempt, success and error, and its health."""
+    return {state.name: state for state in store.all_sources()}
+
+
+def open_alerts(config: Config, store: Store) -> list[OutgoingAlert]:
+    """Alerts pending, being sent, failed or uncertain: what ``watcher outbox`` lists."""
+    notify = config.notify
+    outbox = Outbox(
+        store,
+        max_attempts=notify.max_attempts,
+        backoff=notify.retry_backoff,
+        backoff_max=notify.retry_max,
+    )
+    return outbox.listing()
+
+
+def alert_totals(store: Store) -> Counter[tuple[str, str]]:
+    """Alerts in the outbox by (channel, state), sent ones included."""
+    query = select(alerts.c.channel, alerts.c.state, func.count()).group_by(
+        alerts.c.channel, alerts.c.state
+    )
+    with store.engine.connect() as conn:
+        return Counter({(channel, state): n for channel, state, n in conn.execute(query)})
+
+
+def totals(store: Store) -> tuple[list[Total], PassDurations]:
+    """The running totals behind the metrics, and the pass-duration histogram."""
+    return read_totals(store)
