@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 .PHONY: demo test lint format bench clean
 
 demo: $(VENV)/.installed
-	$(BIN)/watcher demo
+	$(BIN)/watcher demo --serve
 
 test: $(VENV)/.installed
 	$(BIN)/pytest

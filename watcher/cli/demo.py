@@ -151,6 +151,10 @@ class WebhookReceiver:
         return _serving(self.server)
 
 
+class DemoError(Exception):
+    """The demo cannot go on; ``str()`` is one line."""
+
+
 def demo_config(urls: dict[str, str], state_dir: Path) -> Config:
     data: dict[str, Any] = {
         "state": {"path": str(state_dir / "watcher.db")},
@@ -191,8 +195,14 @@ def _save_rendered(
     return written
 
 
-def run_demo(out: TextIO, *, as_json: bool = False, output: Path | None = None) -> int:
-    """Three passes against the sample sites; alerts go to a loopback Slack webhook."""
+def run_demo(
+    out: TextIO, *, as_json: bool = False, output: Path | None = None, serve: str | None = None
+) -> int:
+    """Three passes against the sample sites; alerts go to a loopback Slack webhook.
+
+    With ``serve`` (HOST:PORT), the web view of the demo's database is then
+    served there until SIGINT or SIGTERM.
+    """
     output = output or Path("demo-output")
     passes: list[dict[str, Any]] = []
     sites = {name: DemoSite(host=host) for name, host in SITE_HOSTS.items()}
@@ -242,17 +252,36 @@ def run_demo(out: TextIO, *, as_json: bool = False, output: Path | None = None) 
             for message in messages:
                 out.write(f"  slack <- {safe(message.splitlines()[0])}\n")
         written = _save_rendered(output, config, store, renderer, checker.topic)
-    if as_json:
-        json.dump(
-            {"passes": passes, "rendered": [str(p) for p in written]},
-            out,
-            indent=2,
-            ensure_ascii=False,
-        )
-        out.write("\n")
-        return 0
-    out.write(f"\nRendered alerts, the digest and the Atom feed are in {output}/:\n")
-    for path in written:
-        out.write(f"  {path}\n")
-    out.write("\n" + (output / "digest.txt").read_text())
+        if as_json:
+            json.dump(
+                {"passes": passes, "rendered": [str(p) for p in written]},
+                out,
+                indent=2,
+                ensure_ascii=False,
+            )
+            out.write("\n")
+        else:
+            out.write(f"\nRendered alerts, the digest and the Atom feed are in {output}/:\n")
+            for path in written:
+                out.write(f"  {path}\n")
+            out.write("\n" + (output / "digest.txt").read_text())
+        if serve is None:
+            if not as_json:
+                out.write("\nTo look at it all in a browser: watcher demo --serve\n")
+            return 0
+        _serve(config, store, checker, serve, out)
     return 0
+
+
+def _serve(config: Config, store: Store, checker: Checker, listen: str, out: TextIO) -> None:
+    """The web view of the demo's database, until SIGINT or SIGTERM."""
+    from watcher.web.server import WebError, start_web, stop_signals_blocked, wait_for_stop
+
+    with stop_signals_blocked():
+        try:
+            server = start_web(config, store, checker.topic, checker.baseline, listen=listen)
+        except WebError as exc:
+            raise DemoError(str(exc)) from None
+        out.write(f"\nWeb view of the demo: {server.url} (Ctrl-C to stop)\n")
+        out.flush()
+        wait_for_stop(server)

@@ -30,7 +30,7 @@ from watcher.cli.report import (
     format_observations,
     format_status,
 )
-from watcher.config import Config, ConfigError, Routing, load_config
+from watcher.config import DEFAULT_LISTEN, Config, ConfigError, Routing, load_config, parse_listen
 from watcher.facts import knowledge
 from watcher.facts.baseline import BaselineError
 from watcher.facts.corpus import Split
@@ -362,13 +362,51 @@ def cmd_status(args: argparse.Namespace, config: Config, out: TextIO) -> int:
     return EXIT_OK
 
 
+# -- serve -------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace, config: Config, out: TextIO) -> int:
+    from watcher.web.server import WebError, start_web, stop_signals_blocked, wait_for_stop
+
+    listen = args.listen or config.web.listen or DEFAULT_LISTEN
+    try:
+        parse_listen(listen)
+    except ValueError as exc:
+        raise CommandError(f"--listen: {exc}") from None
+    topic = _topic(config)
+    baseline = _baseline(config, topic)
+    store = _store(config)
+    try:
+        # The server's thread must not take SIGINT or SIGTERM: this one waits for them.
+        with stop_signals_blocked():
+            try:
+                server = start_web(config, store, topic, baseline, listen=listen)
+            except WebError as exc:
+                raise CommandError(str(exc)) from None
+            out.write(f"watcher: serving {server.url} (read-only; Ctrl-C to stop)\n")
+            out.flush()
+            wait_for_stop(server)
+    finally:
+        store.close()
+    return EXIT_OK
+
+
 # -- demo --------------------------------------------------------------------
 
 
 def cmd_demo(args: argparse.Namespace, config: Config | None, out: TextIO) -> int:
-    from watcher.cli.demo import run_demo
+    from watcher.cli.demo import DemoError, run_demo
 
-    return run_demo(out, as_json=args.json, output=Path(args.output))
+    serve = args.listen if args.serve else None
+    if serve is not None:
+        try:
+            parse_listen(serve)
+        except ValueError as exc:
+            raise CommandError(f"--listen: {exc}") from None
+    try:
+        return run_demo(out, as_json=args.json, output=Path(args.output), serve=serve)
+    except DemoError as exc:
+        raise CommandError(str(exc)) from None
 
 
 # -- plumbing ----------------------------------------------------------------
@@ -562,13 +600,25 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve the bundled sample feeds and articles on 127.0.0.1, run three "
         "checks against them with a throw-away state database, send each fact change to "
         "a Slack webhook served on 127.0.0.1, and write the alerts as email (text and "
-        "HTML), the digest and the Atom feed to --output.",
+        "HTML), the digest and the Atom feed to --output. With --serve, then serve the "
+        "web view of that database (watcher serve) until Ctrl-C.",
     )
     demo.add_argument(
         "--output",
         metavar="DIR",
         default="demo-output",
         help="where to write the rendered alerts, digest and Atom feed (default: demo-output)",
+    )
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="then serve the web view of the demo's database until Ctrl-C, and print its URL",
+    )
+    demo.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        default="127.0.0.1:0",
+        help="where --serve listens (default: 127.0.0.1 on any free port)",
     )
     demo.set_defaults(handler=cmd_demo, needs_config=False)
 
@@ -612,6 +662,24 @@ def build_parser() -> argparse.ArgumentParser:
         "daemon's last pass and next scheduled polls.",
     )
     status.set_defaults(handler=cmd_status, needs_config=True)
+
+    serve = commands.add_parser(
+        "serve",
+        parents=[common],
+        help="serve the read-only web view: the story, timelines, changes, sources, outbox",
+        description="Serve the read-only web view of the state database: the story's facts "
+        "with their sources, each fact's timeline, the changes with their evidence and "
+        "alerts, the sources' health and the outbox; a JSON API under /api/ (the --json "
+        "shapes) and Prometheus metrics at /metrics. Listens on --listen, else [web] listen, "
+        "else 127.0.0.1:8080; an address other than loopback needs [web] token_env. "
+        "SIGINT or SIGTERM stops it.",
+    )
+    serve.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="where to listen (default: [web] listen, else 127.0.0.1:8080; port 0: any free one)",
+    )
+    serve.set_defaults(handler=cmd_serve, needs_config=True)
     return parser
 
 

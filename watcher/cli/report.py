@@ -120,6 +120,8 @@ def format_status(status: dict[str, Any], out: TextIO) -> None:
         return
     state = f"stopped {daemon['stopped']}" if daemon.get("stopped") else f"pid {daemon['pid']}"
     out.write(f"daemon: {state}, started {daemon['started']}, last pass {daemon['last_pass']}\n")
+    if daemon.get("web") and not daemon.get("stopped"):
+        out.write(f"  web view: {daemon['web']}\n")
     for job, when in sorted(daemon.get("next_runs", {}).items()):
         out.write(f"  next {job}: {when}\n")
 

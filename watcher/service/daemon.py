@@ -39,6 +39,8 @@ from watcher.service.check import Checker, CheckReport, readers_for
 from watcher.service.sdnotify import Notifier, watchdog_interval
 from watcher.service.workers import Readers
 from watcher.store import Store, StoreError, StoreGone, open_store, utcnow
+from watcher.web.pages import Site
+from watcher.web.server import WebError, WebServer, prepare_web, web_token
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +116,7 @@ class DaemonStatus:
     passes: int = 0
     errors: int = 0
     next_runs: dict[str, str | None] = field(default_factory=dict)
+    web: str | None = None  # the web view's URL, when [web] listen is set
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -123,6 +126,7 @@ class DaemonStatus:
             "passes": self.passes,
             "errors": self.errors,
             "next_runs": self.next_runs,
+            "web": self.web,
         }
 
 
@@ -132,6 +136,16 @@ class Service:
         self.notifier = notifier or Notifier()
         self.store: Store = open_store(config.database_url())
         self.prepared = prepare(config, self.store)
+        # Bound now, so that a port in use stops the start in one line; served from run().
+        self.web: WebServer | None = None
+        if config.web.listen:
+            try:
+                self.web = prepare_web(
+                    self._site(self.prepared), listen=config.web.listen, token=self._token(config)
+                )
+            except WebError as exc:
+                self.prepared.close()
+                raise StartupError(str(exc)) from None
         self.status = DaemonStatus(pid=os.getpid(), started=utcnow())
         self._lock = threading.Lock()
         self.left_jobs_running = False
@@ -149,6 +163,14 @@ class Service:
     @property
     def config(self) -> Config:
         return self.prepared.config
+
+    def _site(self, prepared: Prepared) -> Site:
+        return Site(prepared.config, self.store, prepared.topic, prepared.baseline)
+
+    def _token(self, config: Config) -> str | None:
+        """The web view's token under ``config``, for the address it was started on."""
+        listen = self.web.listen if self.web else config.web.listen
+        return web_token(config, listen) if listen else None
 
     # -- jobs ----------------------------------------------------------------
 
@@ -301,6 +323,20 @@ class Service:
         except StartupError as exc:
             log.error("reload refused, keeping the running config: %s", exc)
             return False
+        if self.web is not None:
+            try:
+                token = self._token(new)
+            except WebError as exc:
+                prepared.close()
+                log.error("reload refused, keeping the running config: %s", exc)
+                return False
+            if new.web.listen != self.web.listen:
+                log.warning(
+                    "web.listen changed to %s; the web view stays on %s until a restart",
+                    new.web.listen,
+                    self.web.listen,
+                )
+            self.web.app.use(self._site(prepared), token=token)
         old = self.prepared
         same_readers = (new.topic_path(), new.articles.workers) == (
             old.config.topic_path(),
@@ -352,6 +388,10 @@ class Service:
         # Queued digests are keyed by period, so one already sent is not sent again.
         self.scheduler.add_job(self.catch_up_digests, id="digest-catch-up")
         self.scheduler.start()
+        if self.web is not None:
+            self.web.start()
+            self.status.web = self.web.url
+            log.info("web view on %s", self.web.url)
         self.notifier.notify(ready=1, status=self.status_line())
         log.info("watcher running with %d source(s)", len(self.config.enabled_sources()))
         watchdog = watchdog_interval()
@@ -374,6 +414,8 @@ class Service:
     def shutdown(self) -> bool:
         """Stop taking work, let running jobs finish (bounded); True if they all did."""
         self.notifier.notify(stopping=1, status="stopping")
+        if self.web is not None:
+            self.web.stop()
         log.info("stopping: waiting up to %gs for running jobs", STOP_TIMEOUT)
         self.scheduler.pause()
         stopper = threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True})

@@ -251,6 +251,20 @@ class SourceRow:
     consecutive_failures: int
     items: queries.ItemCounts
 
+    @property
+    def state(self) -> str:
+        """ok, failing or silent as the health alerts said; before one, whether the last poll
+        failed, or whether the source was polled at all."""
+        if self.health != "ok":
+            return self.health
+        if self.consecutive_failures:
+            return "erring"
+        return "ok" if self.last_attempt else "new"
+
+    @property
+    def state_text(self) -> str:
+        return {"erring": "last poll failed", "new": "not polled yet"}.get(self.state, self.state)
+
 
 def sources_page(site: Site) -> dict[str, Any]:
     states = queries.source_states(site.store)

@@ -18,7 +18,8 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 import uvicorn
 
@@ -87,11 +88,12 @@ def url_of(sock: socket.socket) -> str:
 
 
 class WebServer:
-    """uvicorn serving ``app`` on ``sock`` in a thread; :meth:`stop` ends it."""
+    """uvicorn serving ``app`` on ``sock`` in a thread, from :meth:`start` to :meth:`stop`."""
 
-    def __init__(self, app: WebApp, sock: socket.socket) -> None:
+    def __init__(self, app: WebApp, sock: socket.socket, listen: str) -> None:
         self.app = app
         self.sock = sock
+        self.listen = listen  # as configured (the URL has the port actually bound)
         self.url = url_of(sock)
         config = uvicorn.Config(
             app,
@@ -127,6 +129,11 @@ class WebServer:
         self.sock.close()
 
 
+def prepare_web(site: Site, *, listen: str, token: str | None) -> WebServer:
+    """Bind ``listen`` for the view of ``site``; :meth:`WebServer.start` serves it."""
+    return WebServer(WebApp(site, token=token), bind(listen), listen)
+
+
 def start_web(
     config: Config,
     store: Store,
@@ -138,20 +145,28 @@ def start_web(
 ) -> WebServer:
     """Check the address and token, bind, and serve the view of ``config``'s database."""
     token = web_token(config, listen, environ)
-    app = WebApp(Site(config, store, topic, baseline), token=token)
-    return WebServer(app, bind(listen)).start()
+    return prepare_web(Site(config, store, topic, baseline), listen=listen, token=token).start()
 
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
-def block_stop_signals() -> None:
-    """Keep SIGINT and SIGTERM for :func:`wait_for_stop`; threads started later inherit this."""
-    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+@contextmanager
+def stop_signals_blocked() -> Iterator[None]:
+    """Keep SIGINT and SIGTERM for :func:`wait_for_stop` while the block runs.
+
+    Threads started inside inherit the mask, so the server's thread never
+    takes a stop signal (whose default action would end the process at once).
+    """
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def wait_for_stop(server: WebServer) -> None:
-    """Wait until SIGINT or SIGTERM (blocked beforehand), or until the server stops by itself."""
+    """Serve until SIGINT or SIGTERM (blocked by the caller), then stop cleanly."""
     while server.running:
         if signal.sigtimedwait(STOP_SIGNALS, 0.5) is not None:
             break
