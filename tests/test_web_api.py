@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -21,7 +22,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from webview import WATCHER, Replay, Served
 
 from watcher.cli.main import main
-from watcher.config import parse_config
+from watcher.config import load_config, parse_config
+from watcher.facts import knowledge
+from watcher.facts.topic import load_topic
+from watcher.store import open_store
+from watcher.web import pages
+from watcher.web.server import start_web
 
 CSP = "default-src 'none'"
 
@@ -329,3 +335,35 @@ def test_serve_stops_cleanly_on_sigint(replayed: Replay) -> None:
     web.process.send_signal(signal.SIGINT)
     web.process.wait(timeout=15)
     assert web.process.returncode == 0
+
+
+def test_changes_page_comes_in_pages_newest_first(
+    replayed: Replay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pages, "CHANGES_PER_PAGE", 4)
+    config = load_config(replayed.config)
+    topic = load_topic(config.topic_path())
+    store = open_store(config.database_url())
+    baseline = knowledge.baseline_of(config, topic)
+    server = start_web(config, store, topic, baseline, listen="127.0.0.1:0", environ={})
+    try:
+        everything = httpx.get(server.url + "api/changes", timeout=10).json()["changes"]
+        newest_first = [c["change_id"] for c in reversed(everything)]
+        assert len(newest_first) > 4
+
+        def shown(query: str) -> tuple[list[int], str]:
+            text = httpx.get(server.url + "changes" + query, timeout=10).text
+            return [int(n) for n in re.findall(r'id="change-(\d+)"', text)], text
+
+        first, text = shown("")
+        assert first == newest_first[:4]
+        assert f"{len(newest_first)} changes, newest first; 1 to 4 here." in text
+        assert 'href="/changes?fact=&amp;story=&amp;page=2">older →' in text
+        second, text = shown("?page=2")
+        assert second == newest_first[4:8]
+        assert "← newer" in text
+        assert shown("?page=99")[0] == second  # past the end: the last page
+        assert shown("?page=nonsense")[0] == first
+    finally:
+        server.stop()
+        store.close()

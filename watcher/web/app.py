@@ -249,7 +249,9 @@ def changes(request: Request) -> Response:
     site = _site(request)
     key = request.query_params.get("fact") or None
     story_name = request.query_params.get("story") or None
-    context = pages.changes_page(site, key=key, story=story_name)
+    page = request.query_params.get("page", "1")
+    number = int(page) if page.isdigit() else 1
+    context = pages.changes_page(site, key=key, story=story_name, page=number)
     unknown = key is not None and site.fact(key) is None
     return _page(request, "changes.html.j2", {**context, "unknown_fact": unknown})
 

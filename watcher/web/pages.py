@@ -224,12 +224,25 @@ class ChangeCard:
         )
 
 
-def changes_page(site: Site, *, key: str | None, story: str | None) -> dict[str, Any]:
-    found = queries.changes(site.store, site.topic, key=key, story=story)
-    alerts = queries.alerts_by_change(site.store, [c.change_id for c in found])
+CHANGES_PER_PAGE = 100
+
+
+def changes_page(
+    site: Site, *, key: str | None, story: str | None, page: int = 1
+) -> dict[str, Any]:
+    """Changes newest first, ``CHANGES_PER_PAGE`` a page (rendering thousands takes seconds)."""
+    newest_first = list(reversed(queries.changes(site.store, site.topic, key=key, story=story)))
+    pages = max(1, -(-len(newest_first) // CHANGES_PER_PAGE))
+    page = min(max(page, 1), pages)
+    shown = newest_first[(page - 1) * CHANGES_PER_PAGE : page * CHANGES_PER_PAGE]
+    alerts = queries.alerts_by_change(site.store, [c.change_id for c in shown])
     return {
         "title": "Changes",
-        "changes": [ChangeCard.of(c, alerts[c.change_id]) for c in reversed(found)],
+        "changes": [ChangeCard.of(c, alerts[c.change_id]) for c in shown],
+        "total": len(newest_first),
+        "first": (page - 1) * CHANGES_PER_PAGE + 1,
+        "page": page,
+        "pages": pages,
         "facts": [(f.key, clean(f.label)) for f in site.topic.facts],
         "stories": queries.stories(site.topic),
         "chosen_fact": key or "",
