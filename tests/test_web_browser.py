@@ -13,12 +13,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from webview import HOSTILE_MARKUP, HOSTILE_TITLE, Replay, Served, save_screenshot
+from webview import HOSTILE_MARKUP, HOSTILE_TITLE, Served, save_screenshot
+
+from watcher.facts.compare import describe
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [
@@ -115,18 +118,27 @@ def by_id(page: Any, element_id: str) -> Any:
     return page.locator(f'[id="{element_id}"]')
 
 
-def assert_hostile_text_is_inert(page: Any) -> None:
+def assert_hostile_text_is_inert(page: Any, *, shown: bool = True) -> None:
     """Article strings are on the page as text: no element, script or image came of them."""
     assert page.locator("script").count() == 0
     assert page.locator("img").count() == 0
-    assert page.get_by_text(HOSTILE_TITLE, exact=False).count() >= 1
-    assert "<!channel>" in page.inner_text("main")
+    if shown:
+        assert page.get_by_text(HOSTILE_TITLE, exact=False).count() >= 1
+        assert "<!channel>" in page.inner_text("main")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
-def test_story_page_shows_each_fact_as_it_stands(
-    tab: Tab, served: Served, replayed: Replay
-) -> None:
+def known_fact(served: Served, key: str) -> dict[str, Any]:
+    """The fact as the API (and `watcher facts KEY --json`) has it."""
+    [fact] = httpx.get(f"{served.url}/api/facts/{key}", timeout=10).json()["facts"]
+    return fact
+
+
+def described(fact: dict[str, Any], reading: dict[str, Any]) -> str:
+    return describe(fact["kind"], reading["value"], reading["qualifier"])
+
+
+def test_story_page_shows_each_fact_as_it_stands(tab: Tab, served: Served) -> None:
     page = tab.open(served.url + "/")
     assert page.title() == "US forces leave Niger · watcher"
     countdown = text_of(page.locator(".countdown"))
@@ -143,48 +155,72 @@ def test_story_page_shows_each_fact_as_it_stands(
     deadline = by_id(page, "fact-us_forces.withdrawal_deadline")
     assert text_of(deadline.locator(".value strong")) == "2024-09-15"
     assert text_of(deadline.locator(".origin-seeds")) == "from the seed articles"
+    seed = deadline.locator("figure.evidence", has_text="(seed:").first
+    assert seed.locator("a").count() == 0  # a seed has no link to follow
 
-    # The hostile article set the count; its dispute is shown as one.
-    [change] = [c for c in replayed.changes if c["key"] == COUNT and c["event"] == "new"][:1]
-    count = by_id(page, f"fact-{COUNT}")
-    assert text_of(count.locator(".value strong")) == change["new"]
-    assert text_of(count.locator(".status-reported")) == "reported by 1 source"
-    assert text_of(count.locator(".badge.disputed")) == "disputed"
-    assert "Disputed by: about 1,000" in text_of(count.locator(".dispute"))
-    assert HOSTILE_TITLE in text_of(count)
-    assert_hostile_text_is_inert(page)
+    # Every fact shows the value the API gives, and the count its dispute, as a dispute.
+    for key in (
+        "us_forces.troop_count",
+        "us_forces.withdrawal_status",
+        "bases.air_base_101.status",
+    ):
+        fact = known_fact(served, key)
+        card = by_id(page, f"fact-{key}")
+        assert text_of(card.locator(".value strong")) == described(fact, fact)
+        assert card.locator(f".origin-{fact['origin']}").count() == 1
+        if fact["change"]:
+            assert fact["change"]["status"] in text_of(
+                card.locator(f".status-{fact['change']['status']}")
+            )
+    count = known_fact(served, COUNT)
+    assert count["conflicts"], "the replay should leave the count disputed"
+    card = by_id(page, f"fact-{COUNT}")
+    assert text_of(card.locator(".badge.disputed")) == "disputed"
+    disputes = card.locator("section.dispute h3")
+    assert [text_of(disputes.nth(i)) for i in range(disputes.count())] == [
+        f"Disputed by: {described(count, c['new'])} (as of {c['new']['as_of']})"
+        for c in count["conflicts"]
+    ]
+    assert_hostile_text_is_inert(page, shown=False)
     save_screenshot(page, "story")
 
 
 def test_timeline_of_a_count_steps_with_its_qualifier_and_shows_the_dispute(
     tab: Tab, served: Served
 ) -> None:
+    fact = known_fact(served, COUNT)
     page = tab.open(served.url + f"/facts/{COUNT}")
     chart = page.locator("svg.chart")
     assert chart.count() == 1
     held = chart.locator("a.point.held")
+    values = [*fact["history"], fact]
     assert [svg_text(held.nth(i).locator("text")) for i in range(held.count())] == [
-        "about 1,000",
-        "about 600",
+        described(fact, reading) for reading in values
     ]
-    first, second = (held.nth(i).locator("circle").bounding_box() for i in range(2))
-    assert second["x"] > first["x"] and second["y"] > first["y"]  # later, and lower
+    assert "about 1,000" in svg_text(held.first.locator("text"))  # the seeds', with its qualifier
+    boxes = [held.nth(i).locator("circle").bounding_box() for i in range(held.count())]
+    for (a, b), (old, new) in zip(pairwise(boxes), pairwise(values), strict=True):
+        assert b["x"] >= a["x"]  # in the order the fact took them
+        assert (b["y"] > a["y"]) == (new["value"] < old["value"])  # a fall goes down
     step = chart.locator("path.step").get_attribute("d")
-    assert step.startswith("M ") and " V " in step and step.count(" H ") == 2
-    dispute = chart.locator("a.point.dispute")
-    assert svg_text(dispute.locator("text")) == "disputed: about 1,000"
+    assert step.startswith("M ") and step.count(" H ") == len(values)
+    disputes = chart.locator("a.point.dispute")
+    assert [svg_text(disputes.nth(i).locator("text")) for i in range(disputes.count())] == [
+        f"disputed: {described(fact, c['new'])}" for c in fact["conflicts"]
+    ]
     assert svg_text(chart.locator(".deadline text")) == "deadline 2024-09-15"
     deadline_x = chart.locator(".deadline line").bounding_box()["x"]
-    assert deadline_x > second["x"]  # the deadline is after the count moved
+    assert deadline_x > max(box["x"] for box in boxes[:-1])
 
-    # Each point links to its evidence.
-    held.nth(1).locator("circle").click()
-    assert page.url.endswith("#reading-2")
-    evidence = page.locator("#reading-2")
-    assert "about 600" in text_of(evidence.locator("h3"))
-    assert HOSTILE_TITLE in text_of(evidence)
-    dispute.locator("circle").click()
-    assert "Disputed by: about 1,000" in text_of(page.locator(page.url[page.url.index("#") :]))
+    # Each point links to its evidence: the hostile article's reading, shown as text.
+    hostile = page.locator("section.reading", has_text=HOSTILE_TITLE).first
+    number = hostile.get_attribute("id")
+    chart.locator(f'a.point[href="#{number}"] circle').click()
+    assert page.url.endswith(f"#{number}")
+    assert "about 600" in text_of(page.locator(f"#{number} h3"))
+    disputes.first.locator("circle").click()
+    target = page.url[page.url.index("#") :]
+    assert text_of(page.locator(f"{target} h3")).startswith("Disputed by: ")
     assert_hostile_text_is_inert(page)
     save_screenshot(page, "timeline-troop-count")
 
@@ -210,7 +246,9 @@ def test_timeline_of_a_status_has_a_band_per_value_on_its_ladder(tab: Tab, serve
     assert svg_text(chart.locator(".deadline text")) == "deadline 2024-09-15"
     bands.nth(1).locator("rect").click()
     assert "handed over" in text_of(page.locator("#reading-2 h3"))
-    assert page.locator("#reading-2 a[href^='http://127.0.0.2']").count() == 1
+    links = page.locator("#reading-2 figcaption a")
+    hrefs = {links.nth(i).get_attribute("href") for i in range(links.count())}
+    assert hrefs == {e["url"] for e in known_fact(served, BASE_201)["sources"]}
     save_screenshot(page, "timeline-air-base-201")
 
 
@@ -296,8 +334,9 @@ def test_sources_page_shows_health_errors_and_items(tab: Tab, served: Served) ->
             assert cells[2] == "none"
             assert cells[0] == "ok"
     wire = rows.nth(0)
-    # The gone page: failed once in each pass, tried again next time.
-    assert text_of(wire.locator("td").nth(6)) == "1"
+    # The gone page: tried again on each pass until given up (articles.max_attempts).
+    retrying, given_up = (int(text_of(wire.locator("td").nth(i))) for i in (6, 7))
+    assert retrying + given_up == 1
     save_screenshot(page, "sources")
 
 

@@ -140,12 +140,11 @@ def test_demo_serves_its_database_until_interrupted(tmp_path: Path) -> None:
     try:
         url = read_url(process, "Web view of the demo: ", timeout=120)
         changes = httpx.get(url + "/api/changes", timeout=10).json()["changes"]
-        assert {(c["key"], c["new"]) for c in changes} == {
-            ("bases.air_base_101.status", "handed over"),
-            ("bases.air_base_201.status", "handed over"),
-            ("us_forces.withdrawal_status", "in progress"),
-            ("us_forces.withdrawal_status", "completed"),
-        }
+        # The demo's own changes (tests/test_demo.py has them all).
+        assert {
+            ("bases.air_base_201.status", "handed over", "confirmed"),
+            ("us_forces.withdrawal_status", "completed", "confirmed"),
+        } <= {(c["key"], c["new"], c["status"]) for c in changes}
         assert "Air Base 201 (Agadez)" in httpx.get(url + "/changes", timeout=10).text
     finally:
         process.send_signal(signal.SIGINT)

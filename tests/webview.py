@@ -2,8 +2,9 @@
 
 Two loopback news sites publish the demo's articles, plus one hostile page
 (a `<script>` title, `<!channel>`, a 10,000-character quote) and a link
-that is gone; a third source's feed is missing. `watcher check` runs twice
-as a real process (the second pass after more is published), alerts go to a
+that is gone; a third source's feed is missing. `watcher check` runs three
+times as a real process (after each, more is published: the withdrawal
+completed, then a count that disputes it), alerts go to a
 loopback webhook (Slack) and to a mail server that is down (email), and
 `watcher serve` then serves the database as a real process.
 """
@@ -90,6 +91,18 @@ def replay(folder: Path) -> Replay:
 
 
 GONE = ("wire/2024/07/gone.html", "<html></html>")
+# A count on the same day as the one the fact holds, from another site: a dispute.
+DISPUTE = (
+    "dispatch/2024/08/us-troops-still-in-niger.html",
+    """<!DOCTYPE html><html><head><meta charset="utf-8">
+<title>About 100 US troops still in Niger, official says</title>
+<meta property="article:published_time" content="2024-08-06T15:00:00Z"></head>
+<body><article><h1>About 100 US troops still in Niger, official says</h1>
+<p>NIAMEY, Aug. 6 (Wire Report) - About 100 US troops remain in Niger, a Nigerien defense
+official said on Tuesday, disputing reports that the last American forces had left.</p>
+<p>The official did not say where in Niger the troops were.</p>
+</article></body></html>""",
+)
 
 
 def _publish_wire(site: LoopbackServer, *pages: str | tuple[str, str]) -> str:
@@ -120,6 +133,8 @@ def _replay(
     result.checks.append(check(config, env))
     _publish_wire(wire, BASE_101, FRANCE, COMPLETED)
     publish(dispatch, AGADEZ)
+    result.checks.append(check(config, env))
+    publish(dispatch, AGADEZ, DISPUTE)
     result.checks.append(check(config, env))
     return result
 

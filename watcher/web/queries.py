@@ -7,7 +7,6 @@ Nothing here writes.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +22,7 @@ from watcher.facts.compare import Knowledge
 from watcher.facts.topic import Topic
 from watcher.models import FactChange
 from watcher.status import collect_status
-from watcher.store import SourceState, Store, alerts, aware, items
+from watcher.store import SourceState, Store, alerts, aware, decoded, items
 
 # Outbox states a person may need to act on or wait for (sent alerts are history).
 OPEN_STATES = ("pending", "sending", "failed", "uncertain")
@@ -36,9 +35,8 @@ def known(store: Store, baseline: Knowledge) -> Knowledge:
     comes from the baseline, so the page shows the seeds' facts before the
     first pass, and nothing is written to get there.
     """
-    stored = store.load_knowledge()
-    facts = {k: v for k, v in baseline.to_json().items() if k not in stored} | stored
-    return Knowledge.from_json(facts)
+    stored = knowledge.load(store)
+    return Knowledge({**baseline.facts, **stored.facts})
 
 
 def stories(topic: Topic) -> list[str]:
@@ -82,11 +80,12 @@ def alerts_by_change(store: Store, change_ids: list[int]) -> dict[int, list[Aler
     )
     with store.engine.connect() as conn:
         for row in conn.execute(query).mappings():
+            payload = decoded("alerts", row["id"], row["payload"]) or {}
             found[row["change_id"]].append(
                 AlertRow(
                     id=row["id"],
                     channel=row["channel"],
-                    announced=json.loads(row["payload"]).get("status", ""),
+                    announced=payload.get("status", ""),
                     state=row["state"],
                     attempts=row["attempts"],
                     next_attempt=aware(row["next_attempt"]),
