@@ -39,6 +39,18 @@ def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> Any:
     return json.loads(captured.out)
 
 
+def copy_of(replayed: Replay, folder: Path) -> Path:
+    """The replay's config and database, copied to ``folder``, for a test that changes them."""
+    config = folder / "watcher.toml"
+    config.write_text(replayed.config.read_text())
+    with (
+        sqlite3.connect(replayed.config.parent / "state.db") as source,
+        sqlite3.connect(folder / "state.db") as target,
+    ):
+        source.backup(target)
+    return config
+
+
 def get(served: Served, path: str, **kwargs: Any) -> httpx.Response:
     return httpx.get(served.url + path, timeout=10, **kwargs)
 
@@ -117,13 +129,7 @@ def test_api_answers_304_to_a_matching_etag(served: Served) -> None:
 
 def test_etag_changes_when_the_data_does(tmp_path: Path, replayed: Replay) -> None:
     """A new pass changes what /api/status says, so the old tag no longer matches."""
-    copy = tmp_path / "watcher.toml"
-    copy.write_text(replayed.config.read_text())
-    with (
-        sqlite3.connect(replayed.config.parent / "state.db") as source,
-        sqlite3.connect(tmp_path / "state.db") as target,
-    ):
-        source.backup(target)
+    copy = copy_of(replayed, tmp_path)
     web = Served(copy)
     try:
         before = get(web, "/api/status")
@@ -370,6 +376,37 @@ def test_changes_page_comes_in_pages_newest_first(
         assert "← newer" in text
         assert shown("?page=99")[0] == second  # past the end: the last page
         assert shown("?page=nonsense")[0] == first
+    finally:
+        server.stop()
+        store.close()
+
+
+def test_an_unreadable_database_is_a_503_and_the_view_goes_on(
+    tmp_path: Path, replayed: Replay, caplog: pytest.LogCaptureFixture
+) -> None:
+    copy = copy_of(replayed, tmp_path)
+    database = tmp_path / "state.db"
+    config = load_config(copy)
+    topic = load_topic(config.topic_path())
+    store = open_store(config.database_url())
+    baseline = knowledge.baseline_of(config, topic)
+    server = start_web(config, store, topic, baseline, listen="127.0.0.1:0", environ={})
+    try:
+        assert httpx.get(server.url + "api/status", timeout=10).status_code == 200
+        good = database.read_bytes()
+        # The file is replaced by one that is not a database; connections made from now on fail.
+        database.write_bytes(b"not a database " * 100)
+        store.engine.dispose()
+        for path in ("api/status", "", "changes", "metrics"):
+            response = httpx.get(server.url + path, timeout=10)
+            assert response.status_code == 503, path
+            assert response.text.startswith("state database unavailable: ")
+            assert response.headers["content-security-policy"].startswith(CSP)
+        errors = [r.getMessage() for r in caplog.records if r.name == "watcher.web.app"]
+        assert errors and all("\n" not in e and "state database unavailable" in e for e in errors)
+        database.write_bytes(good)
+        store.engine.dispose()
+        assert httpx.get(server.url + "api/status", timeout=10).status_code == 200
     finally:
         server.stop()
         store.close()

@@ -432,10 +432,6 @@ class WebApp:
             RequireToken(OneLineErrors(self.starlette), lambda: self.token)
         )
 
-    @property
-    def site(self) -> Site:
-        return self.starlette.state.site
-
     def use(self, site: Site, *, token: str | None) -> None:
         state = self.starlette.state
         state.site = site

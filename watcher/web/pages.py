@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -185,7 +186,6 @@ def timeline_page(site: Site, fact: Fact) -> dict[str, Any]:
         "fact": FactCard.of(fact, held),
         "chart": chart,
         "readings": [ReadingView.timed(r) for r in readings],
-        "undated": [r.number for r in readings if r.when is None],
     }
 
 
@@ -250,6 +250,16 @@ def changes_page(
     }
 
 
+class Standing(StrEnum):
+    """How a source stands, as the sources page shows it."""
+
+    OK = "ok"
+    FAILING = "failing"  # a health alert said so: notify.health_failures polls in a row
+    SILENT = "silent"  # a health alert said so: nothing new for notify.health_silence
+    LAST_POLL_FAILED = "last poll failed"  # failing, but not yet for long
+    NOT_POLLED = "not polled yet"
+
+
 @dataclass(frozen=True)
 class SourceRow:
     name: str
@@ -265,18 +275,14 @@ class SourceRow:
     items: queries.ItemCounts
 
     @property
-    def state(self) -> str:
-        """ok, failing or silent as the health alerts said; before one, whether the last poll
-        failed, or whether the source was polled at all."""
-        if self.health != "ok":
-            return self.health
+    def standing(self) -> Standing:
+        """What its health alerts said; before one, whether its last poll failed, or
+        whether it was polled at all."""
+        if self.health in (Standing.FAILING, Standing.SILENT):
+            return Standing(self.health)
         if self.consecutive_failures:
-            return "erring"
-        return "ok" if self.last_attempt else "new"
-
-    @property
-    def state_text(self) -> str:
-        return {"erring": "last poll failed", "new": "not polled yet"}.get(self.state, self.state)
+            return Standing.LAST_POLL_FAILED
+        return Standing.OK if self.last_attempt else Standing.NOT_POLLED
 
 
 def sources_page(site: Site) -> dict[str, Any]:

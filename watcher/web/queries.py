@@ -24,9 +24,6 @@ from watcher.models import FactChange
 from watcher.status import collect_status
 from watcher.store import SourceState, Store, alerts, aware, decoded, items
 
-# Outbox states a person may need to act on or wait for (sent alerts are history).
-OPEN_STATES = ("pending", "sending", "failed", "uncertain")
-
 
 def known(store: Store, baseline: Knowledge) -> Knowledge:
     """What is known now: the stored knowledge over the baseline, as a pass would leave it.

@@ -186,7 +186,7 @@ class _TimeScale:
     def ticks(self) -> list[Tick]:
         """The first of each month (or of each year, over long spans), at most about 8."""
         months = [d for d in _months(self.start, self.end) if d >= self.start]
-        step = next(s for s in (1, 2, 3, 6, 12, 24, 60, 120) if len(months) / s <= 8)
+        step = next((s for s in (1, 2, 3, 6, 12, 24, 60) if len(months) / s <= 8), 120)
         return [
             Tick(self.x(day), str(day.year) if step >= 12 else f"{day:%b %Y}")
             for day in months
