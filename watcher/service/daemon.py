@@ -145,6 +145,7 @@ class Service:
                 )
             except WebError as exc:
                 self.prepared.close()
+                self.store.close()
                 raise StartupError(str(exc)) from None
         self.status = DaemonStatus(pid=os.getpid(), started=utcnow())
         self._lock = threading.Lock()
