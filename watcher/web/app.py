@@ -20,6 +20,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -60,7 +61,8 @@ SECURITY_HEADERS = [
 REALM = 'Basic realm="watcher", charset="UTF-8"'
 
 
-def web_root() -> Any:
+def web_root() -> Path:
+    """The web view's templates and static files (``templates/web``)."""
     return resource_path("templates") / "web"
 
 
