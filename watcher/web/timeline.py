@@ -55,17 +55,22 @@ class Point:
     href: str
     role: Role
     right_edge: float = WIDTH - RIGHT
+    bottom: float = HEIGHT - BOTTOM
 
     @property
     def label_x(self) -> float:
-        """Labels start right of the point, or end left of it near the chart's right edge."""
-        return self.x - 9 if self.anchor == "end" else self.x + 9
+        """Labels start right of the point, or end left of it near the chart's right edge
+        (clear of a dispute's marker, the widest)."""
+        return self.x - 12 if self.anchor == "end" else self.x + 12
 
     @property
     def label_y(self) -> float:
         """The value a point held is labelled above it; other readings below, so that an
-        alternative at the same value and day as the held one stays readable."""
-        return self.y - 10 if self.role == Role.HELD else self.y + 21
+        alternative at the same value and day as the held one stays readable, or above the
+        held label when below would run into the axis."""
+        if self.role == Role.HELD:
+            return self.y - 10
+        return self.y + 21 if self.y + 21 < self.bottom - 4 else self.y - 26
 
     @property
     def anchor(self) -> str:
