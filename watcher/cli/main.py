@@ -42,6 +42,7 @@ from watcher.ingest.extract import ExtractError, as_datetime, extract_file, extr
 from watcher.ingest.fetch import Fetcher, FetchError, FetchResult
 from watcher.logs import setup_logging
 from watcher.models import Article
+from watcher.resources import resource_path
 from watcher.service.check import Checker, OnWritten, SourceReport
 from watcher.status import collect_status
 from watcher.store import Store, StoreError, open_store, utcnow
@@ -143,22 +144,21 @@ def cmd_extract(args: argparse.Namespace, config: Config | None, out: TextIO) ->
             article = extract_file(Path(target), published=published)
     except ExtractError as exc:
         raise CommandError(f"{target}: {exc}") from None
-    topic = _load_topic(args.topic) if args.topic else _topic(config)
+    topic = _load_topic(_topic_path(args.topic)) if args.topic else _topic(config)
     observations = extract_facts(article, topic)
     if args.explain:
-        relevant, sentences = explain(article, topic)
+        explanation = explain(article, topic)
         if args.json:
             _print_json(
                 {
                     "article": article.to_json(),
-                    "relevant": relevant,
-                    "sentences": [s.to_json() for s in sentences],
+                    **explanation.to_json(),
                     "facts": [o.to_json() for o in observations],
                 },
                 out,
             )
         else:
-            format_explanation(relevant, sentences, topic, out)
+            format_explanation(explanation, topic, out, every_sentence=args.all)
         return EXIT_OK
     if args.json:
         _print_json(
@@ -421,6 +421,20 @@ def _topic(config: Config | None) -> Topic:
     return _load_topic((config or Config()).topic_path())
 
 
+def _topic_path(given: str) -> Path:
+    """A topic file, or the name of a shipped topic."""
+    path = Path(given)
+    if path.exists() or "/" in given or given.endswith(".toml"):
+        return path
+    shipped = resource_path("config") / "topics" / f"{given}.toml"
+    if shipped.exists():
+        return shipped
+    names = ", ".join(sorted(p.stem for p in (resource_path("config") / "topics").glob("*.toml")))
+    raise CommandError(
+        f"--topic {given}: no such file, and no shipped topic of that name ({names})"
+    )
+
+
 def _load_topic(path: Path) -> Topic:
     try:
         return load_topic(path)
@@ -579,7 +593,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     extract.add_argument("target", metavar="FILE|URL")
     extract.add_argument(
-        "--published", type=_date, metavar="DATE", help="the article's publication date"
+        "--published",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="the article's publication date (dates in the text are read relative to it)",
     )
     extract.add_argument(
         "--explain",
@@ -589,7 +606,15 @@ def build_parser() -> argparse.ArgumentParser:
         "force or place)",
     )
     extract.add_argument(
-        "--topic", type=Path, metavar="FILE", help="read the facts of this topic file instead"
+        "--all",
+        action="store_true",
+        help="with --explain, show every sentence, also those that name nothing of the story",
+    )
+    extract.add_argument(
+        "--topic",
+        metavar="FILE|NAME",
+        help="read the facts of this topic instead of the config's: a topic file, or the "
+        "name of a shipped one (niger-us-withdrawal)",
     )
     extract.set_defaults(handler=cmd_extract, needs_config=False)
 

@@ -7,7 +7,7 @@ from typing import Any, TextIO
 from watcher.alerts.notify import DispatchReport
 from watcher.alerts.render import status_text
 from watcher.facts.compare import KnownFact, Reading, describe
-from watcher.facts.reading import SentenceReading
+from watcher.facts.reading import Explanation
 from watcher.facts.topic import Topic
 from watcher.models import Evidence, Observation
 from watcher.service.check import CheckReport, ReportedChange
@@ -179,17 +179,23 @@ def format_observations(observations: list[Observation], out: TextIO) -> None:
 
 
 def format_explanation(
-    relevant: bool, sentences: list[SentenceReading], topic: Topic, out: TextIO
+    explanation: Explanation, topic: Topic, out: TextIO, *, every_sentence: bool = False
 ) -> None:
-    """Why each sentence gave what it gave, or nothing: for ``extract --explain``."""
-    if not relevant:
+    """Why each sentence gave what it gave, or nothing: for ``extract --explain``.
+
+    Facts read are marked ``->``; in an article that is not about the story,
+    where nothing is kept, what would have been read is marked ``~>``.
+    """
+    arrow = "->"
+    if explanation.off_topic:
+        arrow = "~>"
         out.write(
-            f"not about this story ({topic.title}): the article names its place too seldom, "
-            "or never names its subject; no facts are read from it\n\n"
+            f"not about this story ({topic.title}): the article {explanation.off_topic}; "
+            "nothing is read from it (~> shows what would have been)\n\n"
         )
     quiet = 0
-    for number, sentence in enumerate(sentences, start=1):
-        if not sentence.found and not sentence.notes:
+    for number, sentence in enumerate(explanation.sentences, start=1):
+        if not sentence.found and not sentence.notes and not every_sentence:
             quiet += 1
             continue
         out.write(f"[{number}] {safe(sentence.text)}\n")
@@ -198,7 +204,18 @@ def format_explanation(
             value = describe(topic.fact(found.key).kind, found.value, found.qualifier)
             when = f" (as of {found.as_of.isoformat()})" if found.as_of else ""
             implied = " [implied]" if found.implied else ""
-            out.write(f"    -> {found.key} = {safe(value)}{when}{implied}: {safe(found.why)}\n")
+            out.write(
+                f"    {arrow} {found.key} = {safe(value)}{when}{implied}: {safe(found.why)}\n"
+            )
         for note in sentence.notes:
             out.write(f"    .. {safe(note)}\n")
-    out.write(f"\n{quiet} other sentence(s) named no event, date or count of the story\n")
+        if not sentence.found and not sentence.notes:
+            out.write("    .. names no event, date or count of the story\n")
+    for obs in explanation.implied:
+        value = describe(obs.kind, obs.value, obs.qualifier)
+        out.write(f"\nimplied by the article as a whole: {obs.key} = {safe(value)}\n")
+    if quiet:
+        out.write(
+            f"\n{quiet} other sentence(s) named no event, date or count of the story "
+            "(--all shows them)\n"
+        )

@@ -77,9 +77,12 @@ _DEMAND_GOVERNORS = frozenset(
         *("threatens", "considering", "consider", "considers", "weighing", "mulling"),
         *("could", "might", "may", "would", "should", "can", "possibly", "likely", "unlikely"),
         *("able", "attempt", "attempts", "attempted", "effort", "efforts", "bid", "chance"),
+        *("given", "gave", "give", "gives", "granted", "grants"),
     }
 )
-_TIME_WORDS = frozenset({"in", "on", "last", "this", "next", "week", "month", "year", "earlier"})
+_TIME_WORDS = frozenset(
+    {"in", "on", "last", "this", "next", "week", "month", "year", "earlier", "until", "till"}
+)
 _FALSITY = frozenset(
     {"wrong", "false", "untrue", "inaccurate", "unfounded", "baseless", "fake", "incorrect"}
 )

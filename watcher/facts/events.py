@@ -101,6 +101,7 @@ class Event:
     agreement: str | None = None
     other_agreement: str | None = None  # the noun of an agreement the topic does not name
     deadline: bool = False  # a deadline is set for it in the sentence ("by September 15")
+    counted: bool = False  # a number of people is named with it ("500 troops left")
 
     @property
     def aspect(self) -> Aspect:
@@ -143,7 +144,12 @@ def _choose(tokens: list[Token], index: int) -> Lexeme | None:
     states = [lx for lx in options if lx.form is Form.STATE]
     if determined and nouns:
         return nouns[0]
-    if determined and verbs and all(lx.form is Form.BASE for lx in verbs):
+    if (
+        determined
+        and before.tag is Tag.WORD
+        and verbs
+        and all(lx.form is Form.BASE for lx in verbs)
+    ):
         return None  # "the base", "the order": a noun the lexicon does not read
     if token.low == "left" and _remaining_left(tokens, index):
         return Lexeme("remain", Cue.STAY, Form.PAST)
@@ -306,8 +312,9 @@ def _targets(
         if i >= clause.end and not (token.tag is Tag.BASE and (last_base is not None or listed)):
             break
         if token.tag is Tag.BASE and token.key:
-            event.bases.append((token.key, None))
-            last_base = len(event.bases) - 1
+            if all(key != token.key for key, _ in event.bases):
+                event.bases.append((token.key, None))
+            last_base = next(n for n, (key, _) in enumerate(event.bases) if key == token.key)
         elif token.tag is Tag.AGREEMENT:
             event.agreement = token.key
         elif token.tag is Tag.DATE and token.date is not None:
@@ -674,8 +681,10 @@ def _extent(tokens: list[Token], event: Event, clause: Clause) -> None:
             ):
                 continue  # "last week", "last Friday": a time, not the last soldiers
             event.whole = True
-        elif (token.tag is Tag.WORD and token.low in PART) or token.tag is Tag.COUNT:
+        elif token.tag is Tag.WORD and token.low in PART:
             event.partial = True
+        elif token.tag is Tag.COUNT:
+            event.partial = event.counted = True
 
 
 def _agent(

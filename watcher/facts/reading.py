@@ -85,10 +85,18 @@ def is_relevant(article: Article, topic: Topic) -> bool:
     The place must be named at least ``min_place_mentions`` times and more
     often than the places it is confused with (Niger, not Nigeria).
     """
+    return off_topic(article, topic) is None
+
+
+def off_topic(article: Article, topic: Topic) -> str | None:
+    """Why the article is not about the story, or None when it is."""
     names = names_of(topic)
     text = normalise(f"{article.title or ''}\n{article.text}")
     if topic.since and article.published_date and article.published_date < topic.since:
-        return False  # from before the story began: about something else
+        return (
+            f"was published {article.published_date.isoformat()}, before the topic's "
+            f"since = {topic.since.isoformat()}"
+        )
     confused = len(names.confused.findall(text)) if names.confused else 0
     here = subject = 0
     for m in names.pattern.finditer(text):
@@ -101,7 +109,17 @@ def is_relevant(article: Article, topic: Topic) -> bool:
             subject += 1
     if names.bases:
         here += len(names.bases.findall(text))
-    return here >= topic.min_place_mentions and here > confused and subject > 0
+    place = topic.place_names[0]
+    if here < topic.min_place_mentions:
+        return (
+            f"names the place ({place}) {here} time(s), fewer than [place] min_mentions = "
+            f"{topic.min_place_mentions}"
+        )
+    if here <= confused:
+        return f"names what {place} is confused with ({confused}) as often as {place} ({here})"
+    if subject == 0:
+        return f"never names the subject ({topic.subject_names[0]})"
+    return None
 
 
 def extract_facts(article: Article, topic: Topic) -> list[Observation]:
@@ -116,9 +134,38 @@ def extract_facts(article: Article, topic: Topic) -> list[Observation]:
     return _observations(article, topic, read_sentences(article, topic))
 
 
-def explain(article: Article, topic: Topic) -> tuple[bool, list[SentenceReading]]:
-    """Whether the article is relevant, and what each sentence gave, and why."""
-    return is_relevant(article, topic), read_sentences(article, topic)
+@dataclass
+class Explanation:
+    """Why an article gave what it gave: for ``watcher extract --explain``."""
+
+    off_topic: str | None  # why the article is not about the story, if it is not
+    sentences: list[SentenceReading]
+    implied: list[Observation]  # what the article as a whole implies (a count of 0)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "relevant": self.off_topic is None,
+            "off_topic": self.off_topic,
+            "sentences": [s.to_json() for s in self.sentences],
+            "implied": [o.to_json() for o in self.implied],
+        }
+
+
+def explain(article: Article, topic: Topic) -> Explanation:
+    """Whether the article is about the story, and what each sentence gave, and why."""
+    sentences = read_sentences(article, topic)
+    reason = off_topic(article, topic)
+    found = {(f.key, f.value) for s in sentences for f in s.found}
+    implied = (
+        [
+            o
+            for o in _observations(article, topic, sentences)
+            if (o.key, o.value) not in found and o.extra.get("implied")
+        ]
+        if reason is None
+        else []
+    )
+    return Explanation(reason, sentences, implied)
 
 
 def read_sentences(article: Article, topic: Topic) -> list[SentenceReading]:
@@ -569,6 +616,7 @@ class _SentenceReader:
                 continue  # "by 2026": a year is no date to count down to
             marker = _deadline_marker(tokens, i) or _planned_end(tokens, i, events)
             if marker is None:
+                self._note(f"{token.text!r}: no word makes it the end of the withdrawal")
                 continue
             clause = clause_of(tokens, i)
             window = " ".join(t.low for t in tokens[max(0, clause.start - 1) : i])
@@ -709,9 +757,16 @@ def _process_value(event: Event) -> str | None:
         return "in_progress"
     if aspect is Aspect.DECIDED:
         return "agreed"
-    if aspect is Aspect.PLANNED and (event.deadline or event.whole):
+    if aspect is Aspect.PLANNED and (event.deadline or event.whole or _firmly_from(event)):
         return "agreed"  # "plans to withdraw all its forces by September 11"
     return None
+
+
+def _firmly_from(event: Event) -> bool:
+    """ "The United States will withdraw its troops from Chad": a firm future of
+    leaving the place itself."""
+    partly = event.partial and not event.counted  # a number may be the whole force
+    return event.here and not partly and event.reading.why in ("future: 'will'", "future: 'shall'")
 
 
 def _told_in_the_past(event: Event) -> bool:
@@ -746,6 +801,14 @@ def _deadline_marker(tokens: list[Token], index: int) -> str | None:
         nxt = tokens[index + 2] if index + 2 < len(tokens) else None
         if nxt is None or not (nxt.tag is Tag.WORD and nxt.low in DEADLINE_NOUNS):
             return "date"  # "Biden's announced Sept. 11 departure"
+    if (
+        index > 0
+        and tokens[index - 1].is_word("until", "till")
+        and index + 2 < len(tokens)
+        and tokens[index + 1].is_word("to")
+        and any(lx.cue is Cue.LEAVE for lx in tokens[index + 2].lexemes)
+    ):
+        return "until ... to leave"  # "gave US forces until May 15 to leave"
     if index > 0 and tokens[index - 1].is_word("until", "till"):
         clause = clause_of(tokens, index)
         words = {t.low for t in tokens[clause.start : index] if t.tag is Tag.WORD}

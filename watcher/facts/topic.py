@@ -206,7 +206,9 @@ def parse_topic(data: dict[str, Any], file: Path | None = None) -> Topic:
     try:
         raw = _TopicFile.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        errors = exc.errors()
+        # An unknown key explains a missing one next to it ("nmaes" for "names").
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         raise TopicError(f"{name}: {_where(first['loc'], data)}: {_describe(first)}") from None
     problems = topic_problems(raw)
     if problems:
@@ -349,4 +351,6 @@ def _describe(error: Any) -> str:
         return "required, but missing"
     if error["type"] == "string_pattern_mismatch" and error["loc"][-1] == "id":
         return "an id is lower-case letters, digits and _, starting with a letter"
+    if error["type"].startswith("date") and error["loc"][-1] == "since":
+        return "write a bare TOML date, without quotes: since = 2024-04-01"
     return str(error["msg"]).removeprefix("Value error, ")
