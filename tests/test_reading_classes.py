@@ -254,3 +254,58 @@ def test_after_the_withdrawal_completed_the_count_is_none_left() -> None:
     )
     implied = [o for o in extract_facts(article, TOPIC) if o.key == COUNT]
     assert [(o.value, o.qualifier, o.extra.get("implied")) for o in implied] == [(0, "exact", True)]
+
+
+# -- who does the verb -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Niger's junta ordered US troops to leave the country.",
+        "Washington seeks clarification from Niger after it ordered its troops to leave.",
+        "Niger has ended its accord with Washington, under which American troops were "
+        "stationed in the country, and ordered the foreign troops to leave.",
+    ],
+)
+def test_the_host_ordering_the_subject_out_is_a_demand_not_an_agreement(sentence: str) -> None:
+    assert statuses(sentence, WITHDRAWAL) == set()
+
+
+def test_the_subject_ordering_its_own_troops_out_is_agreed() -> None:
+    assert statuses("The Pentagon ordered its troops to leave Niger.", WITHDRAWAL) == {"agreed"}
+
+
+def test_a_cue_word_that_modifies_a_noun_is_no_event() -> None:
+    text = "Biden defied calls by allies to delay his September 15 exit date from Niger."
+    assert statuses(text, WITHDRAWAL) == set()
+
+
+def test_a_base_guarded_by_the_subject_among_others_is_operating() -> None:
+    text = "Air Base 201 is now being guarded by Nigerien and US forces."
+    assert statuses(text, BASE_201) == {"operating"}
+
+
+def test_the_airport_is_the_storys_only_airport_whatever_was_named_before(
+    tmp_path: Path,
+) -> None:
+    topic_file = tmp_path / "kabul.toml"
+    topic_file.write_text(
+        'name = "kabul"\ntitle = "US forces leave Afghanistan"\n'
+        '[subject]\nid = "us_forces"\nlabel = "US"\nnames = ["US", "American"]\n'
+        '[place]\nlabel = "Afghanistan"\nnames = ["Afghanistan", "Kabul"]\n'
+        'host = ["Afghan"]\n'
+        '[[bases]]\nid = "bagram"\nlabel = "Bagram"\nnames = ["Bagram Airfield"]\n'
+        '[[bases]]\nid = "hkia"\nlabel = "Kabul airport"\nnames = ["Kabul airport"]\n',
+        encoding="utf-8",
+    )
+    article = Article(
+        url="https://wire.example/k",
+        title=None,
+        text="US forces left Bagram Airfield in Afghanistan in July. "
+        "US soldiers are now protecting the airport.",
+        published=datetime(2021, 8, 20, tzinfo=UTC),
+    )
+    found = {(o.key, o.value) for o in extract_facts(article, load_topic(topic_file))}
+    assert ("bases.hkia.status", "operating") in found
+    assert ("bases.bagram.status", "operating") not in found

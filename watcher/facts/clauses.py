@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from watcher.facts.lexicon import DENIALS, DOUBTS, MODALS, NEGATIONS, PLANS, Cue, Form
-from watcher.facts.names import Party
+from watcher.facts.names import Named, Party
 from watcher.facts.tokens import Tag, Token
 
 
@@ -170,18 +170,40 @@ def _decided_before(tokens: list[Token], index: int) -> str | None:
         if token.tag is Tag.WORD and token.low in _DECIDED:
             if token.low in ("agreement", "deal", "decision") and index - i > 6:
                 continue  # a noun decides only what it is close to: "a deal that US forces leave"
-            if _host_before(tokens, i) and token.low in ("ordered", "decided", "decides"):
+            if host_does(tokens, i) and token.low in ("ordered", "decided", "decides"):
                 return None  # the host ordering them out is a demand, not a decision
             return token.text
     return None
 
 
-def _host_before(tokens: list[Token], index: int) -> bool:
-    """Whether the force named last before ``index`` is the host."""
-    for token in reversed(tokens[max(0, index - 8) : index]):
-        if token.tag is Tag.NAME and token.named is not None and token.named.force:
-            return token.named.party is Party.HOST
-    return False
+def host_does(tokens: list[Token], index: int) -> bool:
+    """Whether the host is who does the verb at ``index`` ("ordered"): the force
+    named last before it, not counting names after a preposition ("talks with
+    Paris"), or, for "it ordered", the name the pronoun stands for; for "...,
+    and ordered", the sentence's first force."""
+    pronoun = index > 0 and tokens[index - 1].is_word("it", "they")
+    if index > 1 and tokens[index - 1].is_word("and") and tokens[index - 2].text == ",":
+        first = _forces(tokens, 0, index, pronoun=False)
+        return bool(first) and first[0].party is Party.HOST
+    forces = _forces(tokens, max(0, index - 12), index, pronoun=pronoun)
+    return bool(forces) and forces[-1].party is Party.HOST
+
+
+def _forces(tokens: list[Token], start: int, end: int, *, pronoun: bool) -> list[Named]:
+    """The forces named in ``tokens[start:end]`` as subjects: after a preposition
+    only where a pronoun may stand for them."""
+    found = []
+    for i in range(start, end):
+        token = tokens[i]
+        if token.tag is not Tag.NAME or token.named is None or not token.named.force:
+            continue
+        if not pronoun and i > 0 and tokens[i - 1].low in _PREPOSITIONS:
+            continue
+        found.append(token.named)
+    return found
+
+
+_PREPOSITIONS = frozenset({"with", "from", "to", "of", "by", "in", "against", "for", "on", "at"})
 
 
 # Words whose scope runs past commas and relative clauses to the end of the
@@ -428,7 +450,7 @@ def _governed(tokens: list[Token], before_to: int, clause: Clause) -> Reading:
     if word in _DENY_GOVERNORS:
         return Reading(Aspect.NEGATED, f"after {word!r}")
     if word in _DECIDE_GOVERNORS:
-        if word in ("order", "ordered", "orders") and _host_before(tokens, i):
+        if word in ("order", "ordered", "orders") and host_does(tokens, i):
             return Reading(Aspect.PROPOSED, f"ordered by the host: {word!r}")
         inner = _grammatical(tokens, clause, i, _form_of(tokens[i]))
         if inner.aspect in (Aspect.DONE, Aspect.ONGOING):

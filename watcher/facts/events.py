@@ -19,6 +19,7 @@ from watcher.facts.clauses import (
     Reading,
     aspect_of,
     clause_of,
+    host_does,
     previous_clause,
 )
 from watcher.facts.dates import DateMatch
@@ -142,7 +143,7 @@ def _choose(tokens: list[Token], index: int) -> Lexeme | None:
     nouns = [lx for lx in options if lx.form is Form.NOUN]
     verbs = [lx for lx in options if lx.form not in (Form.NOUN, Form.STATE)]
     states = [lx for lx in options if lx.form is Form.STATE]
-    if determined and nouns:
+    if nouns and (determined or _modifies_noun(tokens, index)):
         return nouns[0]
     if (
         determined
@@ -167,6 +168,20 @@ def _choose(tokens: list[Token], index: int) -> Lexeme | None:
     if nouns:
         return nouns[0]
     return states[0] if states else None
+
+
+# Nouns that a cue word can modify: "his exit date", "the pullout plan".
+_COMPOUND_HEADS = frozenset(
+    {
+        *("date", "dates", "deadline", "plan", "plans", "timeline", "timetable", "strategy"),
+        *("ceremony", "talks", "process", "route", "routes", "schedule", "order", "orders"),
+    }
+)
+
+
+def _modifies_noun(tokens: list[Token], index: int) -> bool:
+    after = tokens[index + 1] if index + 1 < len(tokens) else None
+    return after is not None and after.tag is Tag.WORD and after.low in _COMPOUND_HEADS
 
 
 def _verb_position(tokens: list[Token], index: int) -> bool:
@@ -255,7 +270,7 @@ def _event(
     reading = aspect_of(tokens, index, lexeme.form, question)
     event = Event(lexeme.cue, index, words, reading)
     clause = clause_of(tokens, index)
-    backward = reading.why == "passive" or lexeme.form in (Form.NOUN, Form.STATE)
+    backward = reading.why in ("passive", "being done") or lexeme.form in (Form.NOUN, Form.STATE)
     _targets(tokens, event, clause, particle_end, backward=backward)
     if (
         lexeme.cue in (Cue.END, Cue.SUSPEND)
@@ -455,6 +470,10 @@ def _govern(tokens: list[Token], event: Event, clause: Clause, lexeme: Lexeme) -
         governor = next((lx for lx in tokens[i].lexemes if lx.cue in GOVERNORS), None)
         if governor is not None and lexeme.form in (Form.NOUN, Form.GERUND, Form.BASE):
             outer = aspect_of(tokens, i, governor.form, False)
+            if governor.lemma == "order" and host_does(tokens, i):
+                # "the junta ordered French troops to leave": a demand, not a decision
+                event.reading = Reading(Aspect.PROPOSED, f"ordered by the host: {tokens[i].text!r}")
+                return
             if governor.lemma in FACTIVE and lexeme.form is Form.NOUN:
                 # "confirmed the departure": it happened.
                 if outer.aspect in (Aspect.DONE, Aspect.ONGOING):
@@ -694,14 +713,15 @@ def _agent(
     preposition), "by" a force after a passive, the owner of a noun ("the US
     withdrawal", "the withdrawal of US troops"), else the sentence's or the
     one before's."""
-    passive = lexeme.form in (Form.PARTICIPLE, Form.PAST) and event.reading.why in ("passive",)
+    passive = lexeme.form in (Form.PARTICIPLE, Form.PAST) and event.reading.why in (
+        "passive",
+        "being done",
+    )
     if lexeme.form is Form.NOUN or passive:
         for j in range(event.index + 1, min(clause.end, event.index + 8)):
             if tokens[j].tag is Tag.NAME and tokens[j].named and tokens[j - 1].is_word("of", "by"):
-                event.agent, event.agent_why = (
-                    tokens[j].named,
-                    f"{tokens[j - 1].text} {tokens[j].text}",
-                )
+                named = _coordinated_subject(tokens, j, clause.end) or tokens[j].named
+                event.agent, event.agent_why = named, f"{tokens[j - 1].text} {tokens[j].text}"
                 return
             if (
                 tokens[j].tag is Tag.NAME
@@ -740,6 +760,17 @@ def _agent(
         return
     if carried is not None:
         event.agent, event.agent_why = carried, "the sentence before"
+
+
+def _coordinated_subject(tokens: list[Token], start: int, end: int) -> Named | None:
+    """ "by Turkish and US forces": the subject, where it is one of a list of forces."""
+    j = start
+    while j < end and (tokens[j].tag is Tag.NAME or tokens[j].is_word("and", ",")):
+        named = tokens[j].named
+        if tokens[j].tag is Tag.NAME and named and named.force and named.party is Party.SUBJECT:
+            return named
+        j += 1
+    return None
 
 
 _PRONOUNS = frozenset({"it", "they", "he", "she", "we"})

@@ -99,6 +99,7 @@ class Names:
     base_keys: dict[str, str]  # group name to fact key
     agreements: re.Pattern[str] | None
     agreement_keys: dict[str, str]
+    kinds: dict[str, str]  # "airport": the one base whose names end in it
 
     def lookup(self, text: str, confused_article: bool) -> Named | None:
         bare = re.sub(r"'s?$", "", text)
@@ -163,7 +164,32 @@ def names_of(topic: Topic) -> Names:
     agreements, agreement_keys = _groups(
         "a", {k: [_flexible(n) for n in names] for k, names in topic.agreements.items()}
     )
-    return Names(pattern, table, ambiguous, confused, bases, base_keys, agreements, agreement_keys)
+    return Names(
+        pattern,
+        table,
+        ambiguous,
+        confused,
+        bases,
+        base_keys,
+        agreements,
+        agreement_keys,
+        _kinds(topic),
+    )
+
+
+def _kinds(topic: Topic) -> dict[str, str]:
+    """The kinds of facility that name one base only: "the airport" is Kabul
+    airport where no other base of the story is an airport."""
+    owners: dict[str, set[str]] = {}
+    for key, names in topic.bases.items():
+        for name in names:
+            head = name.lower().split()[-1]
+            if head in FACILITY_KINDS:
+                owners.setdefault(head, set()).add(key)
+    return {head: next(iter(keys)) for head, keys in owners.items() if len(keys) == 1}
+
+
+FACILITY_KINDS = frozenset({"airport", "embassy", "port", "barracks"})
 
 
 def _owner(row: _Row, topic: Topic) -> Named | None:

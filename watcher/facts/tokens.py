@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from watcher.facts.dates import DateMatch, find_dates
 from watcher.facts.lexicon import WORDS, Lexeme
-from watcher.facts.names import LOCATIVES, Named, Names
+from watcher.facts.names import FACILITY_KINDS, LOCATIVES, Named, Names
 from watcher.facts.numbers import Count, find_counts
 from watcher.facts.text import words
 
@@ -62,7 +62,7 @@ _TOWN_OF = re.compile(r"\b(?:village|town|city|province|region)\s+of\s+$", re.I)
 _ANAPHORA = re.compile(
     r"\b(?:the|this|that)\s+(?:(?!other\b|another\b|second\b|third\b|new\b|next\b)"
     r"[a-z][a-z-]*\s+){0,2}(?:air\s*base|base|air\s*field|camp|facility|installation|"
-    r"garrison)\b",
+    r"garrison|airport|embassy|port|barracks)\b",
     re.IGNORECASE,
 )
 
@@ -103,7 +103,11 @@ def tokenize(
     for m in _ANAPHORA.finditer(norm):
         # "the base" stands for the base named last: earlier in this sentence, or before it.
         before = [key for start, key in named_bases if start < m.start()]
-        key = before[-1] if before else previous_base
+        head = m.group().lower().split()[-1]
+        if head in FACILITY_KINDS:
+            key = names.kinds.get(head)  # "the airport": the story's only airport, or none
+        else:
+            key = before[-1] if before else previous_base
         if key and free(m.start(), m.end()):
             spans.append(Token(m.start(), m.end(), m.group(), Tag.BASE, key=key, anaphor=True))
     masked = [(t.start, t.end) for t in spans if t.tag is not Tag.NAME]
