@@ -86,6 +86,19 @@ def test_one_sentence_with_an_old_and_a_new_deadline_gives_the_new_one() -> None
     assert statuses(text, DEADLINE) == {"2024-09-15"}
 
 
+def test_a_new_deadline_replaces_the_others_the_article_names() -> None:
+    text = (
+        "Washington has set a new deadline of September 15 for its troops to leave Niger. "
+        "US troops had been due to leave the country by August 31 under an earlier deal."
+    )
+    assert statuses(text, DEADLINE) == {"2024-09-15"}
+
+
+def test_a_deadline_said_to_be_unlikely_is_none() -> None:
+    text = "Officials say that withdrawing the last US troops from Niger by August 1 is unlikely."
+    assert statuses(text, DEADLINE) == set()
+
+
 def test_the_date_something_was_done_is_not_a_deadline() -> None:
     assert statuses("US troops had left Air Base 101 by July 7.", DEADLINE) == set()
 

@@ -142,7 +142,13 @@ def aspect_of(tokens: list[Token], index: int, form: Form, question: bool) -> Re
             return Reading(Aspect.DECIDED, governing)
         governing = None
     doubt = _doubted(tokens, clause, index) or governing or _doubted_after(tokens, clause, index)
-    if doubt and reading.aspect in (Aspect.DONE, Aspect.ONGOING, Aspect.DECIDED, Aspect.PLANNED):
+    if doubt and reading.aspect in (
+        Aspect.DONE,
+        Aspect.ONGOING,
+        Aspect.DECIDED,
+        Aspect.PLANNED,
+        Aspect.NAMED,  # "that withdrawing by May 1 would be unlikely"
+    ):
         return Reading(Aspect.PROPOSED, doubt)
     if reading.aspect is Aspect.PLANNED or reading.why == "possibility: 'would'":
         # "agreed that US forces would leave": the future of a decision.

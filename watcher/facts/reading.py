@@ -47,6 +47,7 @@ class Found:
     upper: int | None = None
     implied: bool = False
     undated: bool = False  # an event told in the past with no date: not as of the article
+    replaces: bool = False  # "a new deadline of Sept. 11": other deadlines here are older
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -208,8 +209,15 @@ def _observations(
 ) -> list[Observation]:
     published = article.published_date
     kept: dict[tuple[str, str | int, str | None], Observation] = {}
+    newest = {f.value for r in readings for f in r.found if f.replaces}
     for reading in readings:
         for found in reading.found:
+            if (
+                newest
+                and found.key == topic.key_of(FactType.DEADLINE)
+                and found.value not in newest
+            ):
+                continue  # the article names a new deadline: this one is the old
             if found.as_of and published and found.as_of > published:
                 continue  # an event dated after the report is a plan, not an event
             observation = Observation(
@@ -654,7 +662,9 @@ class _SentenceReader:
             if event is not None:
                 event.deadline = True
             value, qualifier = _date_value(token.date)
-            self._add(Found(key, value, qualifier, None, token.text, f"deadline: {marker!r}"))
+            replaces = next((w for w in _REPLACING if f" {w} " in f" {window} "), None)
+            why = f"deadline: {marker!r}" + (f", {replaces!r}" if replaces else "")
+            self._add(Found(key, value, qualifier, None, token.text, why, replaces=bool(replaces)))
 
     def _subject_withdrawal_in_sentence(self, events: list[Event]) -> bool:
         return any(
@@ -782,6 +792,10 @@ def _day(match: DateMatch | None) -> date | None:
 
 def _date_value(match: DateMatch) -> tuple[str, str]:
     return match.value.isoformat(), match.precision.value
+
+
+# Words that make a deadline the one replacing any other the article names.
+_REPLACING = ("new", "revised", "extended", "updated", "later", "moved to", "pushed back to")
 
 
 def _deadline_marker(tokens: list[Token], index: int) -> str | None:
