@@ -183,6 +183,41 @@ def test_counts_in_words_ranges_and_with_the_subject_inside(
     assert statuses(sentence, COUNT) == {count}
 
 
+@pytest.mark.parametrize(
+    ("sentence", "count"),
+    [
+        # To come: the force is still at its starting size.
+        (
+            "The plan will cut the number of US troops in Niger from about 1,000 to 500.",
+            (1000, "about"),
+        ),
+        (
+            "US troop levels in Niger are set to fall, a reduction from 1,100 to 600.",
+            (1100, "exact"),
+        ),
+        # Done: the force is at its new size.
+        ("The Pentagon cut the number of US troops in Niger from 1,100 to 600.", (600, "exact")),
+        ("AFRICOM has reduced US troops in Niger to fewer than 700.", (700, "fewer_than")),
+    ],
+)
+def test_a_change_of_size_counts_the_size_there_is_now(
+    sentence: str, count: tuple[int, str]
+) -> None:
+    assert statuses(sentence, COUNT) == {count}
+
+
+def test_a_reduction_still_to_come_gives_no_count_of_its_target() -> None:
+    assert (
+        statuses("Washington plans a reduction to fewer than 500 US troops in Niger.", COUNT)
+        == set()
+    )
+
+
+def test_the_two_forces_is_no_count() -> None:
+    text = "US troops trained with the Nigerien army; the two forces shared a base in Niger."
+    assert statuses(text, COUNT) == set()
+
+
 def test_a_range_keeps_its_upper_end() -> None:
     article = Article(
         url="https://wire.example/c",

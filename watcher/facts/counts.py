@@ -91,6 +91,12 @@ def _counted(
     it, whether it names several forces). "2,500 US troops", "1,000-strong"."""
     count = tokens[index].count
     assert count is not None
+    if (
+        count.value < 10
+        and index > 0
+        and tokens[index - 1].is_word("the", "both", "these", "those")
+    ):
+        return None  # "between the two forces": forces named before, not a count
     named: Named | None = None
     forces: set[str] = set()
     mixed = False
@@ -113,6 +119,8 @@ def _counted(
         j += 1
     if count.strong:
         return index + 1, named, False
+    if _reduction(tokens, index) is not None and _levels_named(tokens, index, people):
+        return index + 1, named, False  # "cut the number of troops from 4,500 to 2,500"
     # The people left out: "about 600 remain", "leaving about 600 in the country".
     k = index + 1
     while k < len(tokens) and tokens[k].is_word("still", "now", "are", "were", "have"):
@@ -123,6 +131,71 @@ def _counted(
     if before is not None and before.is_word("leaving", "leave", "leaves", "remaining", "keeping"):
         return index + 1, named, False
     return None
+
+
+# Words that bring a force from one size to another.
+_REDUCING = frozenset(
+    {
+        *("cut", "cuts", "cutting", "reduce", "reduced", "reduces", "reducing", "reduction"),
+        *("decrease", "decreased", "decreasing", "drop", "dropped", "lower", "lowered"),
+        *("shrink", "shrank", "trim", "trimmed", "drawdown", "drawn", "brought", "bring"),
+    }
+)
+_REDUCED = frozenset(
+    {"reduced", "decreased", "dropped", "lowered", "shrank", "trimmed", "cut", "brought", "drawn"}
+)
+_PLANNING = frozenset(
+    {*MODALS, "set", "plan", "plans", "planned", "aims", "aim", "expected", "due", "would"}
+)
+
+
+@dataclass(frozen=True)
+class _Reduction:
+    start: bool  # the count is where the force starts from ("from 4,500"), not its end
+    planned: bool  # "will cut", "set to decrease": not yet done
+
+
+def _reduction(tokens: list[Token], index: int) -> _Reduction | None:
+    """ "from X to Y" after a word of reducing: which end the count is, and whether
+    the reduction is still to come."""
+    clause = clause_of(tokens, index)
+    before = tokens[index - 1] if index > 0 else None
+    if before is None:
+        return None
+    if before.is_word("from"):
+        start = True
+        if not any(
+            t.is_word("to") and k + 1 < clause.end and tokens[k + 1].tag is Tag.COUNT
+            for k, t in enumerate(tokens[index + 1 : clause.end], start=index + 1)
+        ):
+            return None
+        verb_end = index - 1
+    elif before.is_word("to"):
+        start = False
+        k = index - 2
+        while k >= clause.start and tokens[k].tag is not Tag.COUNT:
+            k -= 1
+        from_count = k >= clause.start + 1 and tokens[k - 1].is_word("from")
+        verb_end = k - 1 if from_count else index - 1
+    else:
+        return None
+    reducing = [
+        k
+        for k in range(clause.start, verb_end)
+        if tokens[k].low in _REDUCING and tokens[k].tag is Tag.WORD
+    ]
+    if not reducing:
+        return None
+    verb = reducing[0]
+    words = {t.low for t in tokens[clause.start : verb] if t.tag is Tag.WORD}
+    done = tokens[verb].low in _REDUCED  # "reduction", "to cut", "will cut": to come
+    planned = bool(words & _PLANNING) or (verb > 0 and tokens[verb - 1].is_word("to")) or not done
+    return _Reduction(start=start, planned=planned)
+
+
+def _levels_named(tokens: list[Token], index: int, people: frozenset[str]) -> bool:
+    """ "the number of troops", "troop levels": the people counted, named before."""
+    return any(t.tag is Tag.WORD and (t.low in people or t.low == "troop") for t in tokens[:index])
 
 
 def _joined(tokens: list[Token], start: int, end: int, named: Named | None) -> bool:
@@ -208,6 +281,11 @@ def _not_present(tokens: list[Token], index: int, noun_end: int, events: list[Ev
         return "a past figure (a past tense with a time of its own)"
     if tokens[index - 1 : index] and tokens[index - 1].low in _ADDED:
         return "people sent, not present"
+    reduction = _reduction(tokens, index)
+    if reduction is not None:
+        if reduction.start == reduction.planned:
+            return None  # "will cut it from 4,500" is there now; so is "cut it ... to 2,500"
+        return "the size it is to reach" if reduction.planned else "the size it was cut from"
     partitive = (
         index >= 2
         and tokens[index - 1].is_word("the", "its", "their")

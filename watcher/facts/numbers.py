@@ -132,7 +132,7 @@ def find_counts(norm: str, masked: list[tuple[int, int]] | None = None) -> list[
             continue
         if re.fullmatch(r"[a-z]+", m.group("low").lower()) and low < 2 and not m.group("strong"):
             continue  # "one of the soldiers", "an American"
-        start, qualifier, upper = m.start("low"), Qualifier.EXACT, None
+        start, end, qualifier, upper = m.start("low"), m.end(), Qualifier.EXACT, None
         if m.group("high"):
             high = word_number(m.group("high"))
             joiner = norm[m.end("low") : m.start("high")].strip().lower()
@@ -141,14 +141,19 @@ def find_counts(norm: str, masked: list[tuple[int, int]] | None = None) -> list[
                 or high <= low
                 or (joiner in ("and", "or") and "between" not in m.group().lower())
             ):
-                counts.append(Count(start, m.end("low"), low, qualifier))
-                continue
-            if joiner == "-" and low >= 1900 and high < 2100:
+                end = m.end("low")
+                if high is not None and high < low and joiner == "to":
+                    # "from 4,500 to 2,500": a change of size, two counts
+                    counts.append(Count(m.start("high"), m.end("high"), high, Qualifier.EXACT))
+            elif joiner == "-" and low >= 1900 and high < 2100:
                 continue  # "2021-22": years
-            qualifier, upper, start = Qualifier.BETWEEN, high, m.start()
+            else:
+                qualifier, upper, start = Qualifier.BETWEEN, high, m.start()
         q = _QUALIFIER.search(norm, max(0, start - 40), start)
         if q and qualifier is Qualifier.EXACT:
             qualifier = Qualifier(next(name for name in QUALIFIER_WORDS if q.group(name)))
             start = q.start()
-        counts.append(Count(start, m.end(), low, qualifier, upper, bool(m.group("strong"))))
+        strong = bool(m.group("strong")) and end == m.end()
+        counts.append(Count(start, end, low, qualifier, upper, strong))
+    counts.sort(key=lambda c: c.start)
     return counts
