@@ -357,3 +357,24 @@ def test_the_airport_is_the_storys_only_airport_whatever_was_named_before(
     found = {(o.key, o.value) for o in extract_facts(article, load_topic(topic_file))}
     assert ("bases.hkia.status", "operating") in found
     assert ("bases.bagram.status", "operating") not in found
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Washington will respect the terms of Niger's request to withdraw its forces.",
+        "The Pentagon said the US would comply with the request for it to withdraw its troops.",
+    ],
+)
+def test_a_demand_the_subject_accepts_is_agreed(sentence: str) -> None:
+    assert statuses(sentence, WITHDRAWAL) == {"agreed"}
+
+
+def test_a_demand_the_subject_rejects_is_not_agreed() -> None:
+    text = "Washington rejected Niger's request to withdraw its forces."
+    assert statuses(text, WITHDRAWAL) == set()
+
+
+def test_leaving_the_country_is_leaving_the_place() -> None:
+    text = "The US mission in Niger, some 1,000 soldiers, will leave the country within months."
+    assert statuses(text, WITHDRAWAL) == {"agreed"}

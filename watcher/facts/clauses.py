@@ -217,7 +217,8 @@ _PREPOSITIONS = frozenset({"with", "from", "to", "of", "by", "in", "against", "f
 _SENTENCE_SCOPE = frozenset(
     {
         *("demanded", "demands", "demand", "demanding", "asked", "asks", "urged", "urges"),
-        *("requested", "requests", "insisted", "insists", "wants", "wanted", "called"),
+        *("requested", "requests", "request", "insisted", "insists", "wants", "wanted"),
+        "called",
         *("proposed", "proposes", "proposal", "draft", "whether", "if", "unless"),
     }
 )
@@ -234,6 +235,12 @@ _ACCEPT = frozenset(
 ACCEPTED = "a demand accepted"
 
 
+def accepted_before(tokens: list[Token], index: int) -> bool:
+    """ "will respect the terms of Burkina Faso's request": the demand at ``index``
+    is accepted by whoever speaks before it."""
+    return any(t.tag is Tag.WORD and t.low in _ACCEPT for t in tokens[max(0, index - 6) : index])
+
+
 def _governing_sentence(tokens: list[Token], index: int) -> str | None:
     """A demand, a proposal or a condition earlier in the sentence, still in scope."""
     for i in range(index - 1, -1, -1):
@@ -245,7 +252,7 @@ def _governing_sentence(tokens: list[Token], index: int) -> str | None:
                 i + 1 < len(tokens) and tokens[i + 1].is_word("for", "on")
             ):
                 continue
-            if any(t.tag is Tag.WORD and t.low in _ACCEPT for t in tokens[max(0, i - 6) : i]):
+            if accepted_before(tokens, i):
                 return ACCEPTED  # "would comply with the request": accepted
             return f"governed by {token.text!r}"
         if i == 0 and token.is_word("if", "unless"):

@@ -17,6 +17,7 @@ from watcher.facts.clauses import (
     Aspect,
     Clause,
     Reading,
+    accepted_before,
     aspect_of,
     clause_of,
     host_does,
@@ -382,7 +383,9 @@ def _object_noun(event: Event, token: Token, tokens: list[Token], i: int) -> Non
     """What a word after the cue says about what the event is done to."""
     low = token.low
     decided = event.process or event.mission or event.facility or event.other_agreement
-    if low in EXCEPTIONS or (
+    if low in ("country", "nation") and _the_country(tokens, i) and not event.elsewhere:
+        event.here = True  # "will leave the country": the place of the story
+    elif low in EXCEPTIONS or (
         low == "with" and i + 2 < len(tokens) and tokens[i + 2].is_word("exception")
     ):
         event.partial = True
@@ -403,6 +406,14 @@ def _object_noun(event: Event, token: Token, tokens: list[Token], i: int) -> Non
         event.other_agreement = low  # "ended the accord", "withdrew from the agreements"
     elif low in FACILITY_NOUNS and event.cue is not Cue.END:
         event.facility = True
+
+
+def _the_country(tokens: list[Token], i: int) -> bool:
+    """ "the country", "the West African nation": the place, named before."""
+    j = i - 1
+    while j >= max(0, i - 4) and tokens[j].tag is Tag.WORD and not tokens[j].is_word("the"):
+        j -= 1
+    return j >= 0 and tokens[j].is_word("the")
 
 
 def _relative_antecedent(tokens: list[Token], clause: Clause) -> str | None:
@@ -480,6 +491,9 @@ def _govern(tokens: list[Token], event: Event, clause: Clause, lexeme: Lexeme) -
                     event.reading = Reading(Aspect.DONE, f"{tokens[i].text!r}: {outer.why}")
                 return
             event.reading = _combine(governor.cue, outer, tokens[i].text)
+            if governor.cue is Cue.DEMAND and accepted_before(tokens, i):
+                # "will respect Burkina Faso's request to withdraw": agreed
+                event.reading = Reading(Aspect.DECIDED, f"{tokens[i].text!r}: a demand accepted")
             if governor.cue is Cue.COMPLETE and event.reading.aspect is Aspect.DONE:
                 event.whole = not event.partial
                 if event.partial:
