@@ -378,3 +378,18 @@ def test_a_demand_the_subject_rejects_is_not_agreed() -> None:
 def test_leaving_the_country_is_leaving_the_place() -> None:
     text = "The US mission in Niger, some 1,000 soldiers, will leave the country within months."
     assert statuses(text, WITHDRAWAL) == {"agreed"}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "value"),
+    [
+        ("The first phase of the US withdrawal from Niger has already begun.", "in_progress"),
+        ("The first phase of the US withdrawal from Niger has been completed.", "in_progress"),
+        (
+            "The US is only days away from completing its Niger \u201cwithdrawal.\u201d",
+            "in_progress",
+        ),
+    ],
+)
+def test_a_stage_of_the_withdrawal_is_the_withdrawal_under_way(sentence: str, value: str) -> None:
+    assert statuses(sentence, WITHDRAWAL) == {value}

@@ -45,6 +45,7 @@ PART = frozenset(
         *("majority", "bulk", "region", "province", "district", "area", "parts"),
     }
 )
+_STAGES = frozenset({"phase", "stage", "part", "leg", "step", "round", "wave"})
 _TIMES = frozenset(
     {"week", "month", "year", "night", "weekend", "time", "days", "months", "year's"}
 )
@@ -464,6 +465,7 @@ def _govern(tokens: list[Token], event: Event, clause: Clause, lexeme: Lexeme) -
     adjectives = 0
     while i >= clause.start and (
         tokens[i].tag in (Tag.NAME, Tag.COUNT)
+        or tokens[i].text in ('"', "'")  # its Afghanistan "withdrawal"
         or tokens[i].is_word("the", "its", "their", "his", "her", "a", "an", "of", "to")
         or (tokens[i].tag is Tag.WORD and tokens[i].low in ADVERBS | WHOLE | PART)
         or tokens[i].is_word("military", "troop", "troops", "formal", "official", "full", "planned")
@@ -512,7 +514,14 @@ def _govern(tokens: list[Token], event: Event, clause: Clause, lexeme: Lexeme) -
         tokens[k].tag is Tag.NAME or tokens[k].is_word("the", "a", "its", "their")
     ):
         k -= 1
-    if k >= clause.start and tokens[k].is_word(
+    if (
+        k >= clause.start
+        and tokens[k].is_word("of")
+        and k > clause.start
+        and tokens[k - 1].is_word(*_STAGES)
+    ):
+        event.partial = True  # "the first phase of the withdrawal has begun": it has, in part
+    elif k >= clause.start and tokens[k].is_word(
         "on", "about", "over", "regarding", "concerning", "for", "into", "with", "of"
     ):
         return  # "talks on the drawdown have concluded": the talks did
@@ -545,6 +554,8 @@ def _govern(tokens: list[Token], event: Event, clause: Clause, lexeme: Lexeme) -
                     if degree:
                         event.reading = Reading(Aspect.ONGOING, f"{degree} {token.text}")
                         event.partial = True
+                    elif event.partial:  # "the first phase of the withdrawal is complete"
+                        event.reading = Reading(Aspect.ONGOING, f"{token.text!r} a part")
                     else:
                         event.whole = True
                 return
@@ -747,11 +758,14 @@ def _agent(
                 return
     stop = event.index
     if lexeme.form is Form.NOUN:
-        while (
-            stop > clause.start
-            and tokens[stop - 1].tag is Tag.NAME
-            and tokens[stop - 1].named
-            and (tokens[stop - 1].named.party is Party.HOST and tokens[stop - 1].named.place)
+        while stop > clause.start and (
+            tokens[stop - 1].text in ('"', "'")
+            or (
+                tokens[stop - 1].tag is Tag.NAME
+                and tokens[stop - 1].named
+                and tokens[stop - 1].named.party is Party.HOST
+                and tokens[stop - 1].named.place
+            )
         ):
             stop -= 1  # "its Afghanistan withdrawal": the place, not who withdraws
     pronoun = _pronoun_subject(tokens, clause, stop)
