@@ -393,3 +393,18 @@ def test_leaving_the_country_is_leaving_the_place() -> None:
 )
 def test_a_stage_of_the_withdrawal_is_the_withdrawal_under_way(sentence: str, value: str) -> None:
     assert statuses(sentence, WITHDRAWAL) == {value}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "value"),
+    [
+        (
+            "The drawdown has begun, with a US convoy departing Air Base 201 for Chad.",
+            {"withdrawing"},
+        ),
+        ("The last US convoy left Air Base 201 on Sunday.", {"handed_over"}),
+        ("US troops leaving Air Base 201 next month will fly to Germany.", set()),
+    ],
+)
+def test_a_force_doing_it_in_a_participle(sentence: str, value: set[str]) -> None:
+    assert statuses(sentence, BASE_201) == value

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from watcher.facts.lexicon import DENIALS, DOUBTS, MODALS, NEGATIONS, PLANS, Cue, Form
+from watcher.facts.lexicon import DENIALS, DOUBTS, FORCE_NOUNS, MODALS, NEGATIONS, PLANS, Cue, Form
 from watcher.facts.names import Named, Party
 from watcher.facts.tokens import Tag, Token
 
@@ -360,6 +360,13 @@ def _grammatical(tokens: list[Token], clause: Clause, index: int, form: Form) ->
                 _governed(tokens, i, clause)
                 if lead != "without"
                 else Reading(Aspect.NEGATED, "without")
+            )
+        if lead in FORCE_NOUNS and i >= clause.start:
+            # "a convoy departing Ain al-Asad": the force does it, when the sentence says
+            return (
+                Reading(Aspect.PLANNED, future)
+                if future
+                else Reading(Aspect.DONE, f"a {lead} doing it")
             )
         if (
             i >= 0

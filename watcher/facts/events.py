@@ -24,7 +24,7 @@ from watcher.facts.clauses import (
     previous_clause,
 )
 from watcher.facts.dates import DateMatch
-from watcher.facts.lexicon import STATE_PHRASES, Cue, Form, Lexeme
+from watcher.facts.lexicon import FORCE_NOUNS, STATE_PHRASES, Cue, Form, Lexeme
 from watcher.facts.names import Named, Party
 from watcher.facts.tokens import REGIONS, Tag, Token, is_locative
 
@@ -42,7 +42,7 @@ PART = frozenset(
     {
         *("some", "part", "first", "initial", "most", "several", "many", "hundreds", "dozens"),
         *("contingent", "group", "batch", "portion", "partial", "partially", "half", "more"),
-        *("majority", "bulk", "region", "province", "district", "area", "parts"),
+        *("majority", "bulk", "region", "province", "district", "area", "parts", "convoy"),
     }
 )
 _STAGES = frozenset({"phase", "stage", "part", "leg", "step", "round", "wave"})
@@ -802,15 +802,6 @@ def _coordinated_subject(tokens: list[Token], start: int, end: int) -> Named | N
 
 
 _PRONOUNS = frozenset({"it", "they", "he", "she", "we"})
-# Nouns that stand for a force or part of one as a subject ("the last convoy left").
-_FORCE_NOUNS = frozenset(
-    {
-        *("mission", "contingent", "force", "forces", "convoy", "convoys", "unit", "units"),
-        *("battalion", "troops", "army", "military", "personnel", "soldiers", "detachment"),
-        *("peacekeepers", "group", "column", "coalition", "advisers", "advisors", "men"),
-        *("marines", "trainers", "instructors", "mercenaries", "fighters", "staff", "elements"),
-    }
-)
 
 
 def _thing_subject(tokens: list[Token], clause: Clause, stop: int) -> str | None:
@@ -826,7 +817,7 @@ def _thing_subject(tokens: list[Token], clause: Clause, stop: int) -> str | None
         return None
     if not tokens[i - 1].is_word("the", "a", "an", "this", "that"):
         return None
-    return None if tokens[i].low in _FORCE_NOUNS else tokens[i].text
+    return None if tokens[i].low in FORCE_NOUNS else tokens[i].text
 
 
 def _pronoun_subject(tokens: list[Token], clause: Clause, stop: int) -> tuple[Named, str] | None:

@@ -373,6 +373,15 @@ DEADLINE_PREPOSITIONS = (
 DEADLINE_NOUNS = frozenset(
     {"deadline", "deadlines", "cutoff", "cut-off", "timeline", "timetable", "target", "end date"}
 )
+# Nouns that stand for a force or part of one as a subject ("the last convoy left").
+FORCE_NOUNS = frozenset(
+    {
+        *("mission", "contingent", "force", "forces", "convoy", "convoys", "unit", "units"),
+        *("battalion", "troops", "army", "military", "personnel", "soldiers", "detachment"),
+        *("peacekeepers", "group", "column", "coalition", "advisers", "advisors", "men"),
+        *("marines", "trainers", "instructors", "mercenaries", "fighters", "staff", "elements"),
+    }
+)
 # Words that make a deadline a former one ("the original May 1 deadline").
 SUPERSEDED = (
     *("original", "originally", "initial", "initially", "previous", "previously", "earlier"),
