@@ -408,3 +408,32 @@ def test_a_stage_of_the_withdrawal_is_the_withdrawal_under_way(sentence: str, va
 )
 def test_a_force_doing_it_in_a_participle(sentence: str, value: set[str]) -> None:
     assert statuses(sentence, BASE_201) == value
+
+
+def test_bases_in_apposition_after_a_dash() -> None:
+    text = "The US has already transferred its facilities in Niger to the army - Air Base 101 and Air Base 201."
+    found = read(text)
+    assert found.get(BASE_101) == {"handed_over"} and found.get(BASE_201) == {"handed_over"}
+
+
+def test_an_earlier_withdrawal_from_a_base_happened() -> None:
+    text = "US forces will leave Niger by September, following their earlier withdrawal from Air Base 101."
+    assert statuses(text, BASE_101) == {"handed_over"}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "value"),
+    [
+        (
+            "US forces are expected to complete their withdrawal from all military installations in Niger by September.",
+            "agreed",
+        ),
+        ("The US has withdrawn from all its bases in Niger.", "completed"),
+        (
+            "The US has withdrawn from all its bases in Niger, except for a presence at the embassy.",
+            "in_progress",
+        ),
+    ],
+)
+def test_all_of_the_subjects_bases_is_the_whole_place(sentence: str, value: str) -> None:
+    assert statuses(sentence, WITHDRAWAL) == {value}

@@ -518,7 +518,12 @@ def _noun(tokens: list[Token], clause: Clause, index: int) -> Reading:
         return Reading(Aspect.ONGOING, f"after {lead!r}")
     if lead in _PLAN_LEADS:
         return Reading(Aspect.PLANNED, f"after {lead!r}")
+    if index > 0 and tokens[index - 1].is_word(*_EARLIER):
+        return Reading(Aspect.DONE, f"{tokens[index - 1].text!r}")  # "their earlier withdrawal"
     return Reading(Aspect.NAMED, "a noun")
+
+
+_EARLIER = ("earlier", "recent", "previous")
 
 
 # Nouns and verbs that settle what a "for"/"on" phrase names ("an agreement for
@@ -557,6 +562,7 @@ def _preposition_before(tokens: list[Token], clause: Clause, index: int) -> str:
             "the", "its", "their", "his", "her", "a", "an", "formal", "final", "full"
         )
         or tokens[i].is_word("military", "troop", "official", "complete", "planned", "ongoing")
+        or tokens[i].is_word(*_EARLIER)
     ):
         i -= 1
     if i >= 0 and tokens[i].tag is Tag.WORD:

@@ -98,6 +98,7 @@ class Event:
     date: DateMatch | None = None
     whole: bool = False
     partial: bool = False
+    excepted: bool = False  # "all its bases, except one": a part, whatever "all" says
     process: bool = False  # about the whole withdrawal (a process noun, or a presence ended)
     mission: bool = False  # ends a mission or its operations: a decision, not a departure
     facility: bool = False  # done to a base or site the topic does not track
@@ -310,11 +311,14 @@ def _targets(
             nxt = _next_content(tokens, i)
             if nxt is not None and tokens[nxt].tag is Tag.BASE:
                 listed = True  # "two camps in the Kidal region, Tessalit and Aguelhok"
-                i += 1
+                i = nxt
                 continue
             if token.is_word("and") and nxt is not None and tokens[nxt].is_word("from", "at", "of"):
                 i += 1
                 continue
+            if token.text == "," and i + 1 < len(tokens) and tokens[i + 1].low in EXCEPTIONS:
+                event.excepted = True  # "from all its bases, except..."
+                break
             if (
                 token.text == ","
                 and i + 1 < len(tokens)
@@ -389,7 +393,7 @@ def _object_noun(event: Event, token: Token, tokens: list[Token], i: int) -> Non
     elif low in EXCEPTIONS or (
         low == "with" and i + 2 < len(tokens) and tokens[i + 2].is_word("exception")
     ):
-        event.partial = True
+        event.excepted = True  # "from all bases, except for Erbil"
     elif low in REGIONS and i + 1 < len(tokens) and tokens[i + 1].tag is Tag.NAME:
         event.partial = True  # "from northern Mali"
     elif decided:
@@ -406,7 +410,13 @@ def _object_noun(event: Event, token: Token, tokens: list[Token], i: int) -> Non
     ):
         event.other_agreement = low  # "ended the accord", "withdrew from the agreements"
     elif low in FACILITY_NOUNS and event.cue is not Cue.END:
-        event.facility = True
+        if low in _ALL_SITES and any(t.is_word("all", "every") for t in tokens[max(0, i - 3) : i]):
+            event.whole = True  # "from all military installations in Senegal": from the place
+        else:
+            event.facility = True
+
+
+_ALL_SITES = frozenset({"bases", "installations", "camps", "facilities", "sites", "garrisons"})
 
 
 def _the_country(tokens: list[Token], i: int) -> bool:
@@ -729,6 +739,8 @@ def _extent(tokens: list[Token], event: Event, clause: Clause) -> None:
             event.partial = True
         elif token.tag is Tag.COUNT:
             event.partial = event.counted = True
+    if event.excepted:
+        event.partial, event.whole = True, False
 
 
 def _agent(
