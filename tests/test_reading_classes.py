@@ -411,13 +411,19 @@ def test_a_force_doing_it_in_a_participle(sentence: str, value: set[str]) -> Non
 
 
 def test_bases_in_apposition_after_a_dash() -> None:
-    text = "The US has already transferred its facilities in Niger to the army - Air Base 101 and Air Base 201."
+    text = (
+        "The US has already transferred its facilities in Niger to the army"
+        " - Air Base 101 and Air Base 201."
+    )
     found = read(text)
     assert found.get(BASE_101) == {"handed_over"} and found.get(BASE_201) == {"handed_over"}
 
 
 def test_an_earlier_withdrawal_from_a_base_happened() -> None:
-    text = "US forces will leave Niger by September, following their earlier withdrawal from Air Base 101."
+    text = (
+        "US forces will leave Niger by September,"
+        " following their earlier withdrawal from Air Base 101."
+    )
     assert statuses(text, BASE_101) == {"handed_over"}
 
 
@@ -425,15 +431,45 @@ def test_an_earlier_withdrawal_from_a_base_happened() -> None:
     ("sentence", "value"),
     [
         (
-            "US forces are expected to complete their withdrawal from all military installations in Niger by September.",
+            "US forces are expected to complete their withdrawal"
+            " from all military installations in Niger by September.",
             "agreed",
         ),
         ("The US has withdrawn from all its bases in Niger.", "completed"),
         (
-            "The US has withdrawn from all its bases in Niger, except for a presence at the embassy.",
+            "The US has withdrawn from all its bases in Niger,"
+            " except for a presence at the embassy.",
             "in_progress",
         ),
     ],
 )
 def test_all_of_the_subjects_bases_is_the_whole_place(sentence: str, value: str) -> None:
     assert statuses(sentence, WITHDRAWAL) == {value}
+
+
+def test_the_base_in_a_named_place_is_that_base_not_the_one_before(tmp_path: Path) -> None:
+    topic_file = tmp_path / "mali.toml"
+    topic_file.write_text(
+        'name = "mali"\ntitle = "French forces leave Mali"\n'
+        '[subject]\nid = "french_forces"\nlabel = "French"\nnames = ["France", "French"]\n'
+        '[place]\nlabel = "Mali"\nnames = ["Mali"]\nhost = ["Malian"]\n'
+        '[[bases]]\nid = "timbuktu"\nlabel = "Timbuktu"\nnames = ["Timbuktu"]\n'
+        '[[bases]]\nid = "tessalit"\nlabel = "Tessalit"\nnames = ["Tessalit"]\n',
+        encoding="utf-8",
+    )
+    article = Article(
+        url="https://wire.example/m",
+        title=None,
+        text="French forces in Mali will hand over a third base, in Timbuktu, by December. "
+        "French troops have handed over the base in Tessalit to the Malian army.",
+        published=datetime(2021, 11, 22, tzinfo=UTC),
+    )
+    found = {(o.key, o.value) for o in extract_facts(article, load_topic(topic_file))}
+    assert ("bases.tessalit.status", "handed_over") in found
+    assert ("bases.timbuktu.status", "handed_over") not in found
+
+
+def test_a_base_after_after_was_done_before() -> None:
+    text = "It is the second base the US military is handing back to Niger after Air Base 101."
+    found = read(text)
+    assert found.get(BASE_101) == {"handed_over"}

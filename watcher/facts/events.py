@@ -98,6 +98,7 @@ class Event:
     date: DateMatch | None = None
     whole: bool = False
     partial: bool = False
+    earlier: list[str] = field(default_factory=list)  # bases it was done to before
     excepted: bool = False  # "all its bases, except one": a part, whatever "all" says
     process: bool = False  # about the whole withdrawal (a process noun, or a presence ended)
     mission: bool = False  # ends a mission or its operations: a decision, not a departure
@@ -332,7 +333,9 @@ def _targets(
                 continue
         if i >= clause.end and not (token.tag is Tag.BASE and (last_base is not None or listed)):
             break
-        if token.tag is Tag.BASE and token.key:
+        if token.tag is Tag.BASE and token.key and i > 0 and tokens[i - 1].is_word("after"):
+            event.earlier.append(token.key)  # "the second base handed back, after Kidal"
+        elif token.tag is Tag.BASE and token.key:
             if all(key != token.key for key, _ in event.bases):
                 event.bases.append((token.key, None))
             last_base = next(n for n, (key, _) in enumerate(event.bases) if key == token.key)

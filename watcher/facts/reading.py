@@ -377,7 +377,7 @@ class _SentenceReader:
             if agent is None or agent.party is not Party.HOST:
                 self._note(f"{label}: taken over by {agent.ident if agent else 'nobody named'}")
                 return
-        elif event.bases and agent is None:
+        elif (event.bases or event.earlier) and agent is None:
             event.agent, event.agent_why = self._subject(), "a base of the story"
             agent = event.agent
         elif agent is None or agent.party is not Party.SUBJECT:
@@ -391,6 +391,9 @@ class _SentenceReader:
             return
         who = agent.ident if agent else "-"
         why = f"{label}: {aspect.value} ({event.reading.why}), by {who} [{event.agent_why}]"
+        if event.cue in (Cue.LEAVE, Cue.HAND_OVER, Cue.CLOSE):
+            for key in event.earlier:
+                self._add(Found(key, "handed_over", None, None, event.words, f"{why}: done before"))
         if self._history(event):
             self._note(f"{why}: long before the article ({event.date.value if event.date else ''})")
             return

@@ -67,6 +67,9 @@ _ANAPHORA = re.compile(
 )
 
 
+_LOCATED = re.compile(r"\s+(?:in|at|near|of|outside)\s+(?:the\s+)?", re.IGNORECASE)
+
+
 def tokenize(
     norm: str,
     names: Names,
@@ -104,7 +107,11 @@ def tokenize(
         # "the base" stands for the base named last: earlier in this sentence, or before it.
         before = [key for start, key in named_bases if start < m.start()]
         head = m.group().lower().split()[-1]
-        if head in FACILITY_KINDS:
+        located = _LOCATED.match(norm, m.end())
+        named_after = [key for start, key in named_bases if located and start == located.end()]
+        if named_after:
+            key = named_after[0]  # "the base in Tessalit": that base, not the one before
+        elif head in FACILITY_KINDS:
             key = names.kinds.get(head)  # "the airport": the story's only airport, or none
         else:
             key = before[-1] if before else previous_base
