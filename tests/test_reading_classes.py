@@ -473,3 +473,13 @@ def test_a_base_after_after_was_done_before() -> None:
     text = "It is the second base the US military is handing back to Niger after Air Base 101."
     found = read(text)
     assert found.get(BASE_101) == {"handed_over"}
+
+
+def test_the_first_of_something_else_does_not_make_a_departure_partial() -> None:
+    text = "It is the first confirmation that the US has withdrawn from Air Base 201."
+    assert statuses(text, BASE_201) == {"handed_over"}
+
+
+def test_a_planned_reduction_counts_where_it_starts_even_after_down_from() -> None:
+    text = "The closures are set to bring US troops in Niger down from about 1,000 to around 600."
+    assert statuses(text, COUNT) == {(1000, "about")}

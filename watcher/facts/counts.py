@@ -270,6 +270,11 @@ def _not_present(tokens: list[Token], index: int, noun_end: int, events: list[Ev
     clause = clause_of(tokens, index)
     before_text = " " + " ".join(t.low for t in tokens[:index]) + " "
     clause_text = " " + " ".join(t.low for t in tokens[clause.start : clause.end]) + " "
+    reduction = _reduction(tokens, index)
+    if reduction is not None:
+        if reduction.start == reduction.planned:
+            return None  # "will cut it from 4,500" is there now; so is "cut it ... to 2,500"
+        return "the size it is to reach" if reduction.planned else "the size it was cut from"
     past = next(
         (m for m in PAST_MARKERS if f" {m} " in before_text or f" {m} " in clause_text), None
     )
@@ -281,11 +286,6 @@ def _not_present(tokens: list[Token], index: int, noun_end: int, events: list[Ev
         return "a past figure (a past tense with a time of its own)"
     if tokens[index - 1 : index] and tokens[index - 1].low in _ADDED:
         return "people sent, not present"
-    reduction = _reduction(tokens, index)
-    if reduction is not None:
-        if reduction.start == reduction.planned:
-            return None  # "will cut it from 4,500" is there now; so is "cut it ... to 2,500"
-        return "the size it is to reach" if reduction.planned else "the size it was cut from"
     partitive = (
         index >= 2
         and tokens[index - 1].is_word("the", "its", "their")

@@ -738,12 +738,27 @@ def _extent(tokens: list[Token], event: Event, clause: Clause) -> None:
             ):
                 continue  # "last week", "last Friday": a time, not the last soldiers
             event.whole = True
-        elif token.tag is Tag.WORD and token.low in PART:
+        elif token.tag is Tag.WORD and token.low in PART and not _ordinal_of_other(tokens, i):
             event.partial = True
         elif token.tag is Tag.COUNT:
             event.partial = event.counted = True
     if event.excepted:
         event.partial, event.whole = True, False
+
+
+def _ordinal_of_other(tokens: list[Token], i: int) -> bool:
+    """ "the first confirmation that the US has withdrawn": "first" of something
+    other than the force or the withdrawal."""
+    if not tokens[i].is_word("first", "initial"):
+        return False
+    after = tokens[i + 1] if i + 1 < len(tokens) else None
+    return (
+        after is not None
+        and after.tag is Tag.WORD
+        and not (
+            after.lexemes or after.low in FORCE_NOUNS or after.low in PART or after.low in _STAGES
+        )
+    )
 
 
 def _agent(
