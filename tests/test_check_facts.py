@@ -179,6 +179,10 @@ def test_facts_text_shows_history(
     text = capsys.readouterr().out
     assert "Air Base 201 (Agadez) (bases.air_base_201.status): handed over" in text
     assert "before:" in text and "operating" in text
+    # Only the fact asked for: no other fact, known or not.
+    assert "us_forces." not in text and "unknown" not in text
+    assert main(["facts", "--config", str(config), "bases.air_base_101.status"]) == 0
+    assert capsys.readouterr().out == "Air Base 101 (Niamey) (bases.air_base_101.status): unknown\n"
     assert main(["facts", "--config", str(config), "no.such.fact"]) == 2
     assert "not a fact of topic" in capsys.readouterr().err
 

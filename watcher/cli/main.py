@@ -211,7 +211,7 @@ def cmd_facts(args: argparse.Namespace, config: Config, out: TextIO) -> int:
             changes = [c for c in changes if c.key == args.key]
         _print_json(facts_document(topic, facts, changes), out)
     else:
-        format_known(facts, topic, out, history=True)
+        format_known(facts, topic, out, history=True, asked=(args.key,) if args.key else None)
     return EXIT_OK
 
 

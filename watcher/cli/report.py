@@ -136,8 +136,19 @@ def _reading(kind: str, reading: Reading) -> str:
     return f"{value} (as of {reading.as_of.isoformat()})" if reading.as_of else value
 
 
-def format_known(facts: list[KnownFact], topic: Topic, out: TextIO, *, history: bool) -> None:
-    """Each fact: its value and origin, its sources; other readings and, if asked, history."""
+def format_known(
+    facts: list[KnownFact],
+    topic: Topic,
+    out: TextIO,
+    *,
+    history: bool,
+    asked: tuple[str, ...] | None = None,
+) -> None:
+    """Each fact: its value and origin, its sources; other readings and, if asked, history.
+
+    ``asked`` are the keys the user wanted (default: every fact of the topic);
+    those of them nothing is known about are listed as unknown.
+    """
     labels = {f.key: f.label for f in topic.facts}
     for fact in facts:
         out.write(
@@ -161,7 +172,9 @@ def format_known(facts: list[KnownFact], topic: Topic, out: TextIO, *, history: 
             for old in reversed(fact.history):
                 sources = ", ".join(safe(e.site) for e in old.sources) or "no source"
                 out.write(f"    {safe(_reading(fact.kind, old))} ({sources})\n")
-    missing = [f for f in topic.facts if f.key not in {k.key for k in facts}]
+    shown = {f.key for f in facts}
+    wanted = topic.keys if asked is None else asked
+    missing = [f for f in topic.facts if f.key in wanted and f.key not in shown]
     for fact in missing:
         out.write(f"{safe(fact.label)} ({fact.key}): unknown\n")
 
