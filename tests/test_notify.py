@@ -467,6 +467,45 @@ def test_webhook_404_fails_after_one_post_and_retry_resends(
     assert listed(capsys, config) == []
 
 
+def test_outbox_retry_sends_an_alert_waiting_out_its_backoff_now(
+    tmp_path: Path,
+    sites: tuple[LoopbackServer, LoopbackServer],
+    hook: Webhook,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    hook.replies = [Reply(500, "internal_error")]
+    feed = publish(sites[0], AGADEZ)
+    config = write_config(tmp_path, [feed], slack=slack_channel(facts=[BASE_201]))
+    check(capsys, config)
+    [alert] = listed(capsys, config)
+    assert alert["state"] == "pending" and seconds_from_now(alert["next_attempt"]) > 50
+
+    assert main(["outbox", "--config", str(config), "retry"]) == 0
+    assert capsys.readouterr().out.startswith("1 alert(s) to send now\n")
+    assert hook.statuses == [500, 200]
+    assert listed(capsys, config) == []
+
+
+def test_outbox_retry_of_an_unknown_or_sent_alert_is_an_error(
+    tmp_path: Path,
+    sites: tuple[LoopbackServer, LoopbackServer],
+    hook: Webhook,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    feed = publish(sites[0], AGADEZ)
+    config = write_config(tmp_path, [feed], slack=slack_channel(facts=[BASE_201]))
+    _, report = check(capsys, config)
+    [sent] = report["alerts"]["sent"]
+    assert main(["outbox", "--config", str(config), "retry", "999"]) == 2
+    assert (
+        capsys.readouterr().err
+        == "watcher: error: no alert 999 in the outbox (see `watcher outbox`)\n"
+    )
+    assert main(["outbox", "--config", str(config), "retry", str(sent["id"])]) == 2
+    assert "was sent already" in capsys.readouterr().err
+    assert hook.statuses == [200]
+
+
 def test_missing_secret_is_a_permanent_failure_naming_the_variable(
     tmp_path: Path,
     sites: tuple[LoopbackServer, LoopbackServer],

@@ -14,14 +14,30 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection, insert, select, true, update
 
 from watcher.alerts.health import HealthEvent
 from watcher.config import Routing
 from watcher.models import Digest, FactChange
 from watcher.store import Store, alerts, aware, decoded, utcnow
+
+
+class AlertState(StrEnum):
+    """Where an alert is in the outbox (the ``alerts.state`` column)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    # The sender stopped between sending and recording: it may have arrived.
+    UNCERTAIN = "uncertain"
+
+
+class OutboxError(Exception):
+    """A request about the outbox that cannot be met; ``str()`` is one line."""
 
 
 @dataclass(frozen=True)
@@ -283,17 +299,44 @@ class Outbox:
         return values["state"]
 
     def retry(self, ids: list[int] | None = None) -> int:
-        """Make failed and uncertain alerts (all, or the given ones) pending again."""
-        condition = alerts.c.state.in_(("failed", "uncertain"))
-        if ids:
-            condition = and_(condition, alerts.c.id.in_(ids))
+        """Make alerts (all, or the given ones) due now; returns how many.
+
+        Failed and uncertain alerts start again from their first attempt;
+        pending ones waiting out a backoff are simply due now. An id that is
+        not in the outbox, or whose alert was sent or is being sent, is an
+        :class:`OutboxError` and nothing changes.
+        """
+        now = utcnow()
         with self.store.transaction() as conn:
-            result = conn.execute(
+            if ids:
+                self._check_retryable(conn, ids)
+            chosen = alerts.c.id.in_(ids) if ids else true()
+            revived = conn.execute(
                 update(alerts)
-                .where(condition)
-                .values(state="pending", attempts=0, next_attempt=utcnow())
-            )
-        return result.rowcount or 0
+                .where(chosen, alerts.c.state.in_((AlertState.FAILED, AlertState.UNCERTAIN)))
+                .values(state=AlertState.PENDING, attempts=0, next_attempt=now)
+            ).rowcount
+            hurried = conn.execute(
+                update(alerts)
+                .where(chosen, alerts.c.state == AlertState.PENDING, alerts.c.next_attempt > now)
+                .values(next_attempt=now)
+            ).rowcount
+        return (revived or 0) + (hurried or 0)
+
+    @staticmethod
+    def _check_retryable(conn: Connection, ids: list[int]) -> None:
+        states = dict(
+            conn.execute(select(alerts.c.id, alerts.c.state).where(alerts.c.id.in_(ids))).all()
+        )
+        unknown = sorted(set(ids) - set(states))
+        if unknown:
+            listed = ", ".join(str(i) for i in unknown)
+            raise OutboxError(f"no alert {listed} in the outbox (see `watcher outbox`)")
+        for alert_id in sorted(set(ids)):
+            if states[alert_id] == AlertState.SENT:
+                raise OutboxError(f"alert {alert_id} was sent already; nothing to retry")
+            if states[alert_id] == AlertState.SENDING:
+                raise OutboxError(f"alert {alert_id} is being sent right now")
 
     def listing(
         self, states: tuple[str, ...] = ("pending", "sending", "failed", "uncertain")

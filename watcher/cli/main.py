@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from watcher import __version__
 from watcher.alerts.notify import Dispatcher, DispatchReport
-from watcher.alerts.outbox import outbox_json
+from watcher.alerts.outbox import OutboxError, outbox_json
 from watcher.alerts.render import Renderer, TemplateError, load_templates
 from watcher.cli.report import (
     format_check,
@@ -238,12 +238,15 @@ def cmd_outbox(args: argparse.Namespace, config: Config, out: TextIO) -> int:
         with Dispatcher(config, store, _renderer(config)) as dispatcher:
             outbox = dispatcher.outbox
             if args.action == "retry":
-                count = outbox.retry(args.ids or None)
+                try:
+                    count = outbox.retry(args.ids or None)
+                except OutboxError as exc:
+                    raise CommandError(str(exc)) from None
                 dispatch = dispatcher.send_due()
                 if args.json:
                     _print_json({"requeued": count, "alerts": dispatch.to_json()}, out)
                 else:
-                    out.write(f"{count} alert(s) queued again\n")
+                    out.write(f"{count} alert(s) to send now\n")
                     format_dispatch(dispatch, out)
                 return EXIT_OK
             alerts = outbox.listing()
@@ -552,8 +555,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="list alerts waiting or failed; `retry` sends them again",
         description="List alerts that are pending, failed for good, or uncertain (the "
         "sender stopped between sending and recording, so they may have arrived). "
-        "`watcher outbox retry [ID ...]` queues failed and uncertain alerts again and "
-        "sends what is due.",
+        "`watcher outbox retry [ID ...]` sends them now: failed and uncertain alerts "
+        "start again, pending ones stop waiting out their backoff. An ID that is not "
+        "in the outbox is an error (exit 2).",
     )
     outbox.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
     outbox.add_argument("ids", nargs="*", type=int, metavar="ID", help="alerts to retry")
