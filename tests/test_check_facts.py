@@ -53,6 +53,14 @@ RESTATEMENT = (
         "About 1,000 US troops are in Niger, most of them at Air Base 201 near Agadez.",
     ],
 )
+DRAWDOWN = (
+    "US troop numbers in Niger fall",
+    "2024-07-20",
+    [
+        "NIAMEY — About 600 US troops remain in Niger, the Pentagon said on Tuesday, as the "
+        "withdrawal proceeds.",
+    ],
+)
 
 
 def page(story: tuple[str, str, list[str]]) -> str:
@@ -198,3 +206,21 @@ def test_text_report_lists_the_change_with_its_source(
     assert server.url("/a/handover.html") in text
     assert "* US withdrawal: agreed -> in progress [reported by 1 source; new]" in text
     assert "2 fact change(s)" in text
+
+
+def test_changes_in_json_carry_machine_values_beside_the_display_text(
+    tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    publish(server, {"handover": HANDOVER, "drawdown": DRAWDOWN})
+    config = write_config(tmp_path, server, {"wire": "/feed.xml"})
+    _, report = run(config, capsys)
+    assert main(["facts", "--config", str(config), "--json"]) == 0
+    stored = {c["key"]: c for c in json.loads(capsys.readouterr().out)["changes"]}
+    for found in (changes(report), stored):
+        count = found["us_forces.troop_count"]
+        assert (count["old"], count["new"]) == ("about 1,000", "about 600")
+        assert (count["old_value"], count["old_qualifier"]) == (1000, "about")
+        assert (count["new_value"], count["new_qualifier"]) == (600, "about")
+        base = found["bases.air_base_201.status"]
+        assert (base["old"], base["new"]) == ("operating", "handed over")
+        assert (base["old_value"], base["new_value"]) == ("operating", "handed_over")

@@ -161,7 +161,10 @@ class FactChange:
     """A change of one fact, as alerts and digests show it.
 
     ``old`` and ``new`` are display-ready values (``"2024-09-15"``,
-    ``"about 1,000"``, ``"handed over"``); ``status`` is reported or confirmed.
+    ``"about 1,000"``, ``"handed over"``); ``old_value`` and ``new_value``
+    are the machine values beside them (``"2024-09-15"``, ``1000``,
+    ``"handed_over"``), with the qualifiers (``about``, ``more_than``...) of
+    counts and dates. ``status`` is reported or confirmed.
     """
 
     change_id: int
@@ -174,6 +177,10 @@ class FactChange:
     first_seen: datetime
     evidence: tuple[Evidence, ...]
     as_of: date | None = None
+    old_value: str | int | None = None
+    new_value: str | int | None = None
+    old_qualifier: str | None = None
+    new_qualifier: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -183,6 +190,10 @@ class FactChange:
             "change_type": self.change_type,
             "old": self.old,
             "new": self.new,
+            "old_value": self.old_value,
+            "new_value": self.new_value,
+            "old_qualifier": self.old_qualifier,
+            "new_qualifier": self.new_qualifier,
             "status": self.status,
             "first_seen": self.first_seen.isoformat(),
             "as_of": self.as_of.isoformat() if self.as_of else None,
@@ -202,6 +213,10 @@ class FactChange:
             first_seen=datetime.fromisoformat(data["first_seen"]),
             evidence=tuple(Evidence.from_json(e) for e in data.get("evidence", [])),
             as_of=_day(data.get("as_of")),
+            old_value=data.get("old_value"),
+            new_value=data.get("new_value"),
+            old_qualifier=data.get("old_qualifier"),
+            new_qualifier=data.get("new_qualifier"),
         )
 
 

@@ -241,6 +241,10 @@ def present(change: Change, change_id: int, first_seen: datetime, topic: Topic) 
         first_seen=first_seen,
         evidence=change.evidence,
         as_of=change.new.as_of,
+        old_value=change.old.value if change.old else None,
+        new_value=change.new.value,
+        old_qualifier=change.old.qualifier if change.old else None,
+        new_qualifier=change.new.qualifier,
     )
 
 
