@@ -137,8 +137,31 @@ def test_restating_the_baseline_is_corroboration_not_a_change() -> None:
     assert (fact.value, fact.qualifier, fact.origin) == ("2024-09-15", "exact", "seeds")
     assert fact.sources[-1].url == "https://a.example/x"
     assert fact.sources[: len(BASELINE.facts[DEADLINE].sources)] == BASELINE.facts[DEADLINE].sources
-    assert fact.as_of == date(2024, 8, 1)  # known to hold until the newest report
+    # Restating does not move "as of": that stays the date of the evidence that set the value.
+    assert fact.as_of == BASELINE.facts[DEADLINE].as_of == date(2024, 5, 19)
+    assert fact.current.last_seen == date(2024, 8, 1)
     assert fact.history == () and fact.change is None
+
+
+def test_corroboration_keeps_as_of_but_an_older_report_still_changes_nothing() -> None:
+    handed = compare(BASELINE, [obs(BASE_201, "handed_over", as_of=date(2024, 8, 5))], TOPIC)
+    again = compare(
+        handed.knowledge,
+        [obs(BASE_201, "handed_over", as_of=date(2024, 8, 20), url="https://b.example/later")],
+        TOPIC,
+    )
+    fact = again.knowledge.get(BASE_201)
+    assert fact is not None and fact.as_of == date(2024, 8, 5)
+    assert fact.change is not None and fact.change.new.as_of == date(2024, 8, 5)
+    # A count older than the newest corroboration is history, as before.
+    counted = compare(
+        BASELINE,
+        [obs(COUNT, 1000, "about", as_of=date(2024, 8, 1), url="https://c.example/")],
+        TOPIC,
+    )
+    older = compare(counted.knowledge, [obs(COUNT, 300, "about", as_of=date(2024, 7, 1))], TOPIC)
+    assert older.changes == []
+    assert older.knowledge.get(COUNT).as_of == BASELINE.facts[COUNT].as_of
 
 
 def test_a_restatement_article_from_the_factset_is_no_change() -> None:

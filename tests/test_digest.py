@@ -19,6 +19,7 @@ from aiosmtpd.controller import Controller
 from alerting import (
     AGADEZ,
     BASE_101,
+    COMPLETED,
     WEBHOOK_ENV,
     Inbox,
     Reply,
@@ -269,7 +270,7 @@ def test_digest_holds_the_periods_changes_only_across_fall_back(
     earlier = digest_at(config, last_due(DAILY, utc(2024, 10, 26, 6, 15), PARIS))
     assert [c.key for c in earlier.changes] == ["us_forces.withdrawal_status"]
 
-    # Every tracked fact, as it stands, with the last source that gave it.
+    # Every tracked fact, as it stands, with the source it comes from.
     facts = {f.key: f for f in found.facts}
     first_site, second_site = sites
     assert facts["bases.air_base_201.status"].value == "handed over"
@@ -282,6 +283,32 @@ def test_digest_holds_the_periods_changes_only_across_fall_back(
         "us_forces.troop_count",
         "us_forces.withdrawal_deadline",
     }
+
+
+def test_each_current_fact_is_as_of_the_source_shown_with_it(
+    tmp_path: Path,
+    sites: tuple[LoopbackServer, LoopbackServer],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    first_site, second_site = sites
+    config = write_config(tmp_path, [publish(first_site), publish(second_site, AGADEZ)])
+    check_at(utc(2024, 8, 6, 12), config, capsys)
+    # An article dated the day before restates the count ("some 1,000 US troops were
+    # deployed") and the completion: corroboration, which moves no date.
+    publish(first_site, COMPLETED)
+    check_at(utc(2024, 8, 6, 13), config, capsys)
+    facts = {f.key: f for f in digest_at(config, utc(2024, 8, 7, 8)).facts}
+    count = facts["us_forces.troop_count"]
+    assert (count.value, count.as_of) == ("about 1,000", date(2024, 5, 19))
+    assert count.source is not None and count.source.url.startswith("seed:")
+    completed = facts["us_forces.withdrawal_status"]
+    assert (completed.value, completed.as_of) == ("completed", date(2024, 8, 6))
+    assert completed.source is not None and completed.source.url == second_site.url("/" + AGADEZ)
+    deadline = facts["us_forces.withdrawal_deadline"]
+    assert deadline.as_of == date(2024, 5, 19) == deadline.source.published
+    # A value dated by the event its sentence names keeps that date and that sentence.
+    base_101 = facts["bases.air_base_101.status"]
+    assert base_101.as_of == date(2024, 7, 7) and "July 7" in base_101.source.quote
 
 
 def test_digest_counts_down_to_the_deadline_then_says_what_came_of_it(

@@ -177,7 +177,7 @@ class ChangeView:
 
 @dataclass(frozen=True)
 class FactView:
-    """A tracked fact's current value and the last source that gave it."""
+    """A tracked fact's current value, its "as of" date and the source of both."""
 
     key: str
     label: str

@@ -568,7 +568,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="preview the digest, or send it now",
         description="Build the digest for the period ending now: the period's fact "
-        "changes, every tracked fact as it stands with its last source, and the deadline "
+        "changes, every tracked fact as it stands with the source it comes from, and the deadline "
         "countdown. --preview (the default) prints it; --send sends it to every channel "
         "(or --channel) now.",
     )

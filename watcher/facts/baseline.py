@@ -114,11 +114,12 @@ def _merge(key: str, observations: list[Observation], topic: Topic, policy: Poli
         # Statuses only move forward: the furthest one the seeds report is where things stand.
         main = max(readings, key=lambda r: fact.value_names.index(str(r.value)))
     else:
-        main = max(readings, key=lambda r: (r.sites, _precision(r), r.as_of or date.min))
+        main = max(readings, key=lambda r: (r.sites, _precision(r), r.latest or date.min))
     agreeing = [r for r in readings if consistent(main, r, policy)]
     others = tuple(r for r in readings if r not in agreeing)
     sources = tuple(e for r in sorted(agreeing, key=lambda r: r is not main) for e in r.sources)
-    as_of = max((r.as_of for r in agreeing if r.as_of), default=None)
+    # The baseline holds as of the latest seed that states it.
+    as_of = max((r.latest for r in agreeing if r.latest), default=None)
     # A vague count ("several hundred" is 300) is a range, not a number to take the middle of.
     counted = [r for r in agreeing if r.qualifier != "vague"]
     if fact.kind == "quantity" and len(agreeing) > 1 and counted:

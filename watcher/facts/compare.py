@@ -8,14 +8,15 @@ The rules, per observation of a fact:
 
 - consistent with the current value (same status, a date in the same
   window, a count within the tolerance): corroboration. Its evidence joins
-  the value's sources and, if a change set that value, the change's evidence;
+  the value's sources (the value stays "as of" the evidence that set it)
+  and, if a change set that value, the change's evidence;
   a change is "confirmed" once its evidence comes from ``confirm_sites``
   distinct sites, "reported" before. Repeating the baseline is never a change.
   Evidence that fits the change's old value as well ("several hundred" after
   "about 1,000" became "about 600") does not speak for the change, and
   evidence a change already has (the same article read again) adds nothing:
   neither is returned as corroboration.
-- older than the current value (``as_of`` before it): history, not news; an
+- older than the current value's newest source: history, not news; an
   older article does not overwrite a newer fact.
 - a status earlier on its ladder than the current one: background ("the base
   US forces are leaving", written after the handover), ignored. A status only
@@ -58,23 +59,36 @@ class Policy:
 
 @dataclass(frozen=True)
 class Reading:
-    """A value as one or more sources gave it."""
+    """A value as one or more sources gave it.
+
+    ``as_of`` is the date of the evidence that set the value, and stays so:
+    later sources saying the same thing add to ``sources`` and move
+    ``last_seen``, the date of the newest of them, which is what an older
+    report is judged against.
+    """
 
     value: str | int
     qualifier: str | None
     as_of: date | None
     sources: tuple[Evidence, ...] = ()
+    last_seen: date | None = None
 
     @classmethod
     def of(cls, obs: Observation) -> Reading:
         return cls(obs.value, obs.qualifier, obs.as_of, (obs.evidence,))
 
     def with_source(self, evidence: Evidence, as_of: date | None = None) -> Reading:
-        """This reading with one more source (if new), holding at least until ``as_of``."""
-        sources = self.sources
-        if not any(e.url == evidence.url and e.quote == evidence.quote for e in sources):
-            sources = (*sources, evidence)
-        return replace(self, sources=sources, as_of=_later(self.as_of, as_of))
+        """This reading with one more source (if new), seen to hold on ``as_of``."""
+        if any(e.url == evidence.url and e.quote == evidence.quote for e in self.sources):
+            return self
+        return replace(
+            self, sources=(*self.sources, evidence), last_seen=_later(self.last_seen, as_of)
+        )
+
+    @property
+    def latest(self) -> date | None:
+        """The newest date a source gave this value on."""
+        return _later(self.as_of, self.last_seen)
 
     @property
     def sites(self) -> int:
@@ -86,6 +100,8 @@ class Reading:
             "qualifier": self.qualifier,
             "as_of": _iso(self.as_of),
         }
+        if self.last_seen is not None:
+            data["last_seen"] = _iso(self.last_seen)
         if sources:
             data["sources"] = [e.to_json() for e in self.sources]
         return data
@@ -99,6 +115,7 @@ class Reading:
             qualifier=data.get("qualifier"),
             as_of=_date(data.get("as_of")),
             sources=tuple(Evidence.from_json(e) for e in (sources or data.get("sources", []))),
+            last_seen=_date(data.get("last_seen")),
         )
 
 
@@ -195,6 +212,7 @@ class KnownFact:
             "value": self.value,
             "qualifier": self.qualifier,
             "as_of": _iso(self.as_of),
+            **({"last_seen": _iso(self.current.last_seen)} if self.current.last_seen else {}),
             "origin": self.origin,
             "sources": [e.to_json() for e in self.sources],
             "alternatives": [r.to_json() for r in self.alternatives],
@@ -333,7 +351,8 @@ def _fold(
                 return fact, None
             conflicts = (*fact.conflicts[:index], updated, *fact.conflicts[index + 1 :])
             return replace(fact, conflicts=conflicts), updated
-    if reading.as_of == fact.as_of or any(consistent(old, reading, policy) for old in fact.history):
+    same_day = reading.as_of == fact.current.latest
+    if same_day or any(consistent(old, reading, policy) for old in fact.history):
         conflict = _status(Change(obs.key, obs.kind, "conflict", fact.current, reading, ""), policy)
         return replace(fact, conflicts=(*fact.conflicts, conflict)), conflict
     change_type = "date_changed" if obs.kind == "date" else "count_changed"
@@ -374,7 +393,9 @@ def _status(change: Change, policy: Policy) -> Change:
 
 
 def _older(reading: Reading, current: Reading) -> bool:
-    return reading.as_of is not None and current.as_of is not None and reading.as_of < current.as_of
+    """Whether ``reading`` predates the newest source of the current value."""
+    latest = current.latest
+    return reading.as_of is not None and latest is not None and reading.as_of < latest
 
 
 def consistent(known: Reading, new: Reading, policy: Policy) -> bool:

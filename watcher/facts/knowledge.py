@@ -29,7 +29,7 @@ from watcher.facts.compare import (
     fold_order,
 )
 from watcher.facts.topic import Topic
-from watcher.models import ChangeStatus, CurrentFact, FactChange, Observation
+from watcher.models import ChangeStatus, CurrentFact, Evidence, FactChange, Observation
 from watcher.store import Store, StoredChange
 
 log = logging.getLogger(__name__)
@@ -278,8 +278,18 @@ def stored_changes(
     return changes
 
 
+def setting_evidence(fact: KnownFact) -> Evidence | None:
+    """The source a fact's value and its "as of" date come from.
+
+    The first source set the value; a baseline fact holds as of its latest
+    seed, so a source published on that day is the one to show.
+    """
+    dated = [e for e in fact.sources if e.published is not None and e.published == fact.as_of]
+    return dated[0] if dated else (fact.sources[0] if fact.sources else None)
+
+
 def current_facts(knowledge: Knowledge, topic: Topic) -> list[CurrentFact]:
-    """Every tracked fact of the topic with its value and the last source that gave it."""
+    """Every tracked fact of the topic with its value, "as of" date and the source of both."""
     facts = []
     for fact in topic.facts:
         known = knowledge.get(fact.key)
@@ -292,7 +302,7 @@ def current_facts(knowledge: Knowledge, topic: Topic) -> list[CurrentFact]:
                 label=fact.label,
                 value=describe(known.kind, known.value, known.qualifier),
                 as_of=known.as_of,
-                source=known.sources[-1] if known.sources else None,
+                source=setting_evidence(known),
             )
         )
     return facts
