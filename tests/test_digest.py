@@ -340,6 +340,10 @@ def test_digest_counts_down_to_the_deadline_then_says_what_came_of_it(
         "Air Base 101 (Niamey) handed over (as of 2024-07-08)",
     ):
         assert reported in after
+    # A week on it is no longer coming up; two years on, certainly not.
+    assert digest_at(config, paris(2024, 9, 22, 8, 0)).outlook != ()
+    assert digest_at(config, paris(2024, 9, 23, 8, 0)).outlook == ()
+    assert digest_at(config, paris(2026, 11, 29, 8, 0)).outlook == ()
 
 
 def test_preview_prints_the_digest_and_sends_nothing(

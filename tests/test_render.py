@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -153,6 +154,22 @@ def test_long_quotes_are_truncated_everywhere(renderer: Renderer) -> None:
     assert words[: QUOTE_LIMIT // 2] in shown
     assert "word399" not in rendered.text and "word399" not in rendered.html
     assert "word399" not in renderer.slack_alert(change(evidence(quote=words)))
+
+
+def test_a_quote_that_opens_with_a_quotation_gets_one_pair_of_marks(
+    renderer: Renderer,
+) -> None:
+    statement = (
+        '"The withdrawal of United States forces from Niger has been completed," '
+        "a joint statement said."
+    )
+    source = evidence(quote=statement)
+    rendered = renderer.alert(change(source))
+    assert '""' not in rendered.text
+    assert "\"'The withdrawal of United States forces from Niger has been" in rendered.text
+    cleaned = digest(change(source))
+    cleaned = replace(cleaned, facts=(replace(cleaned.facts[0], source=source),))
+    assert '""' not in renderer.digest(cleaned).text
 
 
 def test_subject_is_stable_and_one_line() -> None:

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from watcher.alerts.render import quoted
 from watcher.models import FactChange
 from watcher.sanitize import xml_text
 
@@ -37,7 +38,8 @@ def _summary(change: FactChange) -> str:
     lines = [f"{change.label}: {change.old or 'unknown'} → {change.new} ({change.status})"]
     for evidence in change.evidence:
         when = f", {evidence.published.isoformat()}" if evidence.published else ""
-        lines.append(f'"{evidence.quote}" ({evidence.title or evidence.site}{when}) {evidence.url}')
+        where = f"({evidence.title or evidence.site}{when}) {evidence.url}"
+        lines.append(f"{quoted(evidence.quote)} {where}")
     return "\n\n".join(lines)
 
 

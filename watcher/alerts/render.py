@@ -91,6 +91,17 @@ _MRKDWN_LOOKALIKES = str.maketrans(
 )
 _LEADING_QUOTE = re.compile(r"^(&gt;|\uff1e)", re.MULTILINE)
 
+_INNER_QUOTES = str.maketrans({'"': "'", "\u201c": "\u2018", "\u201d": "\u2019"})
+
+
+def quoted(text: str) -> str:
+    """``text`` in double quotation marks; quotation marks inside it become single ones.
+
+    A quote that itself opens with a quotation (``"It is done," he said.``)
+    would otherwise begin with two marks in a row.
+    """
+    return f'"{text.translate(_INNER_QUOTES)}"'
+
 
 def escape_mrkdwn(text: str) -> str:
     """Text that Slack shows as it is: ``&``, ``<``, ``>`` as entities (no mention or link
@@ -274,6 +285,7 @@ class Renderer:
             "lstrip_blocks": True,
             "keep_trailing_newline": True,
         }
+        filters = {"quoted": quoted}
         mail = jinja2.Environment(
             autoescape=jinja2.select_autoescape(
                 enabled_extensions=("html.j2", "html"), default_for_string=False, default=False
@@ -281,6 +293,8 @@ class Renderer:
             **options,
         )
         slack = jinja2.Environment(autoescape=False, finalize=_mrkdwn_finalize, **options)
+        for env in (mail, slack):
+            env.filters.update(filters)
         self._templates: dict[str, jinja2.Template] = {}
         for name in (*ALERT_TEMPLATES, *DIGEST_TEMPLATES, *PARTIAL_TEMPLATES):
             env = slack if name.startswith("slack_") else mail

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from watcher.alerts.notify import DispatchReport
-from watcher.alerts.render import status_text
+from watcher.alerts.render import quoted, status_text
 from watcher.facts.compare import KnownFact, Reading, describe
 from watcher.facts.reading import Explanation
 from watcher.facts.topic import Topic
@@ -25,7 +25,7 @@ def _evidence_lines(evidence: Evidence, indent: str = "    ") -> str:
     when = f", {evidence.published.isoformat()}" if evidence.published else ""
     title = safe(evidence.title or evidence.site)
     return (
-        f'{indent}"{safe(evidence.quote)}"\n'
+        f"{indent}{quoted(safe(evidence.quote))}\n"
         f"{indent}  {title} ({safe(evidence.site)}{when}) {safe(evidence.url)}\n"
     )
 
@@ -188,7 +188,7 @@ def format_observations(observations: list[Observation], out: TextIO) -> None:
         as_of = f" (as of {obs.as_of.isoformat()})" if obs.as_of else ""
         value = describe(obs.kind, obs.value, obs.qualifier)
         out.write(f"  {obs.key}: {safe(value)}{as_of}\n")
-        out.write(f'    "{safe(obs.evidence.quote)}"\n')
+        out.write(f"    {quoted(safe(obs.evidence.quote))}\n")
 
 
 def format_explanation(

@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 BASELINE_META = "baseline"
 # Meta key prefix (+ a fact key): the position of the last observation folded into that fact.
 FOLD_META = "fold:"
+# A deadline stays in a digest's "coming up" this many days after it passed
+# (a weekly digest still mentions it once), then it is no longer coming up.
+PASSED_DEADLINE_DAYS = 7
 
 
 def policy_of(config: Config) -> Policy:
@@ -309,7 +312,8 @@ def current_facts(knowledge: Knowledge, topic: Topic) -> list[CurrentFact]:
 
 
 def deadline_outlook(knowledge: Knowledge, topic: Topic, today: date) -> list[str]:
-    """Days left to each date the topic tracks, or that it passed and what was reported since."""
+    """Days left to each date the topic tracks, or, for a week after it, that it passed
+    and what was reported since."""
     lines = []
     for fact in topic.facts:
         known = knowledge.get(fact.key)
@@ -322,7 +326,7 @@ def deadline_outlook(knowledge: Knowledge, topic: Topic, today: date) -> list[st
             lines.append(f"{fact.label}: {day.isoformat()}, {days} left")
         elif left == 0:
             lines.append(f"{fact.label}: {day.isoformat()}, today")
-        else:
+        elif -left <= PASSED_DEADLINE_DAYS:
             days = "1 day" if left == -1 else f"{-left} days"
             lines.append(
                 f"{fact.label}: {day.isoformat()}, passed {days} ago"
