@@ -129,6 +129,25 @@ def test_update_article_is_reported_once_with_its_quote(
     assert report["changes"] == []
 
 
+def test_exit_on_changes_tells_a_fact_change_from_new_articles(
+    tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    publish(server, {"france": FRANCE})
+    config = write_config(tmp_path, server, {"wire": "/feed.xml"})
+    code, report = run(config, capsys, "--exit-on", "changes")
+    assert (code, report["new_articles"], report["changes"]) == (0, 1, [])
+    publish(server, {"france": FRANCE, "restatement": RESTATEMENT})
+    assert run(config, capsys)[0] == 1  # the default: anything new, like diff
+    publish(server, {"france": FRANCE, "restatement": RESTATEMENT, "handover": HANDOVER})
+    code, report = run(config, capsys, "--exit-on", "changes")
+    assert code == 1 and set(changes(report)) == {"bases.air_base_201.status"}
+    assert main(["check", "--config", str(config), "--exit-on", "changes"]) == 0
+    with pytest.raises(SystemExit) as usage:
+        main(["check", "--config", str(config), "--exit-on", "sometimes"])
+    assert usage.value.code == 2
+    assert "invalid choice: 'sometimes'" in capsys.readouterr().err
+
+
 def test_base_handover_and_early_completion_are_the_two_changes(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

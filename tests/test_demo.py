@@ -40,6 +40,8 @@ def test_demo_runs_three_passes_offline(passes: dict[str, Any]) -> None:
     assert 0 < second["new_articles"] < first["new_articles"] + second["new_articles"]
     assert third["new_articles"] == 0
     assert {s["status"] for s in third["sources"]} == {"not_modified"}
+    # A 304 says nothing about how many items the feed holds.
+    assert [s["items_in_feed"] for s in third["sources"]] == [None, None]
 
 
 def test_demo_finds_exactly_the_real_changes(passes: dict[str, Any]) -> None:
@@ -91,3 +93,8 @@ def test_demo_text_output_names_each_pass(tmp_path: Path) -> None:
     assert result.stdout.count("== ") == 3
     assert "Serving sahel-wire on http://127.0.0.1:" in result.stdout
     assert "slack <- Air Base 201 (Agadez): operating → handed over" in result.stdout
+    second = result.stdout.split("== second pass")[1].split("== third pass")[0]
+    # One source had new articles; a restatement from the same site is not a fact change.
+    assert "2 new article(s) from 1 of 2 source(s), 2 fact change(s)" in second
+    changes, restated = second.split("More sources for earlier changes (not new):")
+    assert "Air Base 101" not in changes and "= Air Base 101 (Niamey)" in restated

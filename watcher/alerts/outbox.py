@@ -21,6 +21,7 @@ from sqlalchemy import Connection, insert, select, true, update
 
 from watcher.alerts.health import HealthEvent
 from watcher.config import Routing
+from watcher.facts.compare import ChangeEvent
 from watcher.models import Digest, FactChange
 from watcher.store import Store, alerts, aware, decoded, utcnow
 
@@ -149,7 +150,7 @@ def enqueue_change(
     gets one, when it is confirmed. More evidence for the same status is for
     the digest, and so is a change that only corrects where another started.
     """
-    if event in ("corroborated", "corrected"):
+    if event in (ChangeEvent.CORROBORATED, ChangeEvent.CORRECTED):
         return []
     queued = []
     for name, routing in channels.items():

@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -49,6 +50,13 @@ from watcher.store import Store, StoreError, open_store, utcnow
 from watcher.terminal import ProgressLine, safe
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
+
+
+class ExitOn(StrEnum):
+    """What makes ``watcher check`` exit 1."""
+
+    ANYTHING = "anything"  # new articles or fact changes, like diff
+    CHANGES = "changes"  # fact changes only: first reported or confirmed in this pass
 
 
 class CommandError(Exception):
@@ -98,7 +106,8 @@ def cmd_check(args: argparse.Namespace, config: Config, out: TextIO) -> int:
             format_dispatch(dispatch, out)
     if report.sources and len(report.failed_sources) == len(report.sources):
         return EXIT_ERROR
-    return EXIT_CHANGES if report.found_something else EXIT_OK
+    found = report.fact_changes if args.exit_on == ExitOn.CHANGES else report.found_something
+    return EXIT_CHANGES if found else EXIT_OK
 
 
 def _sender(dispatcher: Dispatcher, dispatch: DispatchReport) -> OnWritten:
@@ -491,8 +500,15 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="poll every enabled source once and report what is new",
         description="Poll every enabled source once: fetch new feed items, extract their "
-        "articles, store them, and report. Exit status: 0 nothing new, 1 something new, "
-        "2 error (bad config, or every source failed).",
+        "articles, store them, and report. Exit status: 0 nothing new, 1 something new "
+        "(see --exit-on), 2 error (bad config, or every source failed).",
+    )
+    check.add_argument(
+        "--exit-on",
+        choices=[e.value for e in ExitOn],
+        default=ExitOn.ANYTHING.value,
+        help="what exits 1: anything new (new articles or fact changes; the default) or "
+        "changes (a fact change first reported or confirmed in this pass)",
     )
     check.add_argument(
         "--no-send",

@@ -6,18 +6,18 @@ from typing import Any, TextIO
 
 from watcher.alerts.notify import DispatchReport
 from watcher.alerts.render import quoted, status_text
-from watcher.facts.compare import KnownFact, Reading, describe
+from watcher.facts.compare import ChangeEvent, KnownFact, Reading, describe
 from watcher.facts.reading import Explanation
 from watcher.facts.topic import Topic
-from watcher.models import Evidence, Observation
+from watcher.models import Evidence, FactChange, Observation
 from watcher.service.check import CheckReport, ReportedChange
 from watcher.terminal import safe
 
 _EVENTS = {
-    "new": "new",
-    "confirmed": "now confirmed",
-    "corroborated": "more sources",
-    "corrected": "corrected: an earlier article arrived late",
+    ChangeEvent.NEW: "new",
+    ChangeEvent.CONFIRMED: "now confirmed",
+    ChangeEvent.CORROBORATED: "more sources",
+    ChangeEvent.CORRECTED: "corrected: an earlier article arrived late",
 }
 
 
@@ -31,23 +31,34 @@ def _evidence_lines(evidence: Evidence, indent: str = "    ") -> str:
 
 
 def format_changes(changes: list[ReportedChange], out: TextIO) -> None:
-    if not changes:
-        return
-    out.write("\nFact changes:\n")
-    for reported in changes:
+    """Changes first reported or confirmed, with their evidence; then, one line each,
+    earlier changes that only gained a source (restating is never a change)."""
+    news = [c for c in changes if c.is_news]
+    if news:
+        out.write("\nFact changes:\n")
+    for reported in news:
         change = reported.change
-        old = safe(change.old) if change.old else "unknown"
-        status = status_text(change.status, change.evidence)
-        out.write(
-            f"* {safe(change.label)}: {old} -> {safe(change.new)}"
-            f" [{status}; {_EVENTS.get(reported.event, reported.event)}]\n"
-        )
+        out.write(f"* {_change_line(change)} [{_status(change)}; {_EVENTS[reported.event]}]\n")
         if change.change_type == "conflict":
             out.write("  sources disagree; the known value stands until one side is confirmed\n")
         for evidence in change.evidence:
             out.write(_evidence_lines(evidence))
         if reported.alerts:
             out.write(f"  alert queued for: {', '.join(reported.alerts)}\n")
+    corroborated = [c for c in changes if not c.is_news]
+    if corroborated:
+        out.write("\nMore sources for earlier changes (not new):\n")
+    for reported in corroborated:
+        out.write(f"= {_change_line(reported.change)} [{_status(reported.change)}]\n")
+
+
+def _change_line(change: FactChange) -> str:
+    old = safe(change.old) if change.old else "unknown"
+    return f"{safe(change.label)}: {old} -> {safe(change.new)}"
+
+
+def _status(change: FactChange) -> str:
+    return status_text(change.status, change.evidence)
 
 
 def format_dispatch(report: DispatchReport, out: TextIO) -> None:
@@ -92,10 +103,12 @@ def format_check(report: CheckReport, out: TextIO) -> None:
             out.write(f"  health: {source.health.kind}: {safe(source.health.detail)}\n")
     format_changes(report.changes, out)
     failed = len(report.failed_sources)
+    with_articles = sum(1 for s in report.sources if s.articles)
     out.write(
-        f"{report.new_articles} new article(s) from {len(report.sources)} source(s)"
+        f"{report.new_articles} new article(s) from {with_articles} of "
+        f"{len(report.sources)} source(s)"
         + (f", {failed} failed" if failed else "")
-        + f", {len(report.changes)} fact change(s)\n"
+        + f", {len(report.fact_changes)} fact change(s)\n"
     )
 
 

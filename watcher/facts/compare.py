@@ -41,12 +41,24 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 from watcher.facts.topic import Topic
 from watcher.models import Evidence, Observation
 
 CHANGE_TYPES = ("new_value", "date_changed", "status_moved", "count_changed", "conflict")
+
+
+class ChangeEvent(StrEnum):
+    """What a pass did to a change."""
+
+    NEW = "new"  # first reported now
+    CONFIRMED = "confirmed"  # reached confirmation now
+    CORROBORATED = "corroborated"  # more evidence, same status: not news in itself
+    # The same news as a change an older article, read late, superseded: only where
+    # it started from differs, so it is not alerted again.
+    CORRECTED = "corrected"
 
 
 @dataclass(frozen=True)
@@ -129,7 +141,7 @@ class Change:
     old: Reading | None
     new: Reading
     status: str  # reported or confirmed
-    event: str = "new"  # in the pass that returned it: new, corroborated or confirmed
+    event: str = ChangeEvent.NEW  # what the pass that returned it did to it
 
     @property
     def identity(self) -> str:
@@ -165,7 +177,7 @@ class Change:
             old=Reading.from_json(old, data.get("old_evidence", [])) if old else None,
             new=Reading.from_json(data["new"], data.get("evidence", [])),
             status=data["status"],
-            event=data.get("event", "new"),
+            event=ChangeEvent(data.get("event", ChangeEvent.NEW)),
         )
 
 
@@ -286,11 +298,11 @@ def compare(
     for identity in sorted(touched):
         change = touched[identity]
         if identity not in before:
-            event = "new"
+            event = ChangeEvent.NEW
         elif before[identity] != change.status:
-            event = "confirmed"
+            event = ChangeEvent.CONFIRMED
         else:
-            event = "corroborated"
+            event = ChangeEvent.CORROBORATED
         changes.append(replace(change, event=event))
     return Comparison(Knowledge(facts), changes)
 

@@ -31,7 +31,7 @@ from watcher.alerts.outbox import enqueue_change, enqueue_health
 from watcher.config import Config, Source
 from watcher.counters import Counter, FailureReason, Tally
 from watcher.facts import knowledge
-from watcher.facts.compare import Knowledge
+from watcher.facts.compare import ChangeEvent, Knowledge
 from watcher.facts.topic import Topic, load_topic
 from watcher.ingest.extract import ExtractError
 from watcher.ingest.feeds import FeedError, parse_feed
@@ -69,10 +69,14 @@ class ReportedChange:
     """A fact change a pass created or added to, and the alerts it queued."""
 
     change: FactChange
-    # new (first reported now), confirmed (reached confirmation now), corroborated, or
-    # corrected (the same news as a change it supersedes, from another starting value)
-    event: str
+    event: ChangeEvent
     alerts: tuple[str, ...] = ()
+
+    @property
+    def is_news(self) -> bool:
+        """A change first reported, or confirmed, in this pass; corroboration is not,
+        nor a correction of where a change started."""
+        return self.event in (ChangeEvent.NEW, ChangeEvent.CONFIRMED)
 
     def to_json(self) -> dict[str, Any]:
         return {**self.change.to_json(), "event": self.event, "alerts": list(self.alerts)}
@@ -88,7 +92,8 @@ class SourceReport:
     status: str = "nothing_new"
     error: str | None = None
     feed_problem: str | None = None
-    items_in_feed: int = 0
+    # None when the feed was not read this pass (304, the same body, a failure).
+    items_in_feed: int | None = None
     new_items: int = 0
     # Articles not started before the time budget ran out: fetched next pass.
     deferred: int = 0
@@ -134,9 +139,14 @@ class CheckReport:
         return [c for s in self.sources for c in s.changes]
 
     @property
+    def fact_changes(self) -> list[ReportedChange]:
+        """Changes first reported or confirmed in this pass (not mere corroboration)."""
+        return [c for c in self.changes if c.is_news]
+
+    @property
     def found_something(self) -> bool:
-        """New articles or fact changes: what makes ``watcher check`` exit 1."""
-        return bool(self.new_articles or self.changes)
+        """New articles or fact changes: what makes ``watcher check`` exit 1 by default."""
+        return bool(self.new_articles or self.fact_changes)
 
     @property
     def failed_sources(self) -> list[SourceReport]:
