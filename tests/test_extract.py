@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
+from watcher.cli.main import main
 from watcher.ingest.extract import ExtractError, extract_file, extract_html, extract_text
 
 SEEDS = Path(__file__).parent.parent / "seeds"
+DEMO_SITE = Path(__file__).parent.parent / "watcher" / "cli" / "demo_site"
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8">
 <title>Drone base handed over | Wire</title>
@@ -77,3 +80,47 @@ def test_html_file_is_read_as_html(tmp_path: Path) -> None:
 def test_missing_file() -> None:
     with pytest.raises(ExtractError, match="cannot read"):
         extract_file(Path("/nonexistent/article.txt"))
+
+
+def extract_cli(capsys: pytest.CaptureFixture[str], target: Path) -> tuple[int, str, str]:
+    code = main(["extract", str(target)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_extract_of_a_missing_file_names_it_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nowhere.txt"
+    code, _, err = extract_cli(capsys, missing)
+    assert code == 2
+    assert err == f"watcher: error: {missing}: cannot read: No such file or directory\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "what"),
+    [("sahel-wire/feed.xml", "an RSS feed"), ("desert-dispatch/atom.xml", "an Atom feed")],
+)
+def test_extract_of_a_feed_says_it_is_a_feed(
+    capsys: pytest.CaptureFixture[str], name: str, what: str
+) -> None:
+    code, out, err = extract_cli(capsys, DEMO_SITE / name)
+    assert (code, out) == (2, "")
+    assert err.strip().endswith(f"not an article: {what} (its items link to articles)")
+
+
+def test_extract_of_random_bytes_is_an_error_not_a_garbage_title(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    noise = random.Random(12).randbytes(4000)
+    for name, data in [("noise.bin", noise), ("no-nul.txt", noise.replace(b"\0", b""))]:
+        path = tmp_path / name
+        path.write_bytes(data)
+        code, out, err = extract_cli(capsys, path)
+        assert (code, out) == (2, "")
+        assert err == f"watcher: error: {path}: not text or a web page: binary data\n"
+    # Text in a legacy encoding is still read.
+    legacy = tmp_path / "latin1.txt"
+    legacy.write_bytes("Niamey\n\nLes forces américaines ont quitté le Niger.".encode("latin-1"))
+    code, out, _ = extract_cli(capsys, legacy)
+    assert code == 0 and "américaines" in out

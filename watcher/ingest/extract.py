@@ -70,10 +70,19 @@ _BINARY_MAGIC = (
     (b"ID3", "an MP3 file"),
 )
 _TEXT_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+# A feed's root element, after the XML declaration, comments and a doctype.
+_FEED_ROOT = re.compile(
+    rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*|<!--.*?-->\s*|<\?[^>]*>\s*|<!DOCTYPE[^>]*>\s*)*"
+    rb"<(rss|feed|rdf:RDF)\b",
+    re.DOTALL | re.IGNORECASE,
+)
+_FEED_NAMES = {b"rss": "an RSS feed", b"feed": "an Atom feed", b"rdf:rdf": "an RSS 1.0 feed"}
+# Control bytes that do not occur in text (tab, newlines and form feed do).
+_CONTROL_BYTES = frozenset(range(32)) - {9, 10, 12, 13} | {127}
 
 
 def _not_a_page(content: bytes | str) -> str | None:
-    """What ``content`` is when it plainly is not a web page (empty, PDF, image, binary)."""
+    """What ``content`` is when it plainly is not an article (empty, PDF, image, feed, binary)."""
     if not content.strip():
         return "the page is empty"
     head = content[:1024]
@@ -82,10 +91,19 @@ def _not_a_page(content: bytes | str) -> str | None:
     for magic, what in _BINARY_MAGIC:
         if head.lstrip().startswith(magic):
             return f"not a web page: {what}"
+    if feed := _FEED_ROOT.match(head):
+        what = _FEED_NAMES[feed.group(1).lower()]
+        return f"not an article: {what} (its items link to articles)"
     # UTF-16 and UTF-32 pages carry NUL bytes too; they start with a byte-order mark.
     if b"\0" in head and not head.startswith(_TEXT_BOMS):
         return "not a web page: binary data"
     return None
+
+
+def _binary(raw: bytes) -> bool:
+    """Whether bytes that are not UTF-8 are too full of control bytes to be text."""
+    sample = raw[:8192]
+    return sum(byte in _CONTROL_BYTES for byte in sample) > len(sample) // 100
 
 
 def _clean(text: str) -> str:
@@ -198,7 +216,9 @@ def extract_file(
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ExtractError(f"{path}: cannot read: {exc.strerror}") from None
+        raise ExtractError(f"cannot read: {exc.strerror}") from None
+    if reason := _not_a_page(raw):
+        raise ExtractError(reason.replace("not a web page", "not text or a web page"))
     url = path.resolve().as_uri()
     suffix = path.suffix.lower()
     is_html = suffix in _HTML_SUFFIXES or (
@@ -212,5 +232,7 @@ def extract_file(
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
+        if _binary(raw):
+            raise ExtractError("not text or a web page: binary data") from None
         text = raw.decode("latin-1")
     return extract_text(text, url, title=title, published=published)
