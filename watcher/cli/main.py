@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -50,6 +51,9 @@ from watcher.store import Store, StoreError, open_store, utcnow
 from watcher.terminal import ProgressLine, safe
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
+# The reader of our output went away (`watcher status | head -3`): the status a
+# program killed by SIGPIPE has in a shell.
+EXIT_BROKEN_PIPE = 128 + 13
 
 
 class ExitOn(StrEnum):
@@ -728,6 +732,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the flush at exit does not fail on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is not a file (captured in tests)
+        pass
+
+
 def _load_optional(path: str | None) -> Config | None:
     try:
         return load_config(path)
@@ -755,7 +769,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         setup_logging(verbose=args.verbose)
         handler: Callable[[argparse.Namespace, Any, TextIO], int] = args.handler
         config = load_config(args.config) if args.needs_config else _load_optional(args.config)
-        return handler(args, config, out)
+        code = handler(args, config, out)
+        out.flush()
+        return code
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
     except (ConfigError, StoreError, CommandError, BaselineError) as exc:
         return _error(str(exc))
     except KeyboardInterrupt:
