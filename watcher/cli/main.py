@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -148,8 +149,10 @@ def cmd_extract(args: argparse.Namespace, config: Config | None, out: TextIO) ->
     published = args.published
     try:
         if target.startswith(("http://", "https://")):
-            if config is None:
-                raise CommandError("fetching a URL needs a config (give --config PATH)")
+            config = config or Config()
+            if args.allow_private_addresses:
+                http = config.http.model_copy(update={"allow_private_addresses": True})
+                config = config.model_copy(update={"http": http})
             article = _extract_url(target, config)
             if published:
                 article = replace(article, published=as_datetime(published))
@@ -361,6 +364,11 @@ def cmd_gc(args: argparse.Namespace, config: Config, out: TextIO) -> int:
 def cmd_run(args: argparse.Namespace, config: Config, out: TextIO) -> int:
     from watcher.service.daemon import run_service
 
+    if not hasattr(signal, "sigtimedwait"):
+        raise CommandError(
+            "run: the daemon needs Linux (it takes signals with sigtimedwait); "
+            "on this system run `watcher check` on a schedule instead"
+        )
     setup_logging(verbose=args.verbose, style=args.log_format, default=logging.INFO)
     return run_service(args.config)
 
@@ -480,15 +488,17 @@ def _date(value: str) -> date:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--config",
-        metavar="PATH",
-        help="config file (default: $WATCHER_CONFIG, else config/watcher.toml, "
-        "else the user's config directory)",
-    )
-    common.add_argument("--json", action="store_true", help="print JSON instead of text")
-    common.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
+    # --config and -v are global: accepted before the command (``watcher --config X
+    # check``) and after it. After it, an option not given must not overwrite the
+    # value given before, hence SUPPRESS as the default there.
+    config_options = argparse.ArgumentParser(add_help=False)
+    _add_config_option(config_options, default=argparse.SUPPRESS)
+    verbose_option = argparse.ArgumentParser(add_help=False)
+    _add_verbose_option(verbose_option, default=argparse.SUPPRESS)
+    json_option = argparse.ArgumentParser(add_help=False)
+    json_option.add_argument("--json", action="store_true", help="print JSON instead of text")
+    # Commands that read a config and report; run reports nothing, demo has its own config.
+    common = [config_options, verbose_option, json_option]
 
     parser = argparse.ArgumentParser(
         prog="watcher",
@@ -497,11 +507,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Try `watcher demo` for an offline run against bundled sample feeds.",
     )
     parser.add_argument("--version", action="version", version=f"watcher {__version__}")
+    _add_config_option(parser, default=None)
+    _add_verbose_option(parser, default=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     check = commands.add_parser(
         "check",
-        parents=[common],
+        parents=common,
         help="poll every enabled source once and report what is new",
         description="Poll every enabled source once: fetch new feed items, extract their "
         "articles, store them, and report. Exit status: 0 nothing new, 1 something new "
@@ -524,7 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     baseline = commands.add_parser(
         "baseline",
-        parents=[common],
+        parents=common,
         help="show the baseline: the facts of the seed articles, and pinned values",
         description="Run fact extraction over the seed articles and show the baseline every "
         "later article is compared with: each fact's value, its sources with their quotes, "
@@ -535,7 +547,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     facts = commands.add_parser(
         "facts",
-        parents=[common],
+        parents=common,
         help="show what is known now, fact by fact, with sources and history",
         description="Show current knowledge from the state database: each fact's value, "
         "where it comes from (seeds, pinned, observed), its sources with quotes, open "
@@ -546,7 +558,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluation = commands.add_parser(
         "eval",
-        parents=[common],
+        parents=common,
         help="score fact extraction against labelled articles",
         description="Read every labelled article in FOLDER, extract its facts and print "
         "precision and recall, and the facts wrongly found in off-topic articles. FOLDER "
@@ -571,7 +583,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     outbox = commands.add_parser(
         "outbox",
-        parents=[common],
+        parents=common,
         help="list alerts waiting or failed; `retry` sends them again",
         description="List alerts that are pending, failed for good, or uncertain (the "
         "sender stopped between sending and recording, so they may have arrived). "
@@ -585,7 +597,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     digest = commands.add_parser(
         "digest",
-        parents=[common],
+        parents=common,
         help="preview the digest, or send it now",
         description="Build the digest for the period ending now: the period's fact "
         "changes, every tracked fact as it stands with the source it comes from, and the deadline "
@@ -600,7 +612,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     notify = commands.add_parser(
         "notify",
-        parents=[common],
+        parents=common,
         help="`notify test`: send a test message to every channel",
         description="Send a test message to every configured channel and say which worked. "
         "Exit status 2 when any failed.",
@@ -610,10 +622,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     extract = commands.add_parser(
         "extract",
-        parents=[common],
+        parents=common,
         help="show the text and metadata extracted from one file or URL",
         description="Extract one article, from a local file (HTML or plain text) or a URL, "
-        "and show its text and metadata. Nothing is stored.",
+        "and show its text, metadata and facts. Nothing is stored. A URL is fetched with "
+        "the [http] settings of the config, or the defaults when there is none.",
     )
     extract.add_argument("target", metavar="FILE|URL")
     extract.add_argument(
@@ -640,11 +653,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="read the facts of this topic instead of the config's: a topic file, or the "
         "name of a shipped one (niger-us-withdrawal)",
     )
+    extract.add_argument(
+        "--allow-private-addresses",
+        action="store_true",
+        help="fetch the URL even from loopback or a private network, as "
+        "http.allow_private_addresses = true does",
+    )
     extract.set_defaults(handler=cmd_extract, needs_config=False)
 
     demo = commands.add_parser(
         "demo",
-        parents=[common],
+        parents=[verbose_option, json_option],
         help="run offline against bundled sample feeds served on 127.0.0.1",
         description="Serve the bundled sample feeds and articles on 127.0.0.1, run three "
         "checks against them with a throw-away state database, send each fact change to "
@@ -673,7 +692,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser(
         "run",
-        parents=[common],
+        parents=[config_options, verbose_option],
         help="run as a daemon: poll each source on its own schedule",
         description="Run in the foreground, polling each enabled source at its interval "
         "(with jitter, never two polls of one source at once). SIGTERM or SIGINT stops "
@@ -690,7 +709,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     gc = commands.add_parser(
         "gc",
-        parents=[common],
+        parents=common,
         help="prune article text older than state.retention",
         description="Delete article text, and sent digest and health alerts, older than "
         "state.retention (default 90 days). Facts, the observations they are folded from, "
@@ -704,7 +723,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser(
         "status",
-        parents=[common],
+        parents=common,
         help="show each source's last poll, errors, and the daemon's schedule",
         description="Read the state database (safe while the daemon runs) and show, per "
         "source, the last attempt, last success, last error and items seen, and the "
@@ -742,6 +761,26 @@ def _discard_stdout() -> None:
         pass
 
 
+def _add_config_option(parser: argparse.ArgumentParser, *, default: Any) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        default=default,
+        help="config file (default: $WATCHER_CONFIG, else config/watcher.toml, "
+        "else the user's config directory)",
+    )
+
+
+def _add_verbose_option(parser: argparse.ArgumentParser, *, default: Any) -> None:
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=default,
+        help="log more detail to stderr",
+    )
+
+
 def _load_optional(path: str | None) -> Config | None:
     try:
         return load_config(path)
@@ -764,7 +803,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     traceback only under -v.
     """
     out = out or sys.stdout
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "demo" and args.config is not None:
+        parser.error("demo: --config: the demo serves its own sample feeds with its own config")
     try:
         setup_logging(verbose=args.verbose)
         handler: Callable[[argparse.Namespace, Any, TextIO], int] = args.handler
@@ -775,7 +817,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except BrokenPipeError:
         _discard_stdout()
         return EXIT_BROKEN_PIPE
-    except (ConfigError, StoreError, CommandError, BaselineError) as exc:
+    except ConfigError as exc:
+        # One line for each mistake in the file: all of them, not just the first.
+        for mistake in str(exc).splitlines()[:-1]:
+            _error(mistake)
+        return _error(str(exc).splitlines()[-1] if str(exc) else "")
+    except (StoreError, CommandError, BaselineError) as exc:
         return _error(str(exc))
     except KeyboardInterrupt:
         print("watcher: interrupted", file=sys.stderr)
