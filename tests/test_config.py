@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from watcher.cli.main import main
 from watcher.config import ConfigError, load_config, parse_duration
 
 SMALLEST = """\
@@ -94,3 +95,35 @@ def test_durations(value: object, seconds: float) -> None:
 def test_bad_durations(value: object) -> None:
     with pytest.raises(ValueError):
         parse_duration(value)
+
+
+def test_every_mistake_is_reported_one_per_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(
+        tmp_path,
+        SMALLEST.replace("allow_private_addresses = false", "allow_private_addresses = 'yes'")
+        + 'enabled = 1\n[notify.email]\nhost = "mail.example"\nsender = "w@example.org"\n'
+        'to = ["desk@example.org"]\npassword = "hunter2"\n'
+        '[notify.slack]\nwebhok_env = "HOOK"\n',
+    )
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    lines = str(error.value).splitlines()
+    assert lines == [
+        f"{path}: http.allow_private_addresses: expected true or false, got 'yes'",
+        f"{path}: notify.email.password: unknown key: secrets are not kept in this file; "
+        "put the password in an environment variable and give its name as password_env",
+        f"{path}: notify.slack.webhok_env: unknown key (did you mean 'webhook_env'?)",
+        f"{path}: sources[0] ('example').enabled: expected true or false, got 1",
+    ]
+    assert main(["check", "--config", str(path)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"watcher: error: {line}" for line in lines]
+
+
+@pytest.mark.parametrize("word", ["'yes'", "'no'", "1", "0", "'true'"])
+def test_booleans_are_true_or_false_only(tmp_path: Path, word: str) -> None:
+    path = write(tmp_path, SMALLEST.replace("= false", f"= {word}"))
+    with pytest.raises(ConfigError, match="allow_private_addresses: expected true or false"):
+        load_config(path)

@@ -7,6 +7,7 @@ systemd journal, not a traceback.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import ipaddress
 import logging
@@ -15,6 +16,7 @@ import os
 import re
 import stat
 import tomllib
+import typing
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -27,6 +29,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationError,
     field_validator,
     model_validator,
@@ -42,7 +45,7 @@ DEFAULT_TOPIC = "niger-us-withdrawal"
 
 
 class ConfigError(Exception):
-    """A config that cannot be used; ``str()`` is the one line to show."""
+    """A config that cannot be used; ``str()`` has one line per mistake."""
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
@@ -88,7 +91,7 @@ class Strict(BaseModel):
 class HttpSettings(Strict):
     """How watcher behaves on the network."""
 
-    allow_private_addresses: bool = False
+    allow_private_addresses: StrictBool = False
     connect_timeout: Duration = 10.0
     read_timeout: Duration = 30.0
     # The longest one request may take, from sending it to the body's last
@@ -109,7 +112,7 @@ class Source(Strict):
     name: str = Field(min_length=1)
     url: str
     interval: Duration = 900.0
-    enabled: bool = True
+    enabled: StrictBool = True
 
     _url_ok = field_validator("url")(_check_http_url)
 
@@ -160,9 +163,9 @@ class Routing(Strict):
     digest_at: time = time(8, 0)
     digest_day: Literal[WEEKDAYS] = "mon"  # type: ignore[valid-type]
     # Send a digest even when nothing changed in its period.
-    empty_digest: bool = False
+    empty_digest: StrictBool = False
     # Alerts when a source keeps failing or goes silent, and when it recovers.
-    health: bool = True
+    health: StrictBool = True
 
     def sends_at_once(self, key: str, status: str) -> bool:
         if self.immediate == "none" or (self.immediate == "confirmed" and status != "confirmed"):
@@ -459,11 +462,46 @@ def _location(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
     return ".".join(parts)
 
 
-def _describe(error: dict[str, Any]) -> str:
-    if error["type"] == "extra_forbidden":
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The settings model a pydantic location points into (``("notify", "email")``)."""
+    model: type[BaseModel] = Config
+    for step in loc:
+        if isinstance(step, int):
+            continue
+        field = model.model_fields.get(str(step))
+        if field is None:
+            return None
+        candidates = [field.annotation, *typing.get_args(field.annotation)]
+        candidates += [arg for c in candidates for arg in typing.get_args(c)]
+        found = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+        if not found:
+            return None
+        model = found[0]
+    return model
+
+
+def _unknown_key(loc: tuple[Any, ...]) -> str:
+    """``unknown key``, with the key meant when it is plain (a secret's ``*_env``, a typo)."""
+    key = str(loc[-1])
+    model = _model_at(loc[:-1])
+    if model is None:
         return "unknown key"
+    if f"{key}_env" in model.model_fields:
+        return (
+            f"unknown key: secrets are not kept in this file; put the {key} in an "
+            f"environment variable and give its name as {key}_env"
+        )
+    close = difflib.get_close_matches(key, list(model.model_fields), n=1)
+    return f"unknown key (did you mean {close[0]!r}?)" if close else "unknown key"
+
+
+def _describe(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        return _unknown_key(error["loc"])
     if error["type"] == "missing":
         return "required, but missing"
+    if error["type"] == "bool_type":
+        return f"expected true or false, got {error['input']!r}"
     message = error["msg"]
     return message.removeprefix("Value error, ")
 
@@ -491,21 +529,28 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
 
 
 def parse_config(data: dict[str, Any], file: Path) -> Config:
+    """Validate ``data``; every mistake in it is one line of the :class:`ConfigError`."""
     try:
         config = Config.model_validate(data).model_copy(update={"path": file})
     except RecursionError:
         raise ConfigError(f"{file}: values nested too deeply") from None
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = _location(first["loc"], data) or "(top level)"
-        raise ConfigError(f"{file}: {where}: {_describe(first)}") from None
+        raise ConfigError(
+            "\n".join(
+                f"{file}: {_location(error['loc'], data) or '(top level)'}: {_describe(error)}"
+                for error in exc.errors()
+            )
+        ) from None
+    mistakes = []
     topic = config.topic_path()
     if not topic.is_file():
-        raise ConfigError(f"{file}: topic: topic file not found: {topic}")
+        mistakes.append(f"{file}: topic: topic file not found: {topic}")
     email = config.notify.email
     if email and email.ca_file and not config.resolve(email.ca_file).is_file():
-        raise ConfigError(f"{file}: notify.email.ca_file: file not found: {email.ca_file}")
+        mistakes.append(f"{file}: notify.email.ca_file: file not found: {email.ca_file}")
     seeds = config.seeds_path()
     if not (seeds / "manifest.toml").is_file():
-        raise ConfigError(f"{file}: facts.seeds: no manifest.toml in {seeds}")
+        mistakes.append(f"{file}: facts.seeds: no manifest.toml in {seeds}")
+    if mistakes:
+        raise ConfigError("\n".join(mistakes))
     return config
