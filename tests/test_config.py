@@ -127,3 +127,17 @@ def test_booleans_are_true_or_false_only(tmp_path: Path, word: str) -> None:
     path = write(tmp_path, SMALLEST.replace("= false", f"= {word}"))
     with pytest.raises(ConfigError, match="allow_private_addresses: expected true or false"):
         load_config(path)
+
+
+def test_interval_under_a_minute_is_refused_but_for_this_machine(tmp_path: Path) -> None:
+    often = SMALLEST + 'interval = "1s"\n'
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, often))
+    assert str(error.value) == (
+        f"{tmp_path / 'watcher.toml'}: sources[0] ('example'): interval: 1s is too often; "
+        'poll a feed at most once a minute (interval = "1m" or more)'
+    )
+    assert load_config(write(tmp_path, SMALLEST + 'interval = "1m"\n')).sources[0].interval == 60
+    for local in ("http://127.0.0.1:8080/feed.xml", "http://localhost/f", "http://[::1]:81/f"):
+        text = often.replace("https://example.org/world/rss.xml", local)
+        assert load_config(write(tmp_path, text)).sources[0].interval == 1

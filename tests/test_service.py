@@ -168,6 +168,36 @@ def test_sighup_with_bad_config_keeps_running(
     assert "reload refused" in err and "nonsense: unknown key" in err
 
 
+def test_a_poll_still_running_is_skipped_in_plain_words(
+    tmp_path: Path, server: LoopbackServer, notify_socket: NotifyListener
+) -> None:
+    server.route("/feed.xml", Response(rss(server.base_url).encode(), delay=2.5))
+    config = fast_config(tmp_path, server)
+    daemon = Daemon(config, notify_socket.path)
+    try:
+        wait_for(
+            lambda: "previous run is still going" in daemon.log.read_text(), 15, "a skipped turn"
+        )
+    finally:
+        code, err = daemon.stop()
+    assert code == 0
+    assert "poll wire: the previous run is still going; skipped this turn" in err
+    assert "maximum number of running instances" not in err
+
+
+def test_run_with_no_enabled_source_is_refused_like_check(tmp_path: Path) -> None:
+    config = tmp_path / "watcher.toml"
+    config.write_text(
+        '[state]\npath = "s.db"\n[[sources]]\nname = "a"\nurl = "https://a.example/f"\n'
+        "enabled = false\n"
+    )
+    result = subprocess.run(
+        [*WATCHER, "run", "--config", str(config)], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert result.stderr == f"watcher: error: {config}: sources: no enabled source to poll\n"
+
+
 def test_jitter_is_a_tenth_of_the_interval_capped_at_a_minute() -> None:
     assert jitter_for(30) == 3
     assert jitter_for(3600) == 60

@@ -108,13 +108,34 @@ class HttpSettings(Strict):
     concurrency: int = Field(default=16, gt=0, le=1000)
 
 
+# Polling a feed more often than this gains nothing and gets a client blocked.
+MIN_INTERVAL = 60.0
+_THIS_MACHINE = ("localhost", "127.", "[::1]")
+
+
+def on_this_machine(url: str) -> bool:
+    """Whether ``url`` names this machine (localhost, 127.x.x.x, ::1) by itself."""
+    host = urlsplit(url).netloc.rpartition("@")[2].lower()
+    return host.startswith(_THIS_MACHINE)
+
+
 class Source(Strict):
     name: str = Field(min_length=1)
     url: str
+    # At least MIN_INTERVAL, except for a server on this machine (a test, a local bridge).
     interval: Duration = 900.0
     enabled: StrictBool = True
 
     _url_ok = field_validator("url")(_check_http_url)
+
+    @model_validator(mode="after")
+    def _polite_interval(self) -> Source:
+        if self.interval < MIN_INTERVAL and not on_this_machine(self.url):
+            raise ValueError(
+                f"interval: {self.interval:g}s is too often; poll a feed at most once a "
+                f'minute (interval = "1m" or more)'
+            )
+        return self
 
 
 class StateSettings(Strict):

@@ -124,3 +124,6 @@ def setup_logging(
     # URLs and paths, which for webhooks are secrets.
     for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # The daemon says in its own words when a job is skipped or fails; APScheduler's
+    # warnings ("maximum number of running instances reached") would repeat it.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)

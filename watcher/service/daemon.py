@@ -21,7 +21,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    JobEvent,
+    JobExecutionEvent,
+)
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -160,6 +166,7 @@ class Service:
         # _job_failed reports each failure (the traceback only when unexpected);
         # APScheduler's own report would add a traceback to every one.
         logging.getLogger("apscheduler.executors").setLevel(logging.CRITICAL)
+        self.scheduler.add_listener(self._job_skipped, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
 
     @property
     def config(self) -> Config:
@@ -293,6 +300,19 @@ class Service:
             self.status.last_pass = report.finished
         return report
 
+    def _job_skipped(self, event: JobEvent) -> None:
+        """A turn skipped because the last run is still going, or the daemon was too busy.
+
+        APScheduler says so as a warning about "running instances"; neither loses
+        anything, as the next turn does the work.
+        """
+        job = self.scheduler.get_job(event.job_id)
+        name = job.name if job else event.job_id
+        if event.code == EVENT_JOB_MAX_INSTANCES:
+            log.info("%s: the previous run is still going; skipped this turn", name)
+        else:
+            log.info("%s: missed its time (the daemon was busy); runs at the next", name)
+
     def _job_failed(self, event: JobExecutionEvent) -> None:
         with self._lock:
             self.status.errors += 1
@@ -315,6 +335,9 @@ class Service:
             new = load_config(self.config_path)
         except ConfigError as exc:
             log.error("reload refused, keeping the running config: %s", exc)
+            return False
+        if problem := no_sources(new):
+            log.error("reload refused, keeping the running config: %s", problem)
             return False
         if new.database_url() != self.config.database_url():
             log.error("reload refused: the state database cannot change while running")
@@ -437,8 +460,17 @@ class Service:
         return finished
 
 
+def no_sources(config: Config) -> str | None:
+    """Why a config gives the daemon nothing to do, as ``watcher check`` would refuse it."""
+    if config.enabled_sources():
+        return None
+    return f"{config.path}: sources: no enabled source to poll"
+
+
 def run_service(config_path: str | None) -> int:
     config = load_config(config_path)
+    if problem := no_sources(config):
+        raise ConfigError(problem)
     try:
         service = Service(config_path, config)
     except StartupError as exc:
