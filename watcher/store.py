@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import (
     Column,
@@ -319,6 +321,66 @@ def _on_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _on_connect_read_only(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of an SQLite URL; None for another database or an in-memory one."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def _read_only_engine(path: Path, *, immutable: bool) -> Engine:
+    """An engine that only reads ``path``, for users who may not write beside it.
+
+    ``immutable`` is for a WAL database whose -shm file cannot be made here: with
+    no -wal file, nothing is waiting to be checkpointed, and SQLite may read the
+    file as it is.
+    """
+    uri = f"file:{quote(str(path.resolve()))}?" + ("immutable=1" if immutable else "mode=ro")
+    engine = create_engine(
+        "sqlite://",
+        creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False),
+    )
+    event.listen(engine, "connect", _on_connect_read_only)
+    event.listen(engine, "begin", _on_begin)
+    return engine
+
+
+def _hint(path: Path | None, problem: str) -> str:
+    """What to do about an SQLite file that cannot be opened or written."""
+    if path is None:
+        return ""
+    if "file is not a database" in problem:
+        return f" ({path} is not an SQLite database: point [state] path at another file)"
+    if "unable to open" not in problem and "readonly" not in problem:
+        return ""
+    folder = path.parent
+    if not path.exists() and not os.access(folder, os.W_OK):
+        return (
+            f" (cannot create it: {folder} is not writable by this user; "
+            "set [state] path to a writable place)"
+        )
+    if path.exists() and not os.access(path, os.W_OK):
+        return f" ({path} is read-only for this user)"
+    if not os.access(folder, os.W_OK):
+        return (
+            f" ({folder} is not writable by this user, and SQLite keeps its -wal and -shm "
+            "files beside the database)"
+        )
+    return ""
+
+
 def display_url(url: str) -> str:
     """A database URL fit to show in messages and ``--json``: its password masked."""
     try:
@@ -361,26 +423,63 @@ class Store:
     replaced under a running pass would otherwise take its writes (an
     unlinked file still accepts them), and the next run, on a new file,
     would send every alert again.
+
+    ``read_only`` opens an existing SQLite file without writing to it or beside
+    it (for ``watcher status`` and ``facts`` run by a user who may only read).
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url
-        self.engine = _engine(url)
+        self.read_only = read_only
         self._opening = True
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "handle_error", self._on_error)
-        try:
-            self._migrate()
-        except OperationalError as exc:
-            raise StoreError(f"{self._where()}: cannot open state database: {exc.orig}") from None
+        path = self._sqlite_path()
+        if read_only and path is not None:
+            self._open_read_only(path)
+        else:
+            self.engine = _engine(url)
+            if self.engine.dialect.name == "sqlite":
+                event.listen(self.engine, "handle_error", self._on_error)
+            try:
+                self._migrate()
+            except OperationalError as exc:
+                problem = " ".join(str(exc.orig).split())
+                raise StoreError(
+                    f"{self._where()}: cannot open state database: {problem}" + _hint(path, problem)
+                ) from None
         self._opening = False
         self._file = self._identity()
 
+    def _open_read_only(self, path: Path) -> None:
+        self.engine = _read_only_engine(path, immutable=False)
+        event.listen(self.engine, "handle_error", self._on_error)
+        try:
+            self._check_schema()
+        except StoreError:
+            if Path(f"{path}-wal").exists():
+                raise
+            self.engine.dispose()
+            self.engine = _read_only_engine(path, immutable=True)
+            event.listen(self.engine, "handle_error", self._on_error)
+            self._check_schema()
+
+    def _check_schema(self) -> None:
+        """For a read-only store: the database must be one this watcher can read as it is."""
+        with self.engine.connect() as conn:
+            version = int(self.read_meta(conn, "schema_version") or 0)
+        if version != SCHEMA_VERSION:
+            newer = version > SCHEMA_VERSION
+            raise StoreError(
+                f"{self._where()}: state database is schema {version}, "
+                + (
+                    f"newer than this watcher understands ({SCHEMA_VERSION}); upgrade watcher"
+                    if newer
+                    else f"older than this watcher's ({SCHEMA_VERSION}); run `watcher check` "
+                    "as a user who may write it, to upgrade it"
+                )
+            )
+
     def _sqlite_path(self) -> Path | None:
-        url = make_url(self.url)
-        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-            return None
-        return Path(url.database)
+        return sqlite_path(self.url)
 
     def _identity(self) -> tuple[int, int] | None:
         """The SQLite file's device and inode; None for other databases (or if it is gone)."""
@@ -406,7 +505,9 @@ class Store:
         original = context.original_exception
         if type(original) in (sqlite3.OperationalError, sqlite3.DatabaseError):
             action = "cannot open state database: " if self._opening else ""
-            raise StoreError(f"{self._where()}: {action}{' '.join(str(original).split())}")
+            problem = " ".join(str(original).split())
+            hint = _hint(self._sqlite_path(), problem)
+            raise StoreError(f"{self._where()}: {action}{problem}{hint}")
 
     def _where(self) -> str:
         url = make_url(self.url)
@@ -873,8 +974,14 @@ class Store:
         ]
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, *, read_only: bool = False) -> Store:
+    """The state database at ``url``; read-only, a missing SQLite file reads as empty."""
+    path = sqlite_path(url)
+    if read_only and path is not None and not path.exists():
+        return Store("sqlite://")
     try:
-        return Store(url)
+        return Store(url, read_only=read_only)
     except SQLAlchemyError as exc:
-        raise StoreError(f"{display_url(url)}: cannot open state database: {exc}") from None
+        cause = getattr(exc, "orig", None) or exc
+        detail = " ".join(str(cause).split())
+        raise StoreError(f"{display_url(url)}: cannot open state database: {detail}") from None

@@ -209,10 +209,10 @@ def cmd_baseline(args: argparse.Namespace, config: Config | None, out: TextIO) -
 def cmd_facts(args: argparse.Namespace, config: Config, out: TextIO) -> int:
     topic = _topic(config)
     baseline = _baseline(config, topic)
-    store = _store(config)
+    # Reads only: works for a user who may read the database but not write it.
+    store = _store(config, read_only=True)
     try:
-        knowledge.install_baseline(store, baseline, at=utcnow())
-        known = knowledge.load(store)
+        known = knowledge.current(store, baseline)
         changes = knowledge.stored_changes(store, topic)
     finally:
         store.close()
@@ -374,7 +374,7 @@ def cmd_run(args: argparse.Namespace, config: Config, out: TextIO) -> int:
 
 
 def cmd_status(args: argparse.Namespace, config: Config, out: TextIO) -> int:
-    store = _store(config)
+    store = _store(config, read_only=True)
     try:
         status = collect_status(config, store)
     finally:
@@ -436,8 +436,8 @@ def cmd_demo(args: argparse.Namespace, config: Config | None, out: TextIO) -> in
 # -- plumbing ----------------------------------------------------------------
 
 
-def _store(config: Config) -> Store:
-    return open_store(config.database_url())
+def _store(config: Config, *, read_only: bool = False) -> Store:
+    return open_store(config.database_url(), read_only=read_only)
 
 
 def _topic(config: Config | None) -> Topic:

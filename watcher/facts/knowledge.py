@@ -62,24 +62,32 @@ def _fingerprint(baseline: Knowledge) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _with_baseline(
+    stored: dict[str, dict[str, Any]], baseline: Knowledge
+) -> tuple[set[str], dict[str, dict[str, Any]]]:
+    """What installing ``baseline`` over ``stored`` changes: keys to forget, facts to save.
+
+    Facts that still come from a baseline are replaced; facts that moved since
+    (origin ``observed``) are kept.
+    """
+    from_baseline = {k for k, v in stored.items() if v.get("origin") != "observed"}
+    save = {
+        key: fact.to_json()
+        for key, fact in baseline.facts.items()
+        if key not in stored or key in from_baseline
+    }
+    return from_baseline - set(baseline.facts), save
+
+
 def install_baseline(store: Store, baseline: Knowledge, *, at: datetime) -> bool:
     """Write the baseline unless this one is already in place; True if anything was written."""
     fingerprint = _fingerprint(baseline)
     with store.transaction() as conn:
         if store.read_meta(conn, BASELINE_META) == fingerprint:
             return False
-        stored = store.read_knowledge(conn)
-        from_baseline = {k for k, v in stored.items() if v.get("origin") != "observed"}
-        store.forget_knowledge(conn, from_baseline - set(baseline.facts))
-        store.save_knowledge(
-            conn,
-            {
-                key: fact.to_json()
-                for key, fact in baseline.facts.items()
-                if key not in stored or key in from_baseline
-            },
-            at=at,
-        )
+        forget, save = _with_baseline(store.read_knowledge(conn), baseline)
+        store.forget_knowledge(conn, forget)
+        store.save_knowledge(conn, save, at=at)
         store.put_meta(conn, BASELINE_META, fingerprint)
     return True
 
@@ -93,6 +101,15 @@ def _knowledge(rows: dict[str, dict[str, Any]]) -> Knowledge:
         except (KeyError, TypeError, ValueError) as exc:
             log.error("state database: knowledge row %r is damaged and was skipped (%r)", key, exc)
     return Knowledge(facts)
+
+
+def current(store: Store, baseline: Knowledge) -> Knowledge:
+    """What is known, as :func:`install_baseline` then :func:`load` give it, writing nothing."""
+    stored = store.load_knowledge()
+    if store.get_meta(BASELINE_META) != _fingerprint(baseline):
+        forget, save = _with_baseline(stored, baseline)
+        stored = {k: v for k, v in stored.items() if k not in forget} | save
+    return _knowledge(stored)
 
 
 def read(conn: Connection) -> Knowledge:
