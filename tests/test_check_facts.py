@@ -243,3 +243,27 @@ def test_changes_in_json_carry_machine_values_beside_the_display_text(
         base = found["bases.air_base_201.status"]
         assert (base["old"], base["new"]) == ("operating", "handed over")
         assert (base["old_value"], base["new_value"]) == ("operating", "handed_over")
+
+
+def test_a_relative_atom_path_is_written_in_the_state_folder(
+    tmp_path: Path,
+    server: LoopbackServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As under the shipped unit: the config in /etc/watcher (read-only there), no
+    # [state] path, and systemd's $STATE_DIRECTORY for what watcher writes.
+    etc, state = tmp_path / "etc", tmp_path / "state"
+    etc.mkdir()
+    monkeypatch.setenv("STATE_DIRECTORY", str(state))
+    publish(server, {"handover": HANDOVER})
+    config = write_config(etc, server, {"wire": "/feed.xml"})
+    config.write_text(
+        config.read_text().replace('[state]\npath = "state.db"\n', "")
+        + '[notify]\natom = "changes.atom"\n'
+    )
+    assert main(["check", "--config", str(config)]) == 1
+    assert "cannot write the Atom feed" not in capsys.readouterr().err
+    assert sorted(p.name for p in etc.iterdir()) == ["watcher.toml"]
+    assert "Air Base 201" in (state / "changes.atom").read_text()
+    assert (state / "watcher.db").exists()

@@ -230,7 +230,8 @@ class NotifySettings(Strict):
     # A source failing this many polls in a row, or silent this long, raises an alert.
     health_failures: int = Field(default=5, gt=0, le=1_000_000)
     health_silence: Duration = 3 * 86400.0
-    # Write an Atom feed of fact changes here after each pass.
+    # Write an Atom feed of fact changes here after each pass; a relative path is
+    # in the state folder (beside the database), not beside the config file.
     atom: Path | None = None
     email: EmailChannel | None = None
     slack: SlackChannel | None = None
@@ -384,8 +385,21 @@ class Config(Strict):
     def templates_path(self) -> Path | None:
         return self.resolve(self.notify.templates) if self.notify.templates else None
 
+    def state_dir(self) -> Path:
+        """Where watcher writes: the SQLite database's folder, else the user's state folder
+        (``$STATE_DIRECTORY`` under systemd)."""
+        url = self.database_url()
+        if url.startswith("sqlite:///"):
+            return Path(url.removeprefix("sqlite:///")).parent
+        return default_state_dir()
+
     def atom_path(self) -> Path | None:
-        return self.resolve(self.notify.atom) if self.notify.atom else None
+        """The Atom feed; a relative path is in the state folder, which watcher may write
+        (under systemd the config's folder is read-only)."""
+        if self.notify.atom is None:
+            return None
+        path = self.notify.atom.expanduser()
+        return path if path.is_absolute() else self.state_dir() / path
 
     def enabled_sources(self) -> list[Source]:
         return [source for source in self.sources if source.enabled]
