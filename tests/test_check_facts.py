@@ -6,6 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import feedparser
 import pytest
 from loopback import LoopbackServer
 from test_check import run, write_config
@@ -265,5 +266,10 @@ def test_a_relative_atom_path_is_written_in_the_state_folder(
     assert main(["check", "--config", str(config)]) == 1
     assert "cannot write the Atom feed" not in capsys.readouterr().err
     assert sorted(p.name for p in etc.iterdir()) == ["watcher.toml"]
-    assert "Air Base 201" in (state / "changes.atom").read_text()
+    feed = feedparser.parse(state / "changes.atom")
+    [entry] = feed.entries
+    assert entry.title.startswith("Air Base 201") and entry.link == server.url("/a/handover.html")
+    # No notify.atom_url: the feed's own address is the file.
+    own = f'rel="self" href="{(state / "changes.atom").as_uri()}"'
+    assert own in (state / "changes.atom").read_text()
     assert (state / "watcher.db").exists()

@@ -233,9 +233,13 @@ class NotifySettings(Strict):
     # Write an Atom feed of fact changes here after each pass; a relative path is
     # in the state folder (beside the database), not beside the config file.
     atom: Path | None = None
+    # The URL the feed is published at, for its rel="self" link (default: the file).
+    atom_url: str | None = None
     email: EmailChannel | None = None
     slack: SlackChannel | None = None
     apprise: list[AppriseChannel] = []
+
+    _atom_url_ok = field_validator("atom_url")(_check_http_url)
 
     @field_validator("timezone")
     @classmethod

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from watcher.alerts.render import quoted
+from watcher.alerts.render import http_url, quoted
 from watcher.models import FactChange
 from watcher.sanitize import xml_text
 
@@ -43,25 +44,58 @@ def _summary(change: FactChange) -> str:
     return "\n\n".join(lines)
 
 
+def entry_id(feed_id: str, change: FactChange) -> str:
+    """An entry's id, from what changed (not the database row, which a new database
+    numbers again from 1): the same change keeps its id, another never takes it."""
+    what = "|".join(
+        str(part)
+        for part in (
+            feed_id,
+            change.key,
+            change.change_type,
+            change.old_value,
+            change.old_qualifier,
+            change.new_value,
+            change.new_qualifier,
+        )
+    )
+    return uuid.uuid5(uuid.NAMESPACE_URL, what).urn
+
+
 def build_feed(
-    changes: Sequence[FactChange], *, title: str, feed_id: str, updated: datetime
+    changes: Sequence[FactChange],
+    *,
+    title: str,
+    feed_id: str,
+    updated: datetime,
+    self_url: str | None = None,
 ) -> bytes:
+    """The feed; ``self_url`` is where readers fetch it from (its rel="self" link).
+
+    Each entry links to the article that reported the change (rel="alternate",
+    where a reader's entry link goes); the other sources are rel="related".
+    """
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
     _text(feed, "title", title)
     _text(feed, "id", feed_id)
     _text(feed, "updated", updated.isoformat())
     _text(feed, "generator", "watcher")
+    if self_url:
+        _element(feed, "link", rel="self", href=self_url, type="application/atom+xml")
     newest_first = sorted(changes, key=lambda c: (c.first_seen, c.change_id), reverse=True)
     for change in newest_first[:MAX_ENTRIES]:
         entry = _element(feed, "entry")
-        _text(entry, "id", f"{feed_id}:change:{change.change_id}")
+        _text(entry, "id", entry_id(feed_id, change))
         _text(entry, "title", f"{change.label}: {change.old or 'unknown'} → {change.new}")
+        _text(entry, "published", change.first_seen.isoformat())
         _text(entry, "updated", change.first_seen.isoformat())
         author = _element(entry, "author")
         _text(author, "name", "watcher")
-        for evidence in change.evidence:
-            link = _element(entry, "link", rel="related", href=evidence.url)
+        linked = [e for e in change.evidence if http_url(e.url)]
+        for number, evidence in enumerate(linked):
+            rel = "alternate" if number == 0 else "related"
+            link = _element(entry, "link", rel=rel, href=evidence.url)
             if evidence.title:
                 link.set("title", xml_text(evidence.title))
         _text(entry, "category", change.key, term=change.key)

@@ -539,6 +539,7 @@ class Checker:
             title=f"watcher: {self.topic.title}",
             feed_id=f"urn:watcher:{self.topic.name}",
             updated=utcnow(),
+            self_url=self.config.notify.atom_url or path.resolve().as_uri(),
         )
         try:
             write_feed(path, feed)
