@@ -450,6 +450,34 @@ def test_digest_send_delivers_once_by_email_and_slack(
     assert len(inbox.envelopes) == 1 and len(hook.posts) == 1
 
 
+def test_a_check_on_a_timer_sends_each_digest_once_its_time_has_come(
+    tmp_path: Path,
+    sites: tuple[LoopbackServer, LoopbackServer],
+    hook: Webhook,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = history(
+        sites,
+        lambda feeds: write_config(
+            tmp_path, feeds, timezone="Europe/Paris", slack=slack_channel(**DIGESTS_ONLY)
+        ),
+        capsys,
+        base_101_at=utc(2024, 7, 8, 10, 0),
+        agadez_at=utc(2024, 8, 6, 9, 0),
+    )
+    assert hook.posts == []  # the mornings of those checks had nothing to report
+    # The timer's checks at 07:45, 08:15 and 08:30 Paris time: the digest goes once.
+    assert check_at(utc(2024, 8, 7, 5, 45), config, capsys)["digests"] == []
+    assert check_at(utc(2024, 8, 7, 6, 15), config, capsys)["digests"] == ["slack"]
+    check_at(utc(2024, 8, 7, 6, 30), config, capsys)
+    [digest] = hook.posts
+    assert digest["text"].startswith("US forces leave Niger: daily digest, 2024-08-07")
+    assert "operating → handed over" in digest["text"]
+    # A digest more than six hours late is skipped, not sent in the afternoon.
+    check_at(utc(2024, 8, 8, 12, 30), config, capsys)
+    assert len(hook.posts) == 1
+
+
 def test_digest_queued_twice_for_the_same_period_is_sent_once(
     tmp_path: Path,
     sites: tuple[LoopbackServer, LoopbackServer],
@@ -534,7 +562,13 @@ def test_empty_digest_is_skipped_unless_the_channel_wants_it(
     ]
     [mail] = inbox.messages()
     assert "2024-08-07" in mail["Subject"]
-    [payload] = hook.posts
+    # Each check, a few hours after 08:00, had sent that morning's digest to Slack,
+    # which wants them even when empty, as the daemon would have.
+    *mornings, payload = hook.posts
+    assert [m["text"][:47] for m in mornings] == [
+        "US forces leave Niger: daily digest, 2024-07-08",
+        "US forces leave Niger: daily digest, 2024-08-06",
+    ]
     assert "_No fact changed in this period._" in mrkdwn_texts(payload)
     assert f"{DEADLINE}, 26 days left" in "\n".join(mrkdwn_texts(payload))
 

@@ -56,3 +56,21 @@ def test_gc_prunes_text_but_keeps_facts_changes_and_seen_items(
     facts = {f["key"]: f for f in json.loads(capsys.readouterr().out)["facts"]}
     assert facts["bases.air_base_201.status"]["value"] == "handed_over"
     assert "handed over Air Base 201" in facts["bases.air_base_201.status"]["quote"]
+
+
+def test_check_prunes_once_a_day_as_the_daemon_does(
+    tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    publish(server, {"handover": HANDOVER})
+    config = write_config(tmp_path, server, {"wire": "/feed.xml"})
+    start = datetime.now(UTC)
+    _, first = run(config, capsys)
+    assert first["pruned"] == {"observations": 0, "articles": 0, "alerts": 0}
+    db = tmp_path / "state.db"
+    with freeze_time(start + timedelta(days=91), real_asyncio=True):
+        _, later = run(config, capsys)
+    assert later["pruned"]["articles"] == 1 and count(db, "articles") == 0
+    with freeze_time(start + timedelta(days=91, hours=5), real_asyncio=True):
+        _, same_day = run(config, capsys)
+    assert same_day["pruned"] is None
+    assert count(db, "changes") == 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from watcher.alerts.outbox import enqueue_digest
+from watcher.alerts.outbox import digest_covered, enqueue_digest
 from watcher.config import WEEKDAYS, Config, Routing
 from watcher.facts import knowledge
 from watcher.facts.topic import Topic
@@ -91,11 +91,15 @@ def queue_digest(
     end: datetime,
     force: bool = False,
 ) -> Digest | None:
-    """Put a channel's digest in the outbox; None when it is empty and empty digests are off.
+    """Put a channel's digest in the outbox; None when it is empty and empty digests are
+    off, or when a digest sent on request (``watcher digest --send``) already covered
+    the period.
 
     Queuing the same channel and period twice is harmless: it is sent once.
     """
     routing = config.notify.channels()[channel]
+    if not force and digest_covered(store, channel, end.astimezone(UTC)):
+        return None
     digest = digest_for(config, store, topic, routing, end=end)
     if not digest.changes and not routing.empty_digest and not force:
         return None

@@ -202,6 +202,22 @@ def enqueue_digest(conn: Connection, digest: Digest, channel: str, *, at: dateti
     )
 
 
+def digest_covered(store: Store, channel: str, end: datetime) -> bool:
+    """Whether a digest for ``channel`` covering a period that ends after ``end`` (UTC)
+    is queued: one sent on request supersedes the scheduled one before it."""
+    with store.engine.connect() as conn:
+        found = conn.execute(
+            select(alerts.c.id)
+            .where(
+                alerts.c.kind == "digest",
+                alerts.c.channel == channel,
+                alerts.c.created_at > end,
+            )
+            .limit(1)
+        ).first()
+    return found is not None
+
+
 class Outbox:
     def __init__(self, store: Store, *, max_attempts: int, backoff: float, backoff_max: float):
         self.store = store

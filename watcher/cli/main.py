@@ -47,6 +47,7 @@ from watcher.logs import setup_logging
 from watcher.models import Article
 from watcher.resources import resource_path
 from watcher.service.check import Checker, OnWritten, SourceReport
+from watcher.service.upkeep import prune_if_due, queue_due_digests
 from watcher.status import collect_status
 from watcher.store import Store, StoreError, open_store, utcnow
 from watcher.terminal import ProgressLine, safe
@@ -94,8 +95,12 @@ def cmd_check(args: argparse.Namespace, config: Config, out: TextIO) -> int:
         if progress:
             progress.close()
             progress = None
+        # What the daemon does on its schedule, so a check on a timer does it too.
+        now = utcnow()
+        digests = queue_due_digests(config, store, topic, now)
+        pruned = prune_if_due(config, store, now)
         if dispatcher is not None and dispatch is not None:
-            # Alerts due a retry, and any a source's own round left behind.
+            # Digests due, alerts due a retry, and any a source's own round left behind.
             dispatch.extend(dispatcher.send_due())
     finally:
         if progress:
@@ -104,9 +109,19 @@ def cmd_check(args: argparse.Namespace, config: Config, out: TextIO) -> int:
             dispatcher.close()
         store.close()
     if args.json:
-        _print_json({**report.to_json(), "alerts": dispatch.to_json() if dispatch else None}, out)
+        _print_json(
+            {
+                **report.to_json(),
+                "alerts": dispatch.to_json() if dispatch else None,
+                "digests": digests,
+                "pruned": pruned,
+            },
+            out,
+        )
     else:
         format_check(report, out)
+        if digests:
+            out.write(f"digest due, queued for: {', '.join(digests)}\n")
         if dispatch:
             format_dispatch(dispatch, out)
     if report.sources and len(report.failed_sources) == len(report.sources):
@@ -516,7 +531,9 @@ def build_parser() -> argparse.ArgumentParser:
         parents=common,
         help="poll every enabled source once and report what is new",
         description="Poll every enabled source once: fetch new feed items, extract their "
-        "articles, store them, and report. Exit status: 0 nothing new, 1 something new "
+        "articles, store them, and report. Then do what the daemon does on its schedule: "
+        "queue each channel's digest once its time has come (up to 6 hours late) and "
+        "prune old articles once a day. Exit status: 0 nothing new, 1 something new "
         "(see --exit-on), 2 error (bad config, or every source failed).",
     )
     check.add_argument(

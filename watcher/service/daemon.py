@@ -43,6 +43,7 @@ from watcher.facts.compare import Knowledge
 from watcher.facts.topic import Topic, TopicError, load_topic
 from watcher.service.check import Checker, CheckReport, readers_for
 from watcher.service.sdnotify import Notifier, watchdog_interval
+from watcher.service.upkeep import DIGEST_GRACE, prune_if_due, queue_due_digests
 from watcher.service.workers import Readers
 from watcher.store import Store, StoreError, StoreGone, open_store, utcnow
 from watcher.web.pages import Site
@@ -58,8 +59,8 @@ JITTER_SHARE = 0.1
 MAX_JITTER = 60.0
 # How often the outbox is looked at for alerts due a retry.
 DISPATCH_INTERVAL = 30.0
-# A digest missed by this much (the daemon was down at the time) is still sent.
-DIGEST_GRACE = 6 * 3600
+# How often the daemon looks whether the daily prune is due.
+PRUNE_CHECK = 3600
 
 
 class StartupError(Exception):
@@ -223,7 +224,11 @@ class Service:
             )
         if self.scheduler.get_job("prune") is None:
             self.scheduler.add_job(
-                self.prune, IntervalTrigger(days=1), id="prune", name="prune old articles"
+                self.prune,
+                IntervalTrigger(seconds=PRUNE_CHECK),
+                id="prune",
+                name="prune old articles",
+                next_run_time=utcnow(),
             )
         zone = self.config.notify.timezone
         for name, routing in self.config.notify.channels().items():
@@ -239,19 +244,16 @@ class Service:
             )
 
     def prune(self) -> None:
-        retention = self.config.state.retention
-        removed = self.store.prune(utcnow() - timedelta(seconds=retention))
-        log.info("pruned what was older than %gd: %s", retention / 86400, removed)
+        """Prune once a day, counted from the last prune by anyone (a check on a timer too)."""
+        removed = prune_if_due(self.config, self.store, utcnow())
+        if removed is not None:
+            retention = self.config.state.retention
+            log.info("pruned what was older than %gd: %s", retention / 86400, removed)
 
     def catch_up_digests(self) -> None:
         """Send a digest whose time passed while the daemon was down (within the grace)."""
-        now = utcnow()
-        zone = ZoneInfo(self.config.notify.timezone)
-        for name, routing in self.config.notify.channels().items():
-            if routing.digest == "none":
-                continue
-            if (now - last_due(routing, now, zone)).total_seconds() <= DIGEST_GRACE:
-                self.send_digest(name)
+        if queue_due_digests(self.config, self.store, self.prepared.topic, utcnow()):
+            self.dispatch()
 
     def dispatch(self) -> None:
         report = self.prepared.dispatcher.send_due()
@@ -272,7 +274,7 @@ class Service:
         end = last_due(routing, utcnow(), zone)
         digest = queue_digest(prepared.config, self.store, prepared.topic, channel, end=end)
         if digest is None:
-            log.info("digest to %s: nothing changed, not sent", channel)
+            log.info("digest to %s: nothing new to send for this period", channel)
         self.dispatch()
 
     def poll(self, source: Source) -> CheckReport:
