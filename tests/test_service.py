@@ -198,6 +198,40 @@ def test_run_with_no_enabled_source_is_refused_like_check(tmp_path: Path) -> Non
     assert result.stderr == f"watcher: error: {config}: sources: no enabled source to poll\n"
 
 
+def test_a_topic_edited_before_sighup_is_read_with_its_new_names(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    from test_check_facts import HANDOVER, publish
+
+    from watcher.config import load_config, resource_path
+    from watcher.service.daemon import Service
+    from watcher.service.sdnotify import Notifier
+
+    shipped = (resource_path("config") / "topics" / "niger-us-withdrawal.toml").read_text()
+    topic = tmp_path / "story.toml"
+    topic.write_text(shipped)
+    publish(server, {"handover": HANDOVER})
+    config = fast_config(tmp_path, server)
+    config.write_text('topic = "story.toml"\n' + config.read_text())
+    service = Service(str(config), load_config(config), Notifier(""))
+    try:
+        # The status is renamed in the topic file, which keeps its path; then SIGHUP.
+        renamed = shipped.replace('name = "handed_over"', 'name = "transferred"')
+        assert renamed != shipped
+        topic.write_text(renamed)
+        assert service.reload()
+        [source] = service.poll(service.config.sources[0]).sources
+    finally:
+        service.prepared.close()
+        service.store.close()
+    assert source.status == "new", source.error
+    [change] = source.changes
+    assert (change.change.key, change.change.new_value) == (
+        "bases.air_base_201.status",
+        "transferred",
+    )
+
+
 def test_jitter_is_a_tenth_of_the_interval_capped_at_a_minute() -> None:
     assert jitter_for(30) == 3
     assert jitter_for(3600) == 60

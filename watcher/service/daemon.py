@@ -364,16 +364,19 @@ class Service:
                 )
             self.web.app.use(self._site(prepared), token=token)
         old = self.prepared
-        same_readers = (new.topic_path(), new.articles.workers) == (
-            old.config.topic_path(),
+        # Readers emit the status names of the topic they were built with: keep them
+        # only if the topic is the same, not merely its path (it may have been edited).
+        same_readers = (prepared.topic, new.articles.workers) == (
+            old.topic,
             old.config.articles.workers,
         )
         if same_readers:
-            # A poll may be reading right now; its workers stay.
             prepared.readers.close()
             prepared = replace(prepared, readers=old.readers)
         else:
-            old.readers.close()
+            # A poll may be reading with them right now: it finishes with the old topic
+            # (its comparison uses the old one too), then they are gone.
+            old.readers.retire()
         self.prepared = prepared
         self._schedule_sources(first_run_within=1.0)
         self._schedule_notifications()

@@ -126,9 +126,13 @@ class Readers:
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._retired = False
 
-    def _executor(self) -> ProcessPoolExecutor:
+    def _executor(self) -> ProcessPoolExecutor | None:
+        """The worker pool, started on first use; None once retired."""
         with self._lock:
+            if self._retired:
+                return None
             if self._pool is None:
                 context = multiprocessing.get_context("forkserver")
                 context.set_forkserver_preload(["watcher.service.workers"])
@@ -151,22 +155,42 @@ class Readers:
         articles_in_pass: int,
     ) -> Reading:
         args = (content, url, title, published, source)
-        if self.workers <= 1 or articles_in_pass < POOL_THRESHOLD:
+        pool = None
+        if self.workers > 1 and articles_in_pass >= POOL_THRESHOLD:
+            pool = self._executor()
+        if pool is None:
             return await asyncio.to_thread(_read_in_thread, self.topic, *args)
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor(), _read_in_worker, *args)
+            return await loop.run_in_executor(pool, _read_in_worker, *args)
         except BrokenProcessPool:
             # A worker died (out of memory, a crash in a C extension): start afresh
             # next time; this article is retried on a later pass.
             self._discard_pool()
             raise ExtractError("the extraction worker stopped unexpectedly") from None
+        except RuntimeError:
+            if not self._retired:
+                raise
+            # Retired between taking the pool and handing it this article.
+            return await asyncio.to_thread(_read_in_thread, self.topic, *args)
 
     def _discard_pool(self) -> None:
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def retire(self) -> None:
+        """Stop using worker processes without failing reads under way.
+
+        Reads already in a worker finish there; later ones (of a pass that was
+        running when the config was reloaded) are read in a thread.
+        """
+        with self._lock:
+            self._retired = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=False)
 
     def close(self) -> None:
         with self._lock:
