@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import os
 import signal
@@ -222,14 +224,87 @@ def test_a_topic_edited_before_sighup_is_read_with_its_new_names(
         assert service.reload()
         [source] = service.poll(service.config.sources[0]).sources
     finally:
-        service.prepared.close()
-        service.store.close()
+        service.close()
     assert source.status == "new", source.error
     [change] = source.changes
     assert (change.change.key, change.change.new_value) == (
         "bases.air_base_201.status",
         "transferred",
     )
+
+
+def test_polls_at_the_same_moment_share_the_per_host_limits(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    from watcher.config import load_config
+    from watcher.service.daemon import Service
+    from watcher.service.sdnotify import Notifier
+
+    feeds = {name: f"/{name}.xml" for name in ("one", "two", "three")}
+    for path in feeds.values():
+        server.route(path, Response(rss(server.base_url).encode(), delay=0.2))
+    config = write_config(tmp_path, server, feeds, per_host_delay=0.5, per_host_concurrency=1)
+    service = Service(str(config), load_config(config), Notifier(""))
+    try:
+        # Three scheduler threads fire at once, as three jobs due together do.
+        polls = [
+            threading.Thread(target=service.poll, args=(source,))
+            for source in service.config.sources
+        ]
+        for poll in polls:
+            poll.start()
+        for poll in polls:
+            poll.join(timeout=30)
+    finally:
+        service.close()
+    starts = sorted(r.at for r in server.requests)
+    assert len(starts) == 3
+    # One at a time (each answer takes 0.2 s) and half a second apart, as one pass would.
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
+    assert all(gap >= 0.45 for gap in gaps), gaps
+
+
+def test_a_write_waiting_for_another_process_holds_up_no_fetch(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    import sqlite3
+
+    from watcher.config import load_config
+    from watcher.service.check import Checker
+    from watcher.store import open_store
+
+    server.route("/fast.xml", rss(server.base_url, "one"))
+    server.route("/slow.xml", Response(rss(server.base_url, "two").encode(), delay=0.3))
+    server.route("/a/one.html", ARTICLE.format(title="Story one", day=1))
+    server.route("/a/two.html", ARTICLE.format(title="Story two", day=2))
+    config_path = write_config(tmp_path, server, {"fast": "/fast.xml", "slow": "/slow.xml"})
+    config = load_config(config_path)
+    store = open_store(config.database_url())
+    checker = Checker(config, store)
+    asyncio.run(checker.run([]))  # the baseline is in place; nothing else is written yet
+
+    locked, released = threading.Event(), []
+
+    def another_writer() -> None:
+        with sqlite3.connect(tmp_path / "state.db", isolation_level=None) as other:
+            other.execute("BEGIN IMMEDIATE")
+            locked.set()
+            time.sleep(1.5)
+            released.append(time.monotonic())
+            other.execute("COMMIT")
+
+    holder = threading.Thread(target=another_writer)
+    holder.start()
+    locked.wait(5)
+    try:
+        report = asyncio.run(checker.run())
+    finally:
+        holder.join()
+        store.close()
+    # The fast source's write waited for the lock; meanwhile the slow source went on.
+    [second_article] = [r.at for r in server.requests if r.path == "/a/two.html"]
+    assert second_article < released[0] - 0.5
+    assert report.new_articles == 2 and not report.failed_sources
 
 
 def test_jitter_is_a_tenth_of_the_interval_capped_at_a_minute() -> None:
@@ -268,6 +343,7 @@ def test_scheduler_spreads_polls_and_never_overlaps(tmp_path: Path) -> None:
         assert jobs["poll:a"].trigger.jitter == 60
         assert jobs["poll:a"].misfire_grace_time == 600
         service.scheduler.shutdown(wait=False)
+        service.close()
     assert poll_job_id(service.config.sources[0]) == "poll:a"
 
 
@@ -309,6 +385,7 @@ def test_digest_jobs_fire_at_local_time_across_daylight_saving(tmp_path: Path) -
         friday = weekly.get_next_fire_time(None, datetime(2024, 3, 30, 12, tzinfo=UTC))
         assert friday.astimezone(UTC) == datetime(2024, 4, 5, 6, tzinfo=UTC)
         service.scheduler.shutdown(wait=False)
+        service.close()
 
 
 def test_daemon_alerts_a_fact_change_within_one_interval(

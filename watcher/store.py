@@ -12,8 +12,10 @@ import json
 import logging
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -288,6 +290,12 @@ def _source_state(row: Any) -> SourceState:
     )
 
 
+def _state_for(row: Any, name: str, url: str) -> SourceState:
+    if row is None or row["url"] != url:
+        return SourceState(name, url, None, None, None, None, None, None, 0)
+    return _source_state(row)
+
+
 def _enable_wal(cursor: Any, attempts: int = 100) -> None:
     """Switch to WAL. On a new file this takes an exclusive lock, and SQLite answers
     "locked" at once, without its busy timeout, to a second process doing the same
@@ -431,6 +439,8 @@ class Store:
     def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url
         self.read_only = read_only
+        self._writer: ThreadPoolExecutor | None = None
+        self._writer_lock = threading.Lock()
         self._opening = True
         path = self._sqlite_path()
         if read_only and path is not None:
@@ -480,6 +490,15 @@ class Store:
 
     def _sqlite_path(self) -> Path | None:
         return sqlite_path(self.url)
+
+    def writer(self) -> ThreadPoolExecutor:
+        """One thread for this process's writes, so writers queue here rather than in
+        SQLite's busy wait, and a write stuck behind another process's lock holds up
+        only this thread."""
+        with self._writer_lock:
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="watcher-store")
+            return self._writer
 
     def _identity(self) -> tuple[int, int] | None:
         """The SQLite file's device and inode; None for other databases (or if it is gone)."""
@@ -567,6 +586,10 @@ class Store:
             raise StoreError(f"{self._where()}: {exc.orig}") from None
 
     def close(self) -> None:
+        with self._writer_lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.shutdown(wait=True)
         self.engine.dispose()
 
     # -- sources -------------------------------------------------------------
@@ -579,9 +602,17 @@ class Store:
         else:
             with self.engine.connect() as own:
                 row = own.execute(query).mappings().first()
-        if row is None or row["url"] != url:
-            return SourceState(name, url, None, None, None, None, None, None, 0)
-        return _source_state(row)
+        return _state_for(row, name, url)
+
+    def source_states(self, wanted: dict[str, str]) -> dict[str, SourceState]:
+        """:meth:`source_state` for many sources (name to URL) in one query."""
+        names = list(wanted)
+        rows: dict[str, Any] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(names), 500):
+                query = select(sources).where(sources.c.name.in_(names[start : start + 500]))
+                rows.update((row["name"], row) for row in conn.execute(query).mappings())
+        return {name: _state_for(rows.get(name), name, url) for name, url in wanted.items()}
 
     def all_sources(self) -> list[SourceState]:
         with self.engine.connect() as conn:

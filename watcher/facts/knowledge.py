@@ -80,8 +80,14 @@ def _with_baseline(
 
 
 def install_baseline(store: Store, baseline: Knowledge, *, at: datetime) -> bool:
-    """Write the baseline unless this one is already in place; True if anything was written."""
+    """Write the baseline unless this one is already in place; True if anything was written.
+
+    Nearly always it is: that is judged on a plain read, and only a new baseline
+    takes the write lock (and is judged again under it).
+    """
     fingerprint = _fingerprint(baseline)
+    if store.get_meta(BASELINE_META) == fingerprint:
+        return False
     with store.transaction() as conn:
         if store.read_meta(conn, BASELINE_META) == fingerprint:
             return False

@@ -16,13 +16,15 @@ it is done, so a slow site delays only itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from watcher.alerts.atom import build_feed, write_feed
@@ -38,13 +40,14 @@ from watcher.ingest.feeds import FeedError, parse_feed
 from watcher.ingest.fetch import Fetcher, FetchError
 from watcher.models import Article, FactChange, FeedItem, Observation
 from watcher.service.workers import Readers, default_workers
-from watcher.store import PendingItem, Store, StoreError, utcnow
+from watcher.store import PendingItem, SourceState, Store, StoreError, utcnow
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 # Called with each source's report once it is written (to send its alerts at once).
 OnWritten = Callable[["SourceReport"], Awaitable[None]]
+T = TypeVar("T")
 
 # Articles fetched or being read at once: enough to keep the network and every
 # reader busy, few enough that memory does not grow with the size of a pass.
@@ -216,18 +219,32 @@ class Checker:
         self._host_turns: dict[str, asyncio.Semaphore] = {}
         self._pass_deadline = float("inf")
 
-    async def run(self, sources: list[Source] | None = None) -> CheckReport:
-        """Poll ``sources`` (default: every enabled one) concurrently."""
+    async def run(
+        self, sources: list[Source] | None = None, *, fetcher: Fetcher | None = None
+    ) -> CheckReport:
+        """Poll ``sources`` (default: every enabled one) concurrently.
+
+        ``fetcher`` is one shared with other passes (the daemon's), so its per-host
+        limits hold across them; without one, the pass opens its own.
+        """
         started, clock = utcnow(), time.monotonic()
-        knowledge.install_baseline(self.store, self.baseline, at=started)
+        await self._writing(knowledge.install_baseline, self.store, self.baseline, at=started)
         sources = self.config.enabled_sources() if sources is None else sources
         if self.readers is None:
             self.readers = readers_for(self.config, self.topic)
         self._in_flight = asyncio.Semaphore(max(MIN_IN_FLIGHT, 4 * self.readers.workers))
         self._pass_deadline = asyncio.get_running_loop().time() + self.config.check.pass_budget
         try:
-            async with Fetcher(self.config.http) as fetcher, asyncio.TaskGroup() as group:
-                polls = [group.create_task(self._poll(fetcher, s)) for s in sources]
+            async with contextlib.AsyncExitStack() as stack:
+                if fetcher is None:
+                    fetcher = await stack.enter_async_context(Fetcher(self.config.http))
+                states = await self._reading(
+                    self.store.source_states, {s.name: s.url for s in sources}
+                )
+                async with asyncio.TaskGroup() as group:
+                    polls = [
+                        group.create_task(self._poll(fetcher, s, states[s.name])) for s in sources
+                    ]
             reports = [poll.result() for poll in polls]
         except ExceptionGroup as failed:
             # A store that cannot be written ends the pass: the first cause, as it was raised.
@@ -237,13 +254,27 @@ class Checker:
                 self.readers.close()
                 self.readers = None
         report = CheckReport(sources=list(reports), started=started, finished=utcnow())
+        await self._writing(self._tally_pass, time.monotonic() - clock)
+        if report.changes:
+            await self._writing(self._write_atom)
+        return report
+
+    def _tally_pass(self, seconds: float) -> None:
         tally = Tally()
-        tally.observe_pass(time.monotonic() - clock)
+        tally.observe_pass(seconds)
         with self.store.transaction() as conn:
             tally.write(conn)
-        if report.changes:
-            self._write_atom()
-        return report
+
+    async def _reading(self, work: Callable[..., T], *args: Any) -> T:
+        """A database read, off the event loop."""
+        return await asyncio.to_thread(work, *args)
+
+    async def _writing(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Database writes, off the event loop and one at a time in this process: a
+        writer waiting for SQLite's lock (another process writing) must not hold up
+        every fetch in flight, nor every worker thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.store.writer(), partial(work, *args, **kwargs))
 
     def _deadline(self, fetched: _Fetched) -> None:
         """Set the source's deadline: its own budget, or the pass's if that ends first."""
@@ -259,42 +290,55 @@ class Checker:
     def _out_of_time(fetched: _Fetched) -> str:
         return f"the time budget ran out ({fetched.budget})"
 
-    async def _poll(self, fetcher: Fetcher, source: Source) -> SourceReport:
+    async def _poll(self, fetcher: Fetcher, source: Source, state: SourceState) -> SourceReport:
         """Poll one source; whatever goes wrong stays with this source."""
         fetched = _Fetched(source, SourceReport(source.name, source.url))
         self._deadline(fetched)
         try:
             try:
                 async with asyncio.timeout_at(fetched.deadline):
-                    await self._fetch_feed(fetcher, fetched)
+                    await self._fetch_feed(fetcher, fetched, state)
             except TimeoutError:
                 fetched.report.status = "failed"
                 fetched.report.error = f"{source.url}: no feed read: {self._out_of_time(fetched)}"
                 fetched.report.failure_reason = FailureReason.OUT_OF_TIME
             if fetched.report.status != "failed":
                 await self._fetch_articles(fetcher, fetched)
-            self._write(fetched)
         except StoreError:
             raise  # the database, not this source: nothing more can be recorded
         except Exception as exc:  # one source's bug must not end the pass
-            log.error(
-                "source %s: unexpected error: %s",
-                source.name,
-                _one_line(exc),
-                exc_info=log.isEnabledFor(logging.DEBUG),
-            )
-            fetched.report.status = "failed"
-            fetched.report.error = f"internal error: {_one_line(exc)}"
-            fetched.report.failure_reason = FailureReason.INTERNAL
-            self._write_failure(fetched)
-        fetched.report.health = self._check_health(source)
+            self._internal_error(fetched, exc)
+        await self._writing(self._record, fetched)
         if self.on_written is not None:
             await self.on_written(fetched.report)
         return fetched.report
 
-    async def _fetch_feed(self, fetcher: Fetcher, fetched: _Fetched) -> None:
+    def _record(self, fetched: _Fetched) -> None:
+        """Store what a source gave, then judge its health (one trip to the writer)."""
+        try:
+            self._write(fetched)
+        except StoreError:
+            raise
+        except Exception as exc:
+            self._internal_error(fetched, exc)
+            self._write_failure(fetched)
+        fetched.report.health = self._check_health(fetched.source)
+
+    @staticmethod
+    def _internal_error(fetched: _Fetched, exc: Exception) -> None:
+        """One source's bug: it fails alone (the traceback in the log under -v)."""
+        log.error(
+            "source %s: unexpected error: %s",
+            fetched.source.name,
+            _one_line(exc),
+            exc_info=log.isEnabledFor(logging.DEBUG),
+        )
+        fetched.report.status = "failed"
+        fetched.report.error = f"internal error: {_one_line(exc)}"
+        fetched.report.failure_reason = FailureReason.INTERNAL
+
+    async def _fetch_feed(self, fetcher: Fetcher, fetched: _Fetched, state: SourceState) -> None:
         source, report = fetched.source, fetched.report
-        state = self.store.source_state(source.name, source.url)
         fetched.etag, fetched.last_modified = state.etag, state.last_modified
         fetched.body_hash = state.body_hash
         try:
@@ -329,7 +373,9 @@ class Checker:
         fetched.body_hash = digest
         report.feed_problem = feed.problem
         report.items_in_feed = len(feed.items)
-        known = self.store.known_item_ids(source.name, (i.item_id for i in feed.items))
+        known = await self._reading(
+            self.store.known_item_ids, source.name, [i.item_id for i in feed.items]
+        )
         fetched.new_items = [i for i in feed.items if i.item_id not in known]
         report.new_items = len(fetched.new_items)
 
@@ -352,7 +398,7 @@ class Checker:
 
     async def _fetch_articles(self, fetcher: Fetcher, fetched: _Fetched) -> None:
         """Fetch and read the source's articles until its deadline; the rest wait."""
-        pending = self._to_fetch(fetched)
+        pending = await self._reading(self._to_fetch, fetched)
         self._articles_total += len(pending)
         if not pending:
             return

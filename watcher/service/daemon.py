@@ -10,7 +10,6 @@ daemon's status into the state database, where ``watcher status`` reads it.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -42,6 +41,7 @@ from watcher.facts.baseline import BaselineError
 from watcher.facts.compare import Knowledge
 from watcher.facts.topic import Topic, TopicError, load_topic
 from watcher.service.check import Checker, CheckReport, readers_for
+from watcher.service.network import NetworkLoop
 from watcher.service.sdnotify import Notifier, watchdog_interval
 from watcher.service.upkeep import DIGEST_GRACE, prune_if_due, queue_due_digests
 from watcher.service.workers import Readers
@@ -154,6 +154,7 @@ class Service:
                 self.prepared.close()
                 self.store.close()
                 raise StartupError(str(exc)) from None
+        self.network = NetworkLoop(config.http)
         self.status = DaemonStatus(pid=os.getpid(), started=utcnow())
         self._lock = threading.Lock()
         self.left_jobs_running = False
@@ -279,7 +280,7 @@ class Service:
 
     def poll(self, source: Source) -> CheckReport:
         """One source's pass. Errors stay in the report; the job never raises them on."""
-        prepared = self.prepared
+        prepared, fetcher = self.prepared, self.network.fetcher
         checker = Checker(
             prepared.config,
             self.store,
@@ -287,7 +288,7 @@ class Service:
             baseline=prepared.baseline,
             readers=prepared.readers,
         )
-        report = asyncio.run(checker.run([source]))
+        report = self.network.run(checker.run([source], fetcher=fetcher))
         if report.changes:
             self.dispatch()
         for result in report.sources:
@@ -378,6 +379,7 @@ class Service:
             # (its comparison uses the old one too), then they are gone.
             old.readers.retire()
         self.prepared = prepared
+        self.network.use(new.http)
         self._schedule_sources(first_run_within=1.0)
         self._schedule_notifications()
         log.info("config reloaded: %d source(s)", len(new.enabled_sources()))
@@ -459,10 +461,16 @@ class Service:
             self.store.set_meta("daemon", json.dumps(stopped))
         except StoreError as exc:
             log.warning("could not record the stop: %s", exc)
-        self.prepared.close()
-        self.store.close()
+        if finished:
+            self.close()
         log.info("stopped")
         return finished
+
+    def close(self) -> None:
+        """Let go of workers, connections and the database (once no job runs)."""
+        self.prepared.close()
+        self.network.close()
+        self.store.close()
 
 
 def no_sources(config: Config) -> str | None:
