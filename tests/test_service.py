@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -305,6 +307,88 @@ def test_a_write_waiting_for_another_process_holds_up_no_fetch(
     [second_article] = [r.at for r in server.requests if r.path == "/a/two.html"]
     assert second_article < released[0] - 0.5
     assert report.new_articles == 2 and not report.failed_sources
+
+
+def test_the_log_says_what_changed_what_was_sent_and_what_a_reload_changed(
+    tmp_path: Path,
+    server: LoopbackServer,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from alerting import Webhook
+    from test_check_facts import HANDOVER, publish
+    from test_crash import WEBHOOK_ENV
+
+    from watcher.config import load_config
+    from watcher.service.daemon import Service
+    from watcher.service.sdnotify import Notifier
+
+    hook = Webhook()
+    monkeypatch.setenv(WEBHOOK_ENV, hook.url)
+    publish(server, {"handover": HANDOVER})
+    config = fast_config(tmp_path, server)
+    config.write_text(
+        config.read_text()
+        + f'[notify.slack]\nwebhook_env = "{WEBHOOK_ENV}"\nimmediate = "all"\ndigest = "none"\n'
+    )
+    service = Service(str(config), load_config(config), Notifier(""))
+    caplog.set_level(logging.INFO, logger="watcher")
+    try:
+        service._schedule_sources()
+        service.poll(service.config.sources[0])
+        config.write_text(config.read_text().replace("interval = 1\n", 'interval = "2m"\n'))
+        assert service.reload()
+    finally:
+        service.close()
+        hook.stop()
+    lines = [r.getMessage() for r in caplog.records]
+    change = "Air Base 201 (Agadez): operating -> handed over"
+    assert f"wire: {change} (reported, new)" in lines
+    assert f"alert 1 sent on slack: {change} (reported)" in lines
+    assert "polling wire every 120s now (was 1s)" in lines
+
+
+def test_status_shows_readable_times_and_no_schedule_for_a_stopped_daemon(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from freezegun import freeze_time
+
+    from watcher.cli.main import main
+    from watcher.config import load_config
+    from watcher.store import open_store
+
+    config = tmp_path / "watcher.toml"
+    config.write_text(
+        '[state]\npath = "s.db"\n[[sources]]\nname = "a"\nurl = "https://a.example/f"\n'
+    )
+    running = {
+        "pid": 4242,
+        "started": "2024-08-05T11:00:00.123456+00:00",
+        "updated": "2024-08-05T12:00:00.654321+00:00",
+        "last_pass": "2024-08-05T11:59:30.111111+00:00",
+        "passes": 3,
+        "errors": 0,
+        "next_runs": {"poll:a": "2024-08-05T12:14:00.999999+00:00"},
+    }
+
+    def status_at(moment: str, daemon: dict) -> str:
+        store = open_store(load_config(config).database_url())
+        store.set_meta("daemon", json.dumps(daemon))
+        store.close()
+        with freeze_time(moment):
+            assert main(["status", "--config", str(config)]) == 0
+        return capsys.readouterr().out
+
+    live = status_at("2024-08-05 12:00:05", running)
+    assert "daemon: pid 4242, started 2024-08-05 11:00:00 UTC (1.0 h ago)" in live
+    assert "last pass 2024-08-05 11:59:30 UTC (35 s ago)" in live
+    assert "next poll:a: 2024-08-05 12:14:00 UTC (in 14 min)" in live
+    assert not re.search(r"\d\.\d{6}", live)  # no microseconds anywhere
+    stopped = status_at("2024-08-05 13:00:00", {**running, "stopped": "2024-08-05T12:01:00+00:00"})
+    assert "daemon: stopped 2024-08-05 12:01:00 UTC (59 min ago)" in stopped
+    assert "next" not in stopped
+    gone = status_at("2024-08-05 13:00:00", running)  # killed: it never said it stopped
+    assert "not running" in gone and "next" not in gone
 
 
 def test_jitter_is_a_tenth_of_the_interval_capped_at_a_minute() -> None:

@@ -56,6 +56,24 @@ def health_change(event: HealthEvent) -> FactChange:
     )
 
 
+def what_it_says(alert: OutgoingAlert) -> str:
+    """An alert in one line for the log: what changed, from what to what."""
+    payload = alert.payload
+    try:
+        if alert.kind == "change":
+            change = FactChange.from_json(payload)
+            return f"{change.label}: {change.old or 'unknown'} -> {change.new} ({change.status})"
+        if alert.kind == "health":
+            event = HealthEvent.from_json(payload)
+            return f"source {event.source}: {event.previous} -> {event.kind}"
+        if alert.kind == "digest":
+            digest = Digest.from_json(payload)
+            return f"{digest.title} ({len(digest.changes)} change(s))"
+    except (KeyError, TypeError, ValueError):
+        pass
+    return alert.subject_key
+
+
 class Channel(Protocol):
     name: str
 
@@ -326,7 +344,7 @@ class Dispatcher:
             else:
                 self.outbox.sent(alert, message_id=message_id)
                 report.sent.append(alert)
-                log.info("alert %s (%s) sent on %s", alert.id, alert.subject_key, alert.channel)
+                log.info("alert %s sent on %s: %s", alert.id, alert.channel, what_it_says(alert))
         return report
 
     def _failed(self, alert: OutgoingAlert, exc: ChannelError, report: DispatchReport) -> None:

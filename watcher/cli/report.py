@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 from watcher.alerts.notify import DispatchReport
@@ -112,12 +113,41 @@ def format_check(report: CheckReport, out: TextIO) -> None:
     )
 
 
-def format_status(status: dict[str, Any], out: TextIO) -> None:
+# A running daemon publishes its status every few seconds; older than this, it is gone.
+DAEMON_SILENT_AFTER = timedelta(minutes=2)
+
+
+def _ago(delta: timedelta) -> str:
+    seconds = abs(delta.total_seconds())
+    if seconds < 60:
+        amount = f"{seconds:.0f} s"
+    elif seconds < 3600:
+        amount = f"{seconds / 60:.0f} min"
+    elif seconds < 2 * 86400:
+        amount = f"{seconds / 3600:.1f} h"
+    else:
+        amount = f"{seconds / 86400:.0f} days"
+    return f"in {amount}" if delta.total_seconds() > 0 else f"{amount} ago"
+
+
+def when(iso: str | None, now: datetime, *, never: str = "never") -> str:
+    """``2024-08-05 12:00:03 UTC (3 min ago)`` for an ISO time from the database."""
+    if not iso:
+        return never
+    try:
+        moment = datetime.fromisoformat(iso).astimezone(UTC)
+    except (TypeError, ValueError):  # a damaged row: show what it holds
+        return safe(str(iso))
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC ({_ago(moment - now)})"
+
+
+def format_status(status: dict[str, Any], out: TextIO, now: datetime | None = None) -> None:
+    now = now or datetime.now(UTC)
     for source in status["sources"]:
         flag = "" if source["enabled"] else " (disabled)"
         out.write(f"{safe(source['name'])}{flag}: {safe(source['url'])}\n")
-        out.write(f"  last attempt: {source['last_attempt'] or 'never'}\n")
-        out.write(f"  last success: {source['last_success'] or 'never'}\n")
+        out.write(f"  last attempt: {when(source['last_attempt'], now)}\n")
+        out.write(f"  last success: {when(source['last_success'], now)}\n")
         if source["last_error"]:
             failures = source["consecutive_failures"]
             out.write(f"  last error:   {safe(source['last_error'])} ({failures} in a row)\n")
@@ -131,12 +161,22 @@ def format_status(status: dict[str, Any], out: TextIO) -> None:
     if not daemon:
         out.write("daemon: has not run with this database\n")
         return
-    state = f"stopped {daemon['stopped']}" if daemon.get("stopped") else f"pid {daemon['pid']}"
-    out.write(f"daemon: {state}, started {daemon['started']}, last pass {daemon['last_pass']}\n")
-    if daemon.get("web") and not daemon.get("stopped"):
+    started, last_pass = when(daemon["started"], now), when(daemon["last_pass"], now, never="none")
+    if daemon.get("stopped"):
+        out.write(f"daemon: stopped {when(daemon['stopped'], now)}; last pass {last_pass}\n")
+        return
+    heard = daemon.get("updated")
+    if heard and now - datetime.fromisoformat(heard).astimezone(UTC) > DAEMON_SILENT_AFTER:
+        out.write(
+            f"daemon: pid {daemon['pid']} last heard from {when(heard, now)}; not running "
+            f"(it stopped without saying so); last pass {last_pass}\n"
+        )
+        return
+    out.write(f"daemon: pid {daemon['pid']}, started {started}, last pass {last_pass}\n")
+    if daemon.get("web"):
         out.write(f"  web view: {daemon['web']}\n")
-    for job, when in sorted(daemon.get("next_runs", {}).items()):
-        out.write(f"  next {job}: {when}\n")
+    for job, next_run in sorted(daemon.get("next_runs", {}).items()):
+        out.write(f"  next {job}: {when(next_run, now, never='paused')}\n")
 
 
 # -- facts ---------------------------------------------------------------------

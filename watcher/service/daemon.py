@@ -75,6 +75,18 @@ def jitter_for(interval: float) -> float:
     return min(interval * JITTER_SHARE, MAX_JITTER)
 
 
+def source_changes(before: Source | None, after: Source) -> str:
+    """What a reload changed in a source, for the log."""
+    if before is None:
+        return f"polling {after.name} every {after.interval:g}s"
+    changed = []
+    if before.interval != after.interval:
+        changed.append(f"every {after.interval:g}s now (was {before.interval:g}s)")
+    if before.url != after.url:
+        changed.append(f"from {after.url} now (was {before.url})")
+    return f"polling {after.name} " + ("; ".join(changed) or "with its new settings")
+
+
 def digest_trigger(routing: Routing, timezone: str) -> CronTrigger:
     """A cron trigger at the digest time on the zone's wall clock (daylight saving included)."""
     at = routing.digest_at
@@ -124,11 +136,14 @@ class DaemonStatus:
     errors: int = 0
     next_runs: dict[str, str | None] = field(default_factory=dict)
     web: str | None = None  # the web view's URL, when [web] listen is set
+    # When this was last published: a status long unpublished is a daemon gone.
+    updated: datetime | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
             "pid": self.pid,
             "started": self.started.isoformat(),
+            "updated": self.updated.isoformat() if self.updated else None,
             "last_pass": self.last_pass.isoformat() if self.last_pass else None,
             "passes": self.passes,
             "errors": self.errors,
@@ -194,9 +209,11 @@ class Service:
             trigger = IntervalTrigger(seconds=source.interval, jitter=jitter_for(source.interval))
             existing = self.scheduler.get_job(job_id)
             if existing is not None:
-                if existing.kwargs.get("source") != source:
+                before: Source | None = existing.kwargs.get("source")
+                if before != source:
                     existing.modify(kwargs={"source": source})
                     existing.reschedule(trigger)
+                    log.info("%s", source_changes(before, source))
                 continue
             # Spread first polls a little so sources do not all fire at start.
             first = utcnow() + timedelta(seconds=random.uniform(0, first_run_within))
@@ -298,6 +315,18 @@ class Service:
                 log.info("%s: %d new article(s)", result.name, len(result.articles))
             for failure in result.failures:
                 log.warning("%s: %s", result.name, failure.reason)
+            for reported in result.changes:
+                if reported.is_news:
+                    change = reported.change
+                    log.info(
+                        "%s: %s: %s -> %s (%s, %s)",
+                        result.name,
+                        change.label,
+                        change.old or "unknown",
+                        change.new,
+                        change.status,
+                        reported.event,
+                    )
         with self._lock:
             self.status.passes += 1
             self.status.last_pass = report.finished
@@ -396,6 +425,7 @@ class Service:
 
     def publish_status(self) -> None:
         with self._lock:
+            self.status.updated = utcnow()
             self.status.next_runs = {
                 job.id: job.next_run_time.isoformat() if job.next_run_time else None
                 for job in self.scheduler.get_jobs()
