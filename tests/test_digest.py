@@ -19,7 +19,6 @@ from aiosmtpd.controller import Controller
 from alerting import (
     AGADEZ,
     BASE_101,
-    COMPLETED,
     WEBHOOK_ENV,
     Inbox,
     Reply,
@@ -290,25 +289,26 @@ def test_each_current_fact_is_as_of_the_source_shown_with_it(
     sites: tuple[LoopbackServer, LoopbackServer],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    from test_check_facts import RESTATEMENT, page
+
+    def restated(published: str) -> tuple[str, str]:
+        title, _, paragraphs = RESTATEMENT
+        return (f"news/restated-{published}.html", page((title, published, paragraphs)))
+
     first_site, second_site = sites
-    config = write_config(tmp_path, [publish(first_site), publish(second_site, AGADEZ)])
-    check_at(utc(2024, 8, 6, 12), config, capsys)
-    # An article dated the day before restates the count ("some 1,000 US troops were
-    # deployed") and the completion: corroboration, which moves no date.
-    publish(first_site, COMPLETED)
-    check_at(utc(2024, 8, 6, 13), config, capsys)
-    facts = {f.key: f for f in digest_at(config, utc(2024, 8, 7, 8)).facts}
-    count = facts["us_forces.troop_count"]
-    assert (count.value, count.as_of) == ("about 1,000", date(2024, 5, 19))
-    assert count.source is not None and count.source.url.startswith("seed:")
-    completed = facts["us_forces.withdrawal_status"]
-    assert (completed.value, completed.as_of) == ("completed", date(2024, 8, 6))
-    assert completed.source is not None and completed.source.url == second_site.url("/" + AGADEZ)
-    deadline = facts["us_forces.withdrawal_deadline"]
-    assert deadline.as_of == date(2024, 5, 19) == deadline.source.published
-    # A value dated by the event its sentence names keeps that date and that sentence.
-    base_101 = facts["bases.air_base_101.status"]
-    assert base_101.as_of == date(2024, 7, 7) and "July 7" in base_101.source.quote
+    config = write_config(tmp_path, [publish(first_site), publish(second_site)])
+    # Two sites restate the seeds' facts, the later article first: corroboration,
+    # which moves no date, so each fact stays as of the seed it comes from.
+    publish(first_site, restated("2024-08-20"))
+    check_at(utc(2024, 8, 20, 12), config, capsys)
+    publish(second_site, restated("2024-08-10"))
+    check_at(utc(2024, 8, 21, 12), config, capsys)
+    facts = {f.key: f for f in digest_at(config, utc(2024, 8, 22, 8)).facts}
+    for key in ("us_forces.troop_count", "us_forces.withdrawal_deadline"):
+        fact = facts[key]
+        assert fact.source is not None and fact.source.url.startswith("seed:"), key
+        assert fact.as_of == fact.source.published == date(2024, 5, 19), key
+    assert facts["us_forces.troop_count"].value == "about 1,000"
 
 
 def test_digest_counts_down_to_the_deadline_then_says_what_came_of_it(
@@ -381,8 +381,12 @@ def test_preview_prints_the_digest_and_sends_nothing(
     assert "Air Base 101 (Niamey): unknown → handed over\nStatus: confirmed by 2" in changes
     assert "- Air Base 101 (Niamey): handed over (as of 2024-07-08)" in current
     assert f"- {DEADLINE}, 39 days left" in current
+    # The period's changes, as the text shows them: 101 confirmed, 201 handed over,
+    # no US troops left, the withdrawal completed.
     assert [c["key"] for c in preview["changes"]] == [
+        "bases.air_base_101.status",
         "bases.air_base_201.status",
+        "us_forces.troop_count",
         "us_forces.withdrawal_status",
     ]
     assert preview["outlook"] == [f"{DEADLINE}, 39 days left"]

@@ -67,10 +67,11 @@ def test_check_prunes_once_a_day_as_the_daemon_does(
     _, first = run(config, capsys)
     assert first["pruned"] == {"observations": 0, "articles": 0, "alerts": 0}
     db = tmp_path / "state.db"
+    changes = count(db, "changes")
     with freeze_time(start + timedelta(days=91), real_asyncio=True):
         _, later = run(config, capsys)
     assert later["pruned"]["articles"] == 1 and count(db, "articles") == 0
     with freeze_time(start + timedelta(days=91, hours=5), real_asyncio=True):
         _, same_day = run(config, capsys)
     assert same_day["pruned"] is None
-    assert count(db, "changes") == 1
+    assert count(db, "changes") == changes > 0

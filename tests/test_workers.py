@@ -80,7 +80,7 @@ def test_retired_readers_finish_a_pass_in_threads() -> None:
         assert pool is not None
         readers.retire()  # a reload replaced them while a pass was reading
         [(after, facts)] = read_all(readers, [page(HANDOVER).encode()], POOL_THRESHOLD)
-        assert after == before and {f.key for f in facts} == {"bases.air_base_201.status"}
+        assert after == before and "bases.air_base_201.status" in {f.key for f in facts}
         assert readers._pool is None
     finally:
         readers.close()
