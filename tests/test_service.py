@@ -337,8 +337,10 @@ def test_the_log_says_what_changed_what_was_sent_and_what_a_reload_changed(
     try:
         service._schedule_sources()
         service.poll(service.config.sources[0])
+        readers = service.prepared.readers
         config.write_text(config.read_text().replace("interval = 1\n", 'interval = "2m"\n'))
         assert service.reload()
+        assert service.prepared.readers is readers  # the same topic: its workers stay
     finally:
         service.close()
         hook.stop()

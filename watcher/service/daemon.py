@@ -10,6 +10,7 @@ daemon's status into the state database, where ``watcher status`` reads it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -105,6 +106,8 @@ class Prepared:
     baseline: Knowledge
     dispatcher: Dispatcher
     readers: Readers
+    # The topic file's bytes as read, to tell an edited topic from the same one.
+    topic_digest: str = ""
 
     def close(self) -> None:
         self.dispatcher.close()
@@ -114,6 +117,7 @@ class Prepared:
 def prepare(config: Config, store: Store) -> Prepared:
     """Build everything a config refers to; any problem is one :class:`StartupError` line."""
     try:
+        digest = hashlib.sha256(config.topic_path().read_bytes()).hexdigest()
         topic = load_topic(config.topic_path())
         baseline = knowledge.baseline_of(config, topic)
         renderer = load_templates(config.templates_path())
@@ -121,8 +125,11 @@ def prepare(config: Config, store: Store) -> Prepared:
         raise StartupError(str(exc)) from None
     except TemplateError as exc:
         raise StartupError(f"templates: {exc}") from None
+    except OSError as exc:
+        raise StartupError(f"{config.topic_path()}: cannot read: {exc.strerror}") from None
     dispatcher = Dispatcher(config, store, renderer)
-    return Prepared(config, topic, baseline, dispatcher, readers_for(config, topic))
+    readers = readers_for(config, topic)
+    return Prepared(config, topic, baseline, dispatcher, readers, digest)
 
 
 @dataclass
@@ -394,10 +401,10 @@ class Service:
                 )
             self.web.app.use(self._site(prepared), token=token)
         old = self.prepared
-        # Readers emit the status names of the topic they were built with: keep them
-        # only if the topic is the same, not merely its path (it may have been edited).
-        same_readers = (prepared.topic, new.articles.workers) == (
-            old.topic,
+        # Readers emit the facts of the topic they were built with: keep them only if
+        # the topic is the same, not merely its path (the file may have been edited).
+        same_readers = (prepared.topic_digest, new.articles.workers) == (
+            old.topic_digest,
             old.config.articles.workers,
         )
         if same_readers:
