@@ -698,7 +698,10 @@ def test_a_read_only_database_is_one_line(
         tmp_path.chmod(0o755)
         database.chmod(0o644)
     err = capsys.readouterr().err
-    assert err.splitlines() == [f"watcher: error: {database}: attempt to write a readonly database"]
+    assert err.splitlines() == [
+        f"watcher: error: {database}: attempt to write a readonly database "
+        f"(this user may not write {database})"
+    ]
 
 
 # -- 5: slow links hold only their own source -----------------------------------------------------

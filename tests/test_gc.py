@@ -65,7 +65,7 @@ def test_check_prunes_once_a_day_as_the_daemon_does(
     config = write_config(tmp_path, server, {"wire": "/feed.xml"})
     start = datetime.now(UTC)
     _, first = run(config, capsys)
-    assert first["pruned"] == {"observations": 0, "articles": 0, "alerts": 0}
+    assert first["pruned"] and set(first["pruned"].values()) == {0}
     db = tmp_path / "state.db"
     changes = count(db, "changes")
     with freeze_time(start + timedelta(days=91), real_asyncio=True):

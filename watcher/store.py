@@ -380,7 +380,7 @@ def _hint(path: Path | None, problem: str) -> str:
             "set [state] path to a writable place)"
         )
     if path.exists() and not os.access(path, os.W_OK):
-        return f" ({path} is read-only for this user)"
+        return f" (this user may not write {path})"
     if not os.access(folder, os.W_OK):
         return (
             f" ({folder} is not writable by this user, and SQLite keeps its -wal and -shm "
