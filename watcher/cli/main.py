@@ -750,7 +750,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser(
         "serve",
-        parents=[common],
+        parents=[config_options, verbose_option],
         help="serve the read-only web view: the story, timelines, changes, sources, outbox",
         description="Serve the read-only web view of the state database: the story's facts "
         "with their sources, each fact's timeline, the changes with their evidence and "
