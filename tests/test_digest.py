@@ -337,7 +337,8 @@ def test_digest_counts_down_to_the_deadline_then_says_what_came_of_it(
     for reported in (
         "US withdrawal completed (as of 2024-08-06)",
         "Air Base 201 (Agadez) handed over (as of 2024-08-05)",
-        "Air Base 101 (Niamey) handed over (as of 2024-07-08)",
+        # The value as of the day its sentence names: "returned ... on July 7".
+        "Air Base 101 (Niamey) handed over (as of 2024-07-07)",
     ):
         assert reported in after
     # A week on it is no longer coming up; two years on, certainly not.
@@ -379,7 +380,7 @@ def test_preview_prints_the_digest_and_sends_nothing(
     assert "US withdrawal: in progress → completed" in changes
     # Reported a month earlier, and confirmed in this period by the Agadez report.
     assert "Air Base 101 (Niamey): unknown → handed over\nStatus: confirmed by 2" in changes
-    assert "- Air Base 101 (Niamey): handed over (as of 2024-07-08)" in current
+    assert "- Air Base 101 (Niamey): handed over (as of 2024-07-07)" in current
     assert f"- {DEADLINE}, 39 days left" in current
     # The period's changes, as the text shows them: 101 confirmed, 201 handed over,
     # no US troops left, the withdrawal completed.

@@ -19,6 +19,10 @@ from watcher.facts.topic import Topic
 from watcher.models import Digest
 from watcher.store import Store
 
+# A deadline stays in a digest's "coming up" this many days after it passed (a
+# weekly digest still mentions it once), then it is no longer coming up.
+PASSED_DEADLINE_DAYS = 7
+
 
 def _wall(day: datetime, routing: Routing, zone: ZoneInfo) -> datetime:
     return datetime.combine(day.date(), routing.digest_at, tzinfo=zone)
@@ -54,7 +58,9 @@ def build_digest(
         period_end=end,
         changes=tuple(knowledge.stored_changes(store, topic, since=start, until=end)),
         facts=tuple(knowledge.current_facts(known, topic)),
-        outlook=tuple(knowledge.deadline_outlook(known, topic, end.date())),
+        outlook=tuple(
+            knowledge.deadline_outlook(known, topic, end.date(), passed_within=PASSED_DEADLINE_DAYS)
+        ),
     )
 
 

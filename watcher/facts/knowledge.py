@@ -37,9 +37,6 @@ log = logging.getLogger(__name__)
 BASELINE_META = "baseline"
 # Meta key prefix (+ a fact key): the position of the last observation folded into that fact.
 FOLD_META = "fold:"
-# A deadline stays in a digest's "coming up" this many days after it passed
-# (a weekly digest still mentions it once), then it is no longer coming up.
-PASSED_DEADLINE_DAYS = 7
 
 
 def policy_of(config: Config) -> Policy:
@@ -334,9 +331,12 @@ def current_facts(knowledge: Knowledge, topic: Topic) -> list[CurrentFact]:
     return facts
 
 
-def deadline_outlook(knowledge: Knowledge, topic: Topic, today: date) -> list[str]:
-    """Days left to each date the topic tracks, or, for a week after it, that it passed
-    and what was reported since."""
+def deadline_outlook(
+    knowledge: Knowledge, topic: Topic, today: date, *, passed_within: int | None = None
+) -> list[str]:
+    """Days left to each date the topic tracks, or that it passed and what was reported
+    since; with ``passed_within``, a date passed longer ago than that many days is left out.
+    """
     lines = []
     for fact in topic.facts:
         known = knowledge.get(fact.key)
@@ -349,7 +349,7 @@ def deadline_outlook(knowledge: Knowledge, topic: Topic, today: date) -> list[st
             lines.append(f"{fact.label}: {day.isoformat()}, {days} left")
         elif left == 0:
             lines.append(f"{fact.label}: {day.isoformat()}, today")
-        elif -left <= PASSED_DEADLINE_DAYS:
+        elif passed_within is None or -left <= passed_within:
             days = "1 day" if left == -1 else f"{-left} days"
             lines.append(
                 f"{fact.label}: {day.isoformat()}, passed {days} ago"
