@@ -483,3 +483,8 @@ def test_the_first_of_something_else_does_not_make_a_departure_partial() -> None
 def test_a_planned_reduction_counts_where_it_starts_even_after_down_from() -> None:
     text = "The closures are set to bring US troops in Niger down from about 1,000 to around 600."
     assert statuses(text, COUNT) == {(1000, "about")}
+
+
+def test_a_hyphen_inside_a_word_does_not_end_the_clause() -> None:
+    text = "The withdrawal of US-led forces from Niger will begin in several weeks."
+    assert statuses(text, WITHDRAWAL) == {"agreed"}

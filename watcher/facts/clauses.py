@@ -107,6 +107,9 @@ def clause_of(tokens: list[Token], index: int) -> Clause:
 def _breaks(tokens: list[Token], index: int) -> bool:
     token = tokens[index]
     if token.tag is Tag.PUNCT:
+        if token.text == "-" and 0 < index < len(tokens) - 1:
+            joined = tokens[index - 1].end == token.start and token.end == tokens[index + 1].start
+            return not joined  # "US-led": one word; " - ": a break
         return token.text in _BREAK_PUNCT
     return token.tag is Tag.WORD and token.low in _BREAK_WORDS
 
