@@ -488,3 +488,11 @@ def test_a_planned_reduction_counts_where_it_starts_even_after_down_from() -> No
 def test_a_hyphen_inside_a_word_does_not_end_the_clause() -> None:
     text = "The withdrawal of US-led forces from Niger will begin in several weeks."
     assert statuses(text, WITHDRAWAL) == {"agreed"}
+
+
+def test_a_demand_does_not_reach_past_the_day_after() -> None:
+    text = (
+        "Niger's junta asked US troops to leave Niamey, "
+        "the day after the Pentagon announced the withdrawal of its troops from Niger."
+    )
+    assert statuses(text, WITHDRAWAL) == {"agreed"}

@@ -225,6 +225,7 @@ _SENTENCE_SCOPE = frozenset(
         *("proposed", "proposes", "proposal", "draft", "whether", "if", "unless"),
     }
 )
+_TIME_NOUNS = frozenset({"day", "days", "week", "weeks", "month", "months", "hours", "year"})
 _SCOPE_ENDS = frozenset({"but", "however", "while", "whereas", "although", ";"})
 _ACCEPT = frozenset(
     {
@@ -250,6 +251,12 @@ def _governing_sentence(tokens: list[Token], index: int) -> str | None:
         token = tokens[i]
         if token.low in _SCOPE_ENDS:
             return None
+        if (
+            token.is_word("after", "following", "since")
+            and i > 0
+            and tokens[i - 1].low in _TIME_NOUNS
+        ):
+            return None  # "asked them to leave, the day after the announcement of a withdrawal"
         if token.tag is Tag.WORD and token.low in _SENTENCE_SCOPE:
             if token.low == "called" and not (
                 i + 1 < len(tokens) and tokens[i + 1].is_word("for", "on")
