@@ -496,3 +496,15 @@ def test_a_demand_does_not_reach_past_the_day_after() -> None:
         "the day after the Pentagon announced the withdrawal of its troops from Niger."
     )
     assert statuses(text, WITHDRAWAL) == {"agreed"}
+
+
+def test_a_full_withdrawal_in_a_month_is_the_deadline() -> None:
+    text = (
+        "Washington and Niamey agreed on a timeline leading to a full withdrawal in September 2024."
+    )
+    assert statuses(text, DEADLINE, date(2024, 5, 20)) == {"2024-09-15"}  # mid-month: "September"
+
+
+def test_full_control_is_not_a_full_withdrawal() -> None:
+    text = "Niger's army takes full control of Air Base 101 following the US withdrawal."
+    assert "completed" not in statuses(text, WITHDRAWAL)

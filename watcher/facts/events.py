@@ -36,7 +36,10 @@ PRESENCE = frozenset({Cue.STAY, Cue.MOVE})
 GOVERNORS = frozenset({Cue.COMPLETE, Cue.BEGIN, Cue.DECIDE, Cue.DEMAND, Cue.EXTEND})
 # Words that make a departure whole or partial.
 WHOLE = frozenset(
-    {"all", "last", "final", "remaining", "fully", "entirely", "completely", "rest", "whole"}
+    {
+        *("all", "last", "final", "remaining", "fully", "entirely", "completely", "rest"),
+        *("whole", "full", "total"),
+    }
 )
 PART = frozenset(
     {
@@ -730,6 +733,8 @@ def _extent(tokens: list[Token], event: Event, clause: Clause) -> None:
     stop = min(clause.end, event.index + 8)
     for i, token in enumerate(tokens[clause.start : stop], start=clause.start):
         if token.tag is Tag.WORD and token.low in WHOLE:
+            if token.low in ("full", "total") and i != event.index - 1:
+                continue  # "full control ... following the withdrawal": not its extent
             after = tokens[i + 1] if i + 1 < len(tokens) else None
             if (
                 token.low in ("last", "final")

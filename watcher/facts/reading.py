@@ -884,14 +884,12 @@ def _planned_end(tokens: list[Token], index: int, events: list[Event]) -> str | 
     if not before:
         return None
     event = before[-1]
-    if (
-        event.cue is Cue.LEAVE
-        and event.aspect in (Aspect.PLANNED, Aspect.DECIDED)
-        and event.here
-        and not event.partial
-        and not event.bases
-    ):
+    if event.cue is not Cue.LEAVE or event.partial or event.bases:
+        return None
+    if event.aspect in (Aspect.PLANNED, Aspect.DECIDED) and event.here:
         return "planned end"
+    if event.aspect in (Aspect.NAMED, Aspect.DECIDED) and event.whole and not event.elsewhere:
+        return "the whole withdrawal"  # "leading to a full withdrawal in September 2026"
     return None
 
 
