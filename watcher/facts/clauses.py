@@ -12,8 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from watcher.facts.lexicon import DENIALS, DOUBTS, FORCE_NOUNS, MODALS, NEGATIONS, PLANS, Cue, Form
-from watcher.facts.names import Named, Party
+from watcher.facts.lexicon import FORCE_NOUNS, MODALS, PLANS, Cue, Form
+from watcher.facts.scope import (
+    ACCEPTED,
+    decided_before,
+    doubted,
+    doubted_after,
+    governing_sentence,
+    host_does,
+    negated,
+)
 from watcher.facts.tokens import Tag, Token
 
 
@@ -83,9 +91,6 @@ _DEMAND_GOVERNORS = frozenset(
 _TIME_WORDS = frozenset(
     {"in", "on", "last", "this", "next", "week", "month", "year", "earlier", "until", "till"}
 )
-_FALSITY = frozenset(
-    {"wrong", "false", "untrue", "inaccurate", "unfounded", "baseless", "fake", "incorrect"}
-)
 
 
 @dataclass(frozen=True)
@@ -133,18 +138,18 @@ class Reading:
 def aspect_of(tokens: list[Token], index: int, form: Form, question: bool) -> Reading:
     """How the clause around the cue at ``index`` presents its event."""
     clause = clause_of(tokens, index)
-    negated = _negated(tokens, clause, index)
-    if negated:
-        return Reading(Aspect.NEGATED, negated)
+    denial = negated(tokens, clause, index)
+    if denial:
+        return Reading(Aspect.NEGATED, denial)
     if question:
         return Reading(Aspect.NEGATED, "a question")
     reading = _grammatical(tokens, clause, index, form)
-    governing = _governing_sentence(tokens, index)
+    governing = governing_sentence(tokens, index)
     if governing == ACCEPTED:
         if reading.aspect in (Aspect.PLANNED, Aspect.PROPOSED, Aspect.DECIDED):
             return Reading(Aspect.DECIDED, governing)
         governing = None
-    doubt = _doubted(tokens, clause, index) or governing or _doubted_after(tokens, clause, index)
+    doubt = doubted(tokens, clause, index) or governing or doubted_after(tokens, clause, index)
     if doubt and reading.aspect in (
         Aspect.DONE,
         Aspect.ONGOING,
@@ -155,166 +160,10 @@ def aspect_of(tokens: list[Token], index: int, form: Form, question: bool) -> Re
         return Reading(Aspect.PROPOSED, doubt)
     if reading.aspect is Aspect.PLANNED or reading.why == "possibility: 'would'":
         # "agreed that US forces would leave": the future of a decision.
-        decided = _decided_before(tokens, index)
+        decided = decided_before(tokens, index)
         if decided:
             return Reading(Aspect.DECIDED, f"{reading.why}, after {decided!r}")
     return reading
-
-
-_DECIDED = frozenset(
-    {
-        *("agreed", "decided", "announced", "ordered", "confirmed", "voted", "approved"),
-        *("agree", "agrees", "decides", "announces", "orders", "confirms", "approves"),
-        *("agreement", "deal", "decision"),
-    }
-)
-
-
-def _decided_before(tokens: list[Token], index: int) -> str | None:
-    """ "agreed that American forces will leave": a plan someone has decided."""
-    for i in range(index - 1, -1, -1):
-        token = tokens[i]
-        if token.low in _SCOPE_ENDS or token.text == ".":
-            return None
-        if token.tag is Tag.WORD and token.low in _DECIDED:
-            if token.low in ("agreement", "deal", "decision") and index - i > 6:
-                continue  # a noun decides only what it is close to: "a deal that US forces leave"
-            if host_does(tokens, i) and token.low in ("ordered", "decided", "decides"):
-                return None  # the host ordering them out is a demand, not a decision
-            return token.text
-    return None
-
-
-def host_does(tokens: list[Token], index: int) -> bool:
-    """Whether the host is who does the verb at ``index`` ("ordered"): the force
-    named last before it, not counting names after a preposition ("talks with
-    Paris"), or, for "it ordered", the name the pronoun stands for; for "...,
-    and ordered", the sentence's first force."""
-    pronoun = index > 0 and tokens[index - 1].is_word("it", "they")
-    if index > 1 and tokens[index - 1].is_word("and") and tokens[index - 2].text == ",":
-        first = _forces(tokens, 0, index, pronoun=False)
-        return bool(first) and first[0].party is Party.HOST
-    forces = _forces(tokens, max(0, index - 12), index, pronoun=pronoun)
-    return bool(forces) and forces[-1].party is Party.HOST
-
-
-def _forces(tokens: list[Token], start: int, end: int, *, pronoun: bool) -> list[Named]:
-    """The forces named in ``tokens[start:end]`` as subjects: after a preposition
-    only where a pronoun may stand for them."""
-    found = []
-    for i in range(start, end):
-        token = tokens[i]
-        if token.tag is not Tag.NAME or token.named is None or not token.named.force:
-            continue
-        if not pronoun and i > 0 and tokens[i - 1].low in _PREPOSITIONS:
-            continue
-        found.append(token.named)
-    return found
-
-
-_PREPOSITIONS = frozenset({"with", "from", "to", "of", "by", "in", "against", "for", "on", "at"})
-
-
-# Words whose scope runs past commas and relative clauses to the end of the
-# sentence (or to "but", ";"): "demanded that peacekeepers, who ..., leave".
-_SENTENCE_SCOPE = frozenset(
-    {
-        *("demanded", "demands", "demand", "demanding", "asked", "asks", "urged", "urges"),
-        *("requested", "requests", "request", "insisted", "insists", "wants", "wanted"),
-        "called",
-        *("proposed", "proposes", "proposal", "draft", "whether", "if", "unless"),
-    }
-)
-_TIME_NOUNS = frozenset({"day", "days", "week", "weeks", "month", "months", "hours", "year"})
-_SCOPE_ENDS = frozenset({"but", "however", "while", "whereas", "although", ";"})
-_ACCEPT = frozenset(
-    {
-        *("comply", "complied", "complies", "respect", "respected", "respects", "accept"),
-        *("accepted", "accepts", "heed", "heeded", "honour", "honor", "honoured", "honored"),
-        *("agreed", "agree", "agrees", "granted", "grant", "meet", "met"),
-    }
-)
-
-
-ACCEPTED = "a demand accepted"
-
-
-def accepted_before(tokens: list[Token], index: int) -> bool:
-    """ "will respect the terms of Burkina Faso's request": the demand at ``index``
-    is accepted by whoever speaks before it."""
-    return any(t.tag is Tag.WORD and t.low in _ACCEPT for t in tokens[max(0, index - 6) : index])
-
-
-def _governing_sentence(tokens: list[Token], index: int) -> str | None:
-    """A demand, a proposal or a condition earlier in the sentence, still in scope."""
-    for i in range(index - 1, -1, -1):
-        token = tokens[i]
-        if token.low in _SCOPE_ENDS:
-            return None
-        if (
-            token.is_word("after", "following", "since")
-            and i > 0
-            and tokens[i - 1].low in _TIME_NOUNS
-        ):
-            return None  # "asked them to leave, the day after the announcement of a withdrawal"
-        if token.tag is Tag.WORD and token.low in _SENTENCE_SCOPE:
-            if token.low == "called" and not (
-                i + 1 < len(tokens) and tokens[i + 1].is_word("for", "on")
-            ):
-                continue
-            if accepted_before(tokens, i):
-                return ACCEPTED  # "would comply with the request": accepted
-            return f"governed by {token.text!r}"
-        if i == 0 and token.is_word("if", "unless"):
-            return f"a condition: {token.text!r}"
-    return None
-
-
-def _negated(tokens: list[Token], clause: Clause, index: int) -> str | None:
-    for i in range(clause.start, index):
-        token = tokens[i]
-        if token.tag is not Tag.WORD:
-            continue
-        if token.low in NEGATIONS or token.low.endswith("n't"):
-            # "not only", "no later than" do not deny.
-            after = tokens[i + 1].low if i + 1 < len(tokens) else ""
-            if (token.low, after) in (("not", "only"), ("no", "later"), ("not", "later")):
-                continue
-            if token.low == "no" and after in ("longer",):
-                return "no longer"
-            return f"negated by {token.text!r}"
-        if token.low in DENIALS or _pair(tokens, i) in DENIALS:
-            return f"denied by {token.text!r}"
-    # "reports that they had left were wrong": a falsity word after the event.
-    for token in tokens[index + 1 :]:
-        if token.tag is Tag.WORD and token.low in _FALSITY:
-            return f"said to be {token.text!r}"
-    return None
-
-
-def _doubted(tokens: list[Token], clause: Clause, index: int) -> str | None:
-    for i in range(clause.start, index):
-        if tokens[i].tag is Tag.WORD and (tokens[i].low in DOUBTS or _pair(tokens, i) in DOUBTS):
-            return f"doubt: {tokens[i].text!r}"
-    # "it is not clear whether...": a doubt just before the clause reaches into it.
-    if clause.start >= 2 and tokens[clause.start - 1].is_word("whether", "if"):
-        return f"doubt: {tokens[clause.start - 1].text!r}"
-    return None
-
-
-_DOUBT_AFTER = frozenset({"unlikely", "impossible", "uncertain", "unclear", "doubtful"})
-
-
-def _doubted_after(tokens: list[Token], clause: Clause, index: int) -> str | None:
-    """ "withdrawing by May 1 would be unlikely": a doubt said after the event."""
-    for token in tokens[index + 1 : clause.end]:
-        if token.tag is Tag.WORD and token.low in _DOUBT_AFTER:
-            return f"doubt: {token.text!r}"
-    return None
-
-
-def _pair(tokens: list[Token], i: int) -> str:
-    return f"{tokens[i].low} {tokens[i + 1].low}" if i + 1 < len(tokens) else tokens[i].low
 
 
 def _grammatical(tokens: list[Token], clause: Clause, index: int, form: Form) -> Reading:

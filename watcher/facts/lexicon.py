@@ -401,3 +401,36 @@ CONTINUATIONS = frozenset(
         *("these", "those", "most", "some", "all", "both", "troops", "forces", "soldiers"),
     }
 )
+
+
+# -- words that qualify an event ------------------------------------------------
+
+# Cues that name what happens to a force or a base; the others (complete,
+# begin, decide...) say something of them. STAY and MOVE say where a force is.
+CORE = frozenset({Cue.LEAVE, Cue.HAND_OVER, Cue.TAKE_OVER, Cue.CLOSE, Cue.END, Cue.SUSPEND})
+
+
+# Words that make a departure whole or partial.
+WHOLE = frozenset(
+    {
+        *("all", "last", "final", "remaining", "fully", "entirely", "completely", "rest"),
+        *("whole", "full", "total"),
+    }
+)
+
+
+PART = frozenset(
+    {
+        *("some", "part", "first", "initial", "most", "several", "many", "hundreds", "dozens"),
+        *("contingent", "group", "batch", "portion", "partial", "partially", "half", "more"),
+        *("majority", "bulk", "region", "province", "district", "area", "parts", "convoy"),
+    }
+)
+
+
+STAGES = frozenset({"phase", "stage", "part", "leg", "step", "round", "wave"})
+
+
+PROCESS_NOUNS = frozenset(
+    {"withdrawal", "pullout", "pull-out", "departure", "exit", "drawdown", "draw-down", "retreat"}
+)

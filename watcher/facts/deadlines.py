@@ -1,0 +1,215 @@
+"""Deadlines: which dates in a sentence are the end point of the withdrawal.
+
+A date is a deadline when a word makes it one ("by", "until", "the ...
+deadline", "are expected to leave in August") and the event it belongs to is
+the subject's withdrawal, not done, denied, asked for or replaced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from watcher.facts.clauses import Aspect, clause_of
+from watcher.facts.dates import DateMatch, Precision
+from watcher.facts.events import Event
+from watcher.facts.lexicon import (
+    DEADLINE_NOUNS,
+    DEADLINE_PREPOSITIONS,
+    SUPERSEDED,
+    Cue,
+)
+from watcher.facts.names import Party
+from watcher.facts.tokens import Tag, Token
+
+
+@dataclass(frozen=True)
+class DeadlineReading:
+    value: str
+    qualifier: str
+    phrase: str
+    why: str
+    replaces: bool  # "a new deadline of Sept. 11": other deadlines here are older
+
+
+def read_deadlines(
+    tokens: list[Token], events: list[Event], subject_leaves: bool
+) -> tuple[list[DeadlineReading], list[str]]:
+    """The deadlines a sentence states, and why its other dates are none.
+    ``subject_leaves``: the sentence is about the subject leaving, which lets a
+    deadline noun ("the September 15 deadline") stand without its event."""
+    found: list[DeadlineReading] = []
+    notes: list[str] = []
+    for i, token in enumerate(tokens):
+        if token.tag is not Tag.DATE or token.date is None or token.date.weekday:
+            continue
+        if token.date.precision is Precision.YEAR:
+            continue  # "by 2026": a year is no date to count down to
+        marker = _deadline_marker(tokens, i) or _planned_end(tokens, i, events)
+        if marker is None:
+            notes.append(f"{token.text!r}: no word makes it the end of the withdrawal")
+            continue
+        clause = clause_of(tokens, i)
+        window = " ".join(t.low for t in tokens[max(0, clause.start - 1) : i])
+        superseded = next((w for w in SUPERSEDED if f" {w} " in f" {window} "), None)
+        if superseded or _extended_from(tokens, i):
+            notes.append(f"{token.text!r}: a former deadline ({superseded or 'extended from'})")
+            continue
+        event = _event_for_date(events, tokens, i)
+        if event is None:
+            if marker not in DEADLINE_NOUNS or not subject_leaves:
+                notes.append(f"{token.text!r} after {marker!r}: not the end of the withdrawal")
+                continue
+        elif event.aspect is Aspect.NEGATED and marker != "not until":
+            notes.append(f"{token.text!r}: {event.aspect.value} ({event.reading.why})")
+            continue
+        elif event.aspect is Aspect.PROPOSED and marker not in DEADLINE_NOUNS:
+            # "would stay until Biden's September 11 deadline": the plan is in
+            # doubt, the deadline it names is not.
+            notes.append(f"{token.text!r}: {event.aspect.value} ({event.reading.why})")
+            continue
+        elif (
+            event.aspect is Aspect.DONE
+            and marker not in DEADLINE_NOUNS
+            and marker not in ("not until", "date")
+            and event.cue is not Cue.EXTEND
+        ):
+            notes.append(f"{token.text!r}: when it was done, not a deadline")
+            continue
+        elif event.agent is None or event.agent.party is not Party.SUBJECT:
+            who = event.agent.ident if event.agent else "nobody named"
+            notes.append(f"{token.text!r}: the deadline of {who}, not of the subject")
+            continue
+        if event is not None and (event.elsewhere and not event.here):
+            continue
+        if event is not None:
+            event.deadline = True
+        value, qualifier = _date_value(token.date)
+        replaces = next((w for w in _REPLACING if f" {w} " in f" {window} "), None)
+        why = f"deadline: {marker!r}" + (f", {replaces!r}" if replaces else "")
+        found.append(DeadlineReading(value, qualifier, token.text, why, bool(replaces)))
+    return found, notes
+
+
+# Words that make a deadline the one replacing any other the article names.
+_REPLACING = ("new", "revised", "extended", "updated", "later", "moved to", "pushed back to")
+
+
+def _deadline_marker(tokens: list[Token], index: int) -> str | None:
+    """The word that makes a date an end point: "deadline", "by", "before"."""
+    if (
+        index + 1 < len(tokens)
+        and tokens[index + 1].tag is Tag.WORD
+        and tokens[index + 1].low
+        in (
+            "withdrawal",
+            "departure",
+            "exit",
+            "pullout",
+            "drawdown",
+        )
+    ):
+        nxt = tokens[index + 2] if index + 2 < len(tokens) else None
+        if nxt is None or not (nxt.tag is Tag.WORD and nxt.low in DEADLINE_NOUNS):
+            return "date"  # "Biden's announced Sept. 11 departure"
+    if (
+        index > 0
+        and tokens[index - 1].is_word("until", "till")
+        and index + 2 < len(tokens)
+        and tokens[index + 1].is_word("to")
+        and any(lx.cue is Cue.LEAVE for lx in tokens[index + 2].lexemes)
+    ):
+        return "until ... to leave"  # "gave US forces until May 15 to leave"
+    if index > 0 and tokens[index - 1].is_word("until", "till"):
+        clause = clause_of(tokens, index)
+        words = {t.low for t in tokens[clause.start : index] if t.tag is Tag.WORD}
+        if words & {"not", "n't"} and words & {"complete", "completed", "over", "finished", "done"}:
+            return "not until"  # "will not be complete until the end of August"
+    after = index + 1
+    while after < len(tokens) and tokens[after].is_word(
+        "withdrawal", "exit", "pullout", "departure"
+    ):
+        after += 1
+    if (
+        after < len(tokens)
+        and tokens[after].tag is Tag.WORD
+        and tokens[after].low in DEADLINE_NOUNS
+    ):
+        return tokens[after].low
+    j = index - 1
+    while j >= 0 and tokens[j].is_word("the", "a", "its", "this", "an", "mid", "early", "late"):
+        j -= 1
+    if j >= 0 and tokens[j].tag is Tag.WORD:
+        two = f"{tokens[j - 1].low} {tokens[j].low}" if j > 0 else ""
+        three = f"{tokens[j - 2].low} {two}" if j > 1 else ""
+        for phrase in (three, two, tokens[j].low):
+            if phrase and phrase in DEADLINE_PREPOSITIONS:
+                return phrase
+            if phrase and phrase.split()[-1] in DEADLINE_NOUNS:
+                return phrase.split()[-1]
+        if tokens[j].is_word("to") and _extended_from(tokens, _date_before(tokens, j)):
+            return "extended to"  # "from August 31 to September 15"
+        if (
+            tokens[j].is_word("to", "until")
+            and j > 0
+            and any(
+                tokens[k].is_word(
+                    "extended", "extend", "extends", "postponed", "pushed", "moved", "delayed"
+                )
+                for k in range(max(0, j - 4), j)
+            )
+        ):
+            return "extended to"
+        if tokens[j].is_word("of", "for", "is", "was", "at", "on", ":") and j > 0:
+            k = j - 1
+            while k >= 0 and tokens[k].is_word("set", "been", "has", "the", "new", "a"):
+                k -= 1
+            if k >= 0 and tokens[k].tag is Tag.WORD and tokens[k].low in DEADLINE_NOUNS:
+                return tokens[k].low
+    return None
+
+
+def _planned_end(tokens: list[Token], index: int, events: list[Event]) -> str | None:
+    """ "are expected to leave Mali in August": when the whole withdrawal is planned
+    to be over is its deadline."""
+    if index == 0 or not tokens[index - 1].is_word("in", "on"):
+        return None
+    before = [e for e in events if e.index < index and index - e.index <= 6]
+    if not before:
+        return None
+    event = before[-1]
+    if event.cue is not Cue.LEAVE or event.partial or event.bases:
+        return None
+    if event.aspect in (Aspect.PLANNED, Aspect.DECIDED) and event.here:
+        return "planned end"
+    if event.aspect in (Aspect.NAMED, Aspect.DECIDED) and event.whole and not event.elsewhere:
+        return "the whole withdrawal"  # "leading to a full withdrawal in September 2026"
+    return None
+
+
+def _date_before(tokens: list[Token], index: int) -> int:
+    """The date just before ``index`` ("from [August 31] to"), or -1."""
+    j = index - 1
+    return j if j >= 0 and tokens[j].tag is Tag.DATE else -1
+
+
+def _extended_from(tokens: list[Token], index: int) -> bool:
+    """ "extended from May 1 to September 11": the first date is the old one."""
+    return (
+        index > 0
+        and tokens[index - 1].is_word("from")
+        and any(t.is_word("to", "until") for t in tokens[index + 1 : index + 3])
+    )
+
+
+def _event_for_date(events: list[Event], tokens: list[Token], index: int) -> Event | None:
+    """The event a date belongs to: the nearest before it in its clause, else after."""
+    clause = clause_of(tokens, index)
+    before = [e for e in events if e.index < index and e.index >= clause.start - 6]
+    if before:
+        return before[-1]
+    after = [e for e in events if e.index > index and e.index < clause.end + 6]
+    return after[0] if after else None
+
+
+def _date_value(match: DateMatch) -> tuple[str, str]:
+    return match.value.isoformat(), match.precision.value

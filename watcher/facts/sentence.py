@@ -1,0 +1,478 @@
+"""One sentence read: the statuses, counts and deadlines its events state,
+with the words that decided each and why the others gave nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from watcher.facts.clauses import Aspect, clause_of
+from watcher.facts.counts import read_counts
+from watcher.facts.dates import DateMatch, Precision
+from watcher.facts.deadlines import read_deadlines
+from watcher.facts.events import Event, find_events
+from watcher.facts.lexicon import (
+    PEOPLE,
+    Cue,
+    Form,
+)
+from watcher.facts.names import Named, Names, Party
+from watcher.facts.statuses import base_value, process_value, told_in_the_past
+from watcher.facts.tokens import Tag, Token, is_locative
+from watcher.facts.topic import FactType, Topic
+
+
+@dataclass
+class Found:
+    """One value read from one sentence, and why."""
+
+    key: str
+    value: str | int
+    qualifier: str | None
+    as_of: date | None  # the event's own date, when the text gives one
+    cue: str  # the words it was read from
+    why: str
+    upper: int | None = None
+    implied: bool = False
+    undated: bool = False  # an event told in the past with no date: not as of the article
+    replaces: bool = False  # "a new deadline of Sept. 11": other deadlines here are older
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "value": self.value,
+            "qualifier": self.qualifier,
+            "upper": self.upper,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "cue": self.cue,
+            "why": self.why,
+            "implied": self.implied,
+        }
+
+
+@dataclass
+class SentenceReading:
+    """What the reader made of one sentence: for ``watcher extract --explain``."""
+
+    text: str
+    about: str | None  # the force the sentence is about
+    notes: list[str] = field(default_factory=list)
+    found: list[Found] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "about": self.about,
+            "found": [f.to_json() for f in self.found],
+            "notes": self.notes,
+        }
+
+
+class SentenceReader:
+    def __init__(
+        self,
+        topic: Topic,
+        names: Names,
+        tokens: list[Token],
+        published: date | None,
+        carried: Named | None,
+        text: str,
+    ) -> None:
+        self.topic = topic
+        self.names = names
+        self.tokens = tokens
+        self.published = published
+        self.text = text
+        self.question = text.rstrip().rstrip("\"'").endswith("?")
+        self.about = _main_force(tokens) or carried
+        self.carried = carried
+        self.reading = SentenceReading(text, self.about.ident if self.about else None)
+
+    def read(self, just_named: str | None = None) -> SentenceReading:
+        if self._elsewhere_only():
+            self.reading.notes.append("about another place")
+            return self.reading
+        events = find_events(
+            self.tokens, self.carried if not _main_force(self.tokens) else self.about, self.question
+        )
+        if just_named is not None:
+            self._event_anaphora(events, just_named)
+        self._deadlines(events)
+        for event in events:
+            self._status(event)
+        self._at_bases(events)
+        self._base_states()
+        self._counts(events)
+        if self.topic.completed_implies_bases:
+            self._implied()
+        return self.reading
+
+    # -- where -----------------------------------------------------------------
+
+    def _elsewhere_only(self) -> bool:
+        """A sentence naming only other places, and no base of the story."""
+        here = elsewhere = False
+        for i, token in enumerate(self.tokens):
+            if token.tag is Tag.BASE:
+                return False
+            if token.tag is Tag.NAME and token.named and is_locative(self.tokens, i):
+                if token.named.party is Party.HOST:
+                    here = True
+                else:
+                    elsewhere = True
+        return elsewhere and not here
+
+    def _note(self, text: str) -> None:
+        self.reading.notes.append(text)
+
+    def _add(self, found: Found) -> None:
+        self.reading.found.append(found)
+
+    # -- statuses --------------------------------------------------------------
+
+    def _status(self, event: Event) -> None:
+        topic = self.topic
+        label = f"{event.words!r} ({event.cue.value})"
+        aspect = event.aspect
+        if aspect in (Aspect.NEGATED, Aspect.PROPOSED):
+            self._note(f"{label}: {aspect.value}, {event.reading.why}")
+            return
+        agent = event.agent
+        if event.cue in (Cue.STAY, Cue.MOVE):
+            self._presence(event, label)
+            return
+        if event.agreement is None and event.other_agreement and not self._others_agreement(event):
+            keys = list(self.topic.agreements)
+            if len(keys) == 1 or event.other_agreement.endswith("s"):
+                # "the defence agreements", or "the accord" where the story has one
+                for key in keys:
+                    event.agreement = key
+                    self._agreement(event, label)
+                if keys:
+                    return
+        if event.agreement is not None:
+            self._agreement(event, label)
+            return
+        if event.cue is Cue.TAKE_OVER:
+            if agent is None or agent.party is not Party.HOST:
+                self._note(f"{label}: taken over by {agent.ident if agent else 'nobody named'}")
+                return
+        elif (event.bases or event.earlier) and agent is None:
+            event.agent, event.agent_why = self._subject(), "a base of the story"
+            agent = event.agent
+        elif agent is None or agent.party is not Party.SUBJECT:
+            presence = topic.key_of(FactType.PRESENCE, agent.ident) if agent else None
+            if presence and event.cue is Cue.LEAVE and aspect is Aspect.DONE and event.whole:
+                self._add(Found(presence, "withdrawn", None, _day(event.date), event.words, label))
+            else:
+                self._note(
+                    f"{label}: by {agent.ident if agent else 'nobody named'}, not the subject"
+                )
+            return
+        who = agent.ident if agent else "-"
+        why = f"{label}: {aspect.value} ({event.reading.why}), by {who} [{event.agent_why}]"
+        if event.cue in (Cue.LEAVE, Cue.HAND_OVER, Cue.CLOSE):
+            for key in event.earlier:
+                self._add(Found(key, "handed_over", None, None, event.words, f"{why}: done before"))
+        if self._history(event):
+            self._note(f"{why}: long before the article ({event.date.value if event.date else ''})")
+            return
+        if event.bases:
+            value = base_value(event)
+            if value is None:
+                self._note(f"{why}: nothing about the base")
+                return
+            for key, when in event.bases:
+                as_of = _day(when or event.date) if value != "withdrawing" else None
+                self._add(
+                    Found(
+                        key,
+                        value,
+                        None,
+                        as_of,
+                        event.words,
+                        why,
+                        undated=as_of is None and told_in_the_past(event),
+                    )
+                )
+            self._under_way(event, why)
+            return
+        if event.elsewhere and not event.here:
+            self._note(f"{why}: elsewhere")
+            return
+        if event.facility and base_value(event):
+            self._under_way(event, why)
+            return
+        if event.facility or event.other_agreement:
+            thing = "site" if event.facility else "agreement"
+            self._note(f"{why}: done to a {thing} the topic does not track")
+            return
+        key = topic.key_of(FactType.WITHDRAWAL)
+        value = process_value(event)
+        if key is None or value is None:
+            self._note(f"{why}: says nothing of the withdrawal")
+            return
+        as_of = _day(event.date) if value == "completed" else None
+        undated = value == "completed" and as_of is None and told_in_the_past(event)
+        self._add(Found(key, value, None, as_of, event.words, why, undated=undated))
+
+    def _event_anaphora(self, events: list[Event], base: str) -> None:
+        """ "...left Tessalit camp. The pullout was completed on Sunday": a definite
+        noun for the event, in a sentence that names no base or place, is the base's."""
+        if any(t.tag is Tag.BASE for t in self.tokens):
+            return
+        for event in events:
+            token = self.tokens[event.index]
+            before = self.tokens[event.index - 1] if event.index > 0 else None
+            definite = before is not None and (
+                before.is_word("the", "its", "their", "this")
+                or (before.tag is Tag.NAME and before.named and before.named.force)
+            )
+            if (
+                definite
+                and event.aspect is Aspect.DONE  # "was completed", "took place"; not "is under way"
+                and any(lx.form is Form.NOUN for lx in token.lexemes)
+                and event.cue in (Cue.LEAVE, Cue.HAND_OVER)
+                and not (event.bases or event.here or event.elsewhere or event.facility)
+            ):
+                event.bases.append((base, None))
+
+    def _at_bases(self, events: list[Event]) -> None:
+        """ "US troops are mainly at Air Base 201", "has 1,000 personnel at two bases,
+        including Air Base 201": the subject is at the base, and nothing moves."""
+        tokens = self.tokens
+        for index, token in enumerate(tokens):
+            if token.tag is not Tag.BASE or token.key is None or token.anaphor or index == 0:
+                continue
+            if not tokens[index - 1].is_word("at", "including"):
+                continue
+            clause = clause_of(tokens, index)
+            start = clause.start
+            if tokens[index - 1].is_word("including") and start > 0:
+                start = clause_of(tokens, start - 2).start
+            if any(token.key in [k for k, _ in e.bases] for e in events):
+                continue
+            words = {t.low for t in tokens[start : clause.end] if t.tag is Tag.WORD}
+            if not words & {"is", "are", "has", "have", "remain", "remains"}:
+                continue
+            if words & {"was", "were", "had", "not", "no", "never", "once", "previously"}:
+                continue
+            forces = [
+                t.named
+                for j, t in enumerate(tokens[start : clause.end], start=start)
+                if t.tag is Tag.NAME and t.named and t.named.force and not is_locative(tokens, j)
+            ]
+            if forces and all(f.party is Party.SUBJECT for f in forces):
+                self._add(
+                    Found(token.key, "operating", None, None, token.text, "the subject is there")
+                )
+
+    def _base_states(self) -> None:
+        """ "the camp was empty", "now under the full control of Iraqi forces", "the
+        former US base at Gossi": said of a base, the subject has left it."""
+        tokens = self.tokens
+        for index, token in enumerate(tokens):
+            if token.tag is not Tag.BASE or token.key is None:
+                continue
+            before = tokens[max(0, index - 3) : index]
+            if any(t.is_word("former") for t in before) and not any(
+                t.tag is Tag.NAME and t.named and t.named.party is Party.OTHER for t in before
+            ):
+                self._add(Found(token.key, "handed_over", None, None, token.text, "a former base"))
+                continue
+            clause = clause_of(tokens, index)
+            after = tokens[index + 1 : clause.end]
+            words = [t.low for t in after if t.tag is Tag.WORD]
+            if not words or words[0] not in ("is", "was", "are", "were", "now", "has", "have"):
+                continue
+            if any(w in ("not", "no", "never", "will", "would", "could") for w in words[:4]):
+                continue
+            state = next((w for w in words[:5] if w in _LEFT_STATES), None)
+            if state is None and "control" in words[:8]:
+                hosts = [t for t in after if t.tag is Tag.NAME and t.named]
+                if hosts and all(t.named and t.named.party is Party.HOST for t in hosts):
+                    state = "under the host's control"
+            if state is not None:
+                self._add(Found(token.key, "handed_over", None, None, token.text, f"now {state}"))
+
+    def _subject(self) -> Named:
+        return Named(self.topic.subject, Party.SUBJECT, place=False, force=True)
+
+    def _presence(self, event: Event, label: str) -> None:
+        """Where a force is: the subject operating from a base, another force present."""
+        agent = event.agent
+        if agent is None or event.aspect is Aspect.NEGATED:
+            return
+        if event.elsewhere and not event.here and not event.bases:
+            return
+        if (
+            event.cue is Cue.STAY
+            and agent.party is Party.SUBJECT
+            and event.bases
+            and event.aspect in (Aspect.PLANNED, Aspect.DECIDED)
+        ):
+            # "will remain at Kabul airport until September": there now, and staying.
+            for key, _ in event.bases:
+                self._add(Found(key, "operating", None, None, event.words, f"{label}: stays"))
+            return
+        if event.aspect not in (Aspect.DONE, Aspect.ONGOING):
+            return
+        present_tense = self.tokens[event.index].lexemes and event.reading.why in (
+            "present",
+            "progressive",
+        )
+        if (
+            agent.party is Party.SUBJECT
+            and event.bases
+            and (event.cue is Cue.STAY or (event.cue is Cue.MOVE and present_tense))
+        ):
+            for key, _ in event.bases:
+                self._add(
+                    Found(
+                        key, "operating", None, None, event.words, f"{label}: {agent.ident} there"
+                    )
+                )
+            return
+        presence = self.topic.key_of(FactType.PRESENCE, agent.ident)
+        if presence and (event.here or event.bases or not event.elsewhere):
+            self._add(
+                Found(presence, "present", None, None, event.words, f"{label}: {agent.ident} there")
+            )
+
+    def _history(self, event: Event) -> bool:
+        """An event dated more than a year before the article is history, not news."""
+        dates = [event.date, *(when for _, when in event.bases)]
+        return self.published is not None and any(
+            d is not None and (self.published - d.value).days > 365 for d in dates
+        )
+
+    def _under_way(self, event: Event, why: str) -> None:
+        """Leaving a base is the withdrawal begun: under way, if not yet complete."""
+        key = self.topic.key_of(FactType.WITHDRAWAL)
+        if (
+            key
+            and event.cue in (Cue.LEAVE, Cue.HAND_OVER, Cue.CLOSE)
+            and event.aspect
+            in (
+                Aspect.DONE,
+                Aspect.ONGOING,
+            )
+        ):
+            self._add(Found(key, "in_progress", None, None, event.words, f"{why}: a base left"))
+
+    def _others_agreement(self, event: Event) -> bool:
+        """ "denounced military agreements with Paris": another force's agreement."""
+        return any(
+            t.tag is Tag.NAME and t.named is not None and t.named.party is Party.OTHER
+            for t in self.tokens[event.index : event.index + 10]
+        )
+
+    def _agreement(self, event: Event, label: str) -> None:
+        if event.aspect not in (Aspect.DONE, Aspect.DECIDED, Aspect.ONGOING):
+            self._note(f"{label}: {event.aspect.value}, the agreement stands")
+            return
+        value = {Cue.END: "ended", Cue.SUSPEND: "suspended", Cue.LEAVE: "ended"}.get(event.cue)
+        if value is None or event.agreement is None:
+            return
+        self._add(Found(event.agreement, value, None, _day(event.date), event.words, label))
+
+    def _implied(self) -> None:
+        completed = [f for f in self.reading.found if f.value == "completed" and not f.implied]
+        if not completed:
+            return
+        for key in self.topic.bases:
+            self._add(
+                Found(
+                    key,
+                    "handed_over",
+                    None,
+                    completed[0].as_of,
+                    completed[0].cue,
+                    "implied by the completed withdrawal",
+                    implied=True,
+                )
+            )
+
+    # -- deadlines -------------------------------------------------------------
+
+    def _deadlines(self, events: list[Event]) -> None:
+        key = self.topic.key_of(FactType.DEADLINE)
+        if key is None:
+            return
+        found, notes = read_deadlines(
+            self.tokens, events, self._subject_withdrawal_in_sentence(events)
+        )
+        self.reading.notes.extend(notes)
+        for d in found:
+            self._add(Found(key, d.value, d.qualifier, None, d.phrase, d.why, replaces=d.replaces))
+
+    def _subject_withdrawal_in_sentence(self, events: list[Event]) -> bool:
+        return any(
+            e.agent is not None and e.agent.party is Party.SUBJECT and e.cue in (Cue.LEAVE, Cue.END)
+            for e in events
+        ) or (
+            self.about is not None
+            and self.about.party is Party.SUBJECT
+            and any(
+                t.is_word("withdrawal", "pullout", "exit", "departure", "drawdown", "leave", "out")
+                for t in self.tokens
+            )
+        )
+
+    # -- counts ----------------------------------------------------------------
+
+    def _counts(self, events: list[Event]) -> None:
+        key = self.topic.key_of(FactType.TROOP_COUNT)
+        if key is None:
+            return
+        people = PEOPLE | {p.lower() for p in self.topic.people}
+        for reading in read_counts(self.tokens, events, people, self.about):
+            if not reading.present:
+                self._note(f"{reading.phrase!r}: {reading.why}")
+                continue
+            count = reading.count
+            self._add(
+                Found(
+                    key,
+                    count.value,
+                    count.qualifier.value,
+                    None,
+                    reading.phrase,
+                    reading.why,
+                    upper=count.upper,
+                )
+            )
+
+
+# What a base is once the force has gone.
+_LEFT_STATES = frozenset({"empty", "abandoned", "vacated", "deserted", "unoccupied", "evacuated"})
+
+
+_PREPOSITIONS = frozenset({"to", "from", "with", "by", "for", "against", "than", "between", "into"})
+
+
+def _main_force(tokens: list[Token]) -> Named | None:
+    """The first force a sentence names as a force (not as a place, not after a
+    preposition), preferring the subject."""
+    forces = [
+        t.named
+        for i, t in enumerate(tokens)
+        if t.tag is Tag.NAME
+        and t.named
+        and t.named.force
+        and not is_locative(tokens, i)
+        and t.named.party is not Party.HOST
+        and not (i > 0 and tokens[i - 1].tag is Tag.WORD and tokens[i - 1].low in _PREPOSITIONS)
+    ]
+    if not forces:
+        return None
+    subject = next((f for f in forces if f.party is Party.SUBJECT), None)
+    if subject is not None and len({f.ident for f in forces}) == 1:
+        return subject
+    return forces[0]
+
+
+def _day(match: DateMatch | None) -> date | None:
+    """The day an event is dated to; "in early July" counts (as July 5), a year does not."""
+    return match.value if match and match.precision is not Precision.YEAR else None
