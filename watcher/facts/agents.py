@@ -51,13 +51,7 @@ def read_agent(
     stop = event.index
     if lexeme.form is Form.NOUN:
         while stop > clause.start and (
-            tokens[stop - 1].text in ('"', "'")
-            or (
-                tokens[stop - 1].tag is Tag.NAME
-                and tokens[stop - 1].named
-                and tokens[stop - 1].named.party is Party.HOST
-                and tokens[stop - 1].named.place
-            )
+            tokens[stop - 1].text in ('"', "'") or _host_place(tokens[stop - 1])
         ):
             stop -= 1  # "its Afghanistan withdrawal": the place, not who withdraws
     pronoun = _pronoun_subject(tokens, clause, stop)
@@ -80,6 +74,11 @@ def read_agent(
         return
     if carried is not None:
         event.agent, event.agent_why = carried, "the sentence before"
+
+
+def _host_place(token: Token) -> bool:
+    named = token.named
+    return token.tag is Tag.NAME and named is not None and named.party is Party.HOST and named.place
 
 
 def _coordinated_subject(tokens: list[Token], start: int, end: int) -> Named | None:
@@ -140,7 +139,8 @@ def _pronoun_subject(tokens: list[Token], clause: Clause, stop: int) -> tuple[Na
         ):
             candidates.append((token.named, f"{tokens[i].text!r} = {token.text}"))
     subject = [c for c in candidates if c[0].party is Party.SUBJECT]
-    return (subject or candidates or [None])[0]
+    found = subject or candidates
+    return found[0] if found else None
 
 
 _NOT_AGENT_BEFORE = frozenset(
@@ -189,8 +189,9 @@ def _force_before(
         group = [token.named]
         m = j - 1
         while m >= start + 1 and tokens[m].is_word("and", ",") and tokens[m - 1].tag is Tag.NAME:
-            if tokens[m - 1].named:
-                group.append(tokens[m - 1].named)
+            named = tokens[m - 1].named
+            if named is not None:
+                group.append(named)
             m -= 2
         subject = next((n for n in group if n.party is Party.SUBJECT), None)
         return (subject or token.named), token.text

@@ -308,7 +308,7 @@ def compare(
 
 
 def _changes_of(knowledge: Knowledge) -> list[Change]:
-    found = []
+    found: list[Change] = []
     for fact in knowledge.facts.values():
         found.extend(fact.conflicts)
         if fact.change:
@@ -344,10 +344,10 @@ def _fold(
         return KnownFact(obs.key, obs.kind, reading, "observed", change=change), change
     if consistent(fact.current, reading, policy):
         current = fact.current.with_source(obs.evidence, obs.as_of)
-        change = None
+        fed = None
         if fact.change and _supports(fact.change, reading, policy):
-            change = _corroborated(fact.change, obs.evidence, policy)
-        return replace(fact, current=current, change=change or fact.change), change
+            fed = _corroborated(fact.change, obs.evidence, policy)
+        return replace(fact, current=current, change=fed or fact.change), fed
     if _older(reading, fact.current):
         return fact, None
     if obs.kind == "status":

@@ -293,7 +293,8 @@ def _not_present(tokens: list[Token], index: int, noun_end: int, events: list[Ev
     )
     if any(t.is_word("none", "no", "not", "never") for t in tokens[clause.start : index]):
         return "denied (none of them)"  # "None of the roughly 1,000 troops remain"
-    strong = tokens[index].count is not None and tokens[index].count.strong
+    count = tokens[index].count
+    strong = count is not None and count.strong
     if partitive and tokens[index - 3 : index - 2] and tokens[index - 3].is_word("last", "final"):
         done = [e for e in events if e.index > index and e.aspect is Aspect.DONE]
         if done and done[0].cue is Cue.LEAVE:

@@ -157,6 +157,7 @@ def _resolve(
 ) -> DateMatch | None:
     groups = m.groupdict()
     year = int(groups["year"]) if groups.get("year") else None
+    value: date | None
     if form in ("iso", "numeric"):
         try:
             value = date(int(groups["year"]), int(groups["mon"]), int(groups["day"]))

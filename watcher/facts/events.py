@@ -103,7 +103,8 @@ def _choose(tokens: list[Token], index: int) -> Lexeme | None:
     if nouns and (determined or _modifies_noun(tokens, index)):
         return nouns[0]
     if (
-        determined
+        before is not None
+        and determined
         and before.tag is Tag.WORD
         and verbs
         and all(lx.form is Form.BASE for lx in verbs)

@@ -173,22 +173,24 @@ class SentenceReader:
         who = agent.ident if agent else "-"
         why = f"{label}: {aspect.value} ({event.reading.why}), by {who} [{event.agent_why}]"
         if event.cue in (Cue.LEAVE, Cue.HAND_OVER, Cue.CLOSE):
-            for key in event.earlier:
-                self._add(Found(key, "handed_over", None, None, event.words, f"{why}: done before"))
+            for base in event.earlier:
+                self._add(
+                    Found(base, "handed_over", None, None, event.words, f"{why}: done before")
+                )
         if self._history(event):
             self._note(f"{why}: long before the article ({event.date.value if event.date else ''})")
             return
         if event.bases:
-            value = base_value(event)
-            if value is None:
+            state = base_value(event)
+            if state is None:
                 self._note(f"{why}: nothing about the base")
                 return
             for key, when in event.bases:
-                as_of = _day(when or event.date) if value != "withdrawing" else None
+                as_of = _day(when or event.date) if state != "withdrawing" else None
                 self._add(
                     Found(
                         key,
-                        value,
+                        state,
                         None,
                         as_of,
                         event.words,
@@ -208,14 +210,14 @@ class SentenceReader:
             thing = "site" if event.facility else "agreement"
             self._note(f"{why}: done to a {thing} the topic does not track")
             return
-        key = topic.key_of(FactType.WITHDRAWAL)
-        value = process_value(event)
-        if key is None or value is None:
+        withdrawal = topic.key_of(FactType.WITHDRAWAL)
+        status = process_value(event)
+        if withdrawal is None or status is None:
             self._note(f"{why}: says nothing of the withdrawal")
             return
-        as_of = _day(event.date) if value == "completed" else None
-        undated = value == "completed" and as_of is None and told_in_the_past(event)
-        self._add(Found(key, value, None, as_of, event.words, why, undated=undated))
+        as_of = _day(event.date) if status == "completed" else None
+        undated = status == "completed" and as_of is None and told_in_the_past(event)
+        self._add(Found(withdrawal, status, None, as_of, event.words, why, undated=undated))
 
     def _event_anaphora(self, events: list[Event], base: str) -> None:
         """ "...left Tessalit camp. The pullout was completed on Sunday": a definite

@@ -93,8 +93,8 @@ def tokenize(
     if names.agreements:
         for m in names.agreements.finditer(norm):
             if free(m.start(), m.end()):
-                key = names.agreement_of(m)
-                spans.append(Token(m.start(), m.end(), m.group(), Tag.AGREEMENT, key=key))
+                agreement = names.agreement_of(m)
+                spans.append(Token(m.start(), m.end(), m.group(), Tag.AGREEMENT, key=agreement))
     for d in find_dates(norm, published):
         if free(d.start, d.end):
             spans.append(Token(d.start, d.end, norm[d.start : d.end], Tag.DATE, date=d))
@@ -109,6 +109,7 @@ def tokenize(
         head = m.group().lower().split()[-1]
         located = _LOCATED.match(norm, m.end())
         named_after = [key for start, key in named_bases if located and start == located.end()]
+        key: str | None
         if named_after:
             key = named_after[0]  # "the base in Tessalit": that base, not the one before
         elif head in FACILITY_KINDS:
