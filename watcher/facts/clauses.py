@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from watcher.facts.lexicon import FORCE_NOUNS, MODALS, PLANS, Cue, Form
+from watcher.facts.lexicon import FORCE_NOUNS, MODALS, PLANS, Form
 from watcher.facts.scope import (
     ACCEPTED,
     decided_before,
@@ -429,7 +429,3 @@ def _preposition_before(tokens: list[Token], clause: Clause, index: int) -> str:
             return "ahead"
         return tokens[i].low
     return ""
-
-
-def is_cue(token: Token, cue: Cue) -> bool:
-    return any(lexeme.cue is cue for lexeme in token.lexemes)

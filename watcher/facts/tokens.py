@@ -47,10 +47,6 @@ class Token:
     def low(self) -> str:
         return self.text.lower()
 
-    @property
-    def is_place(self) -> bool:
-        return self.named is not None and self.named.place and not self.named.force
-
     def is_word(self, *texts: str) -> bool:
         return self.tag is Tag.WORD and self.low in texts
 
