@@ -508,3 +508,13 @@ def test_a_full_withdrawal_in_a_month_is_the_deadline() -> None:
 def test_full_control_is_not_a_full_withdrawal() -> None:
     text = "Niger's army takes full control of Air Base 101 following the US withdrawal."
     assert "completed" not in statuses(text, WITHDRAWAL)
+
+
+def test_a_definite_pullout_completed_after_a_base_left_is_that_bases() -> None:
+    text = (
+        "US troops made an early withdrawal from Air Base 101 on Sunday. "
+        "The withdrawal of the US mission from Niger has raised fears of unrest. "
+        "The pullout was completed in tense conditions, the Pentagon said."
+    )
+    assert "completed" not in statuses(text, WITHDRAWAL)
+    assert statuses(text, BASE_101) == {"handed_over"}

@@ -238,7 +238,9 @@ def _adjective(token: Token) -> bool:
         and not token.lexemes
         and token.text.islower()
         and token.low not in _NOT_ADJECTIVES
-        and token.low.endswith(("ed", "al", "ive", "ful", "ous", "ary", "ic", "le", "ing", "ate"))
+        and token.low.endswith(
+            ("ed", "al", "ive", "ful", "ous", "ary", "ic", "le", "ing", "ate", "ly")
+        )
     )
 
 

@@ -125,6 +125,7 @@ def read_sentences(article: Article, topic: Topic) -> list[SentenceReading]:
     carried: Named | None = None
     previous_base: str | None = None
     just_named: str | None = None  # the base the sentence before named, if it named one
+    last_left: str | None = None  # the base the article last told the subject left
     readings = []
     for sentence in split_sentences(article.text):
         tokens = tokenize(
@@ -137,7 +138,14 @@ def read_sentences(article: Article, topic: Topic) -> list[SentenceReading]:
         if sentence.new_paragraph and not _continues(tokens):
             carried = None
         reader = SentenceReader(topic, names, tokens, published, carried, sentence.text)
-        readings.append(reader.read(just_named))
+        reading = reader.read(just_named or last_left)
+        readings.append(reading)
+        left = [
+            f.key
+            for f in reading.found
+            if f.key in topic.bases and f.value in ("handed_over", "withdrawing") and not f.implied
+        ]
+        last_left = left[-1] if left else last_left
         carried = reader.about or carried
         bases = [t.key for t in tokens if t.tag is Tag.BASE and not t.anaphor]
         just_named = bases[-1] if bases else None
