@@ -518,3 +518,8 @@ def test_a_definite_pullout_completed_after_a_base_left_is_that_bases() -> None:
     )
     assert "completed" not in statuses(text, WITHDRAWAL)
     assert statuses(text, BASE_101) == {"handed_over"}
+
+
+def test_a_headline_in_the_present_says_no_more_than_decided() -> None:
+    assert statuses("US Withdraws From Niger", WITHDRAWAL) == {"agreed"}
+    assert statuses("The US left Niger.", WITHDRAWAL) == {"completed"}

@@ -35,9 +35,10 @@ def process_value(event: Event) -> str | None:
         if event.partial:
             return "in_progress"
         if event.here and event.cue is Cue.LEAVE and not event.process:
-            # A headline's present ("Wagner withdraws from Mali") tells of a withdrawal
-            # going on; the past ("left Mali") of one that is over.
-            return "in_progress" if event.reading.why == "present" else "completed"
+            # A headline's present ("Wagner withdraws from Mali") may tell of a
+            # departure announced, begun or over: it says no more than decided. The
+            # past ("left Mali") tells of one that is over.
+            return "agreed" if event.reading.why == "present" else "completed"
         if event.cue is Cue.END and event.process:
             return "completed"
         return None
