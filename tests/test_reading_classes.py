@@ -523,3 +523,19 @@ def test_a_definite_pullout_completed_after_a_base_left_is_that_bases() -> None:
 def test_a_headline_in_the_present_says_no_more_than_decided() -> None:
     assert statuses("US Withdraws From Niger", WITHDRAWAL) == {"agreed"}
     assert statuses("The US left Niger.", WITHDRAWAL) == {"completed"}
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The talks mean France has little time left, as US troops are guarding Air Base 201.",
+        "US marines at a checkpoint at Air Base 201",  # a photo caption
+    ],
+)
+def test_the_subject_nearest_a_base_it_is_at_is_operating_there(sentence: str) -> None:
+    assert statuses(sentence, BASE_201) == {"operating"}
+
+
+def test_another_force_at_the_base_is_not_the_subject() -> None:
+    text = "US officials met as Russian troops are guarding Air Base 201."
+    assert statuses(text, BASE_201) == set()

@@ -253,19 +253,24 @@ class SentenceReader:
             start = clause.start
             if tokens[index - 1].is_word("including") and start > 0:
                 start = clause_of(tokens, start - 2).start
-            if any(token.key in [k for k, _ in e.bases] for e in events):
-                continue
+            if any(
+                token.key in [k for k, _ in e.bases]
+                and e.aspect not in (Aspect.NAMED, Aspect.NEGATED)
+                for e in events
+            ):
+                continue  # something happens to the base: the event says what
             words = {t.low for t in tokens[start : clause.end] if t.tag is Tag.WORD}
-            if not words & {"is", "are", "has", "have", "remain", "remains"}:
+            caption = tokens[-1].text not in (".", "!", "?")  # "US marines at Kabul airport"
+            if not (words & {"is", "are", "has", "have", "remain", "remains"} or caption):
                 continue
             if words & {"was", "were", "had", "not", "no", "never", "once", "previously"}:
                 continue
             forces = [
                 t.named
-                for j, t in enumerate(tokens[start : clause.end], start=start)
+                for j, t in enumerate(tokens[start:index], start=start)
                 if t.tag is Tag.NAME and t.named and t.named.force and not is_locative(tokens, j)
             ]
-            if forces and all(f.party is Party.SUBJECT for f in forces):
+            if forces and forces[-1].party is Party.SUBJECT:  # the force nearest before
                 self._add(
                     Found(token.key, "operating", None, None, token.text, "the subject is there")
                 )
