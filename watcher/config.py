@@ -279,6 +279,36 @@ class FactSettings(Strict):
     pins: dict[str, Any] = {}
 
 
+STORY_NAME = r"^[a-z0-9][a-z0-9_.-]*$"
+
+
+class StorySettings(Strict):
+    """One story a config follows: ``[[stories]]``.
+
+    Every source feeds every story: an article is fetched and extracted once,
+    and its facts are read for each story it is about.
+    """
+
+    name: str = Field(pattern=STORY_NAME)
+    # A shipped topic by name, or a path to a topic file (relative to the config).
+    topic: str
+    # The story's seed articles: a folder with manifest.toml. Only the shipped
+    # topic has seeds shipped with it; any other story must give its own.
+    seeds: Path | None = None
+    # Values a person knows, by fact key, as in [facts.pins].
+    pins: dict[str, Any] = {}
+    # The channels that hear this story's changes and digests (email, slack,
+    # apprise:NAME); default: every channel.
+    channels: list[str] | None = None
+
+
+def shipped_topic_path(topic: str) -> Path | None:
+    """The file of a shipped topic named ``topic``; None when ``topic`` is a path."""
+    if "/" in topic or topic.endswith(".toml"):
+        return None
+    return resource_path("config") / "topics" / f"{topic}.toml"
+
+
 DEFAULT_LISTEN = "127.0.0.1:8080"
 
 
@@ -339,6 +369,8 @@ class Config(Strict):
     facts: FactSettings = FactSettings()
     web: WebSettings = WebSettings()
     topic: str = DEFAULT_TOPIC
+    # Several stories at once; without them, `topic`, [facts] seeds and pins are the one story.
+    stories: list[StorySettings] = []
     sources: list[Source] = []
 
     # Where the file was read from; relative paths in it are resolved there.
@@ -353,6 +385,70 @@ class Config(Strict):
                 raise ValueError(f"two sources are named {source.name!r}")
             seen.add(source.name)
         return sources
+
+    @field_validator("stories")
+    @classmethod
+    def _unique_stories(cls, stories: list[StorySettings]) -> list[StorySettings]:
+        seen: set[str] = set()
+        for story in stories:
+            if story.name in seen:
+                raise ValueError(f"two stories are named {story.name!r}")
+            seen.add(story.name)
+        return stories
+
+    @model_validator(mode="after")
+    def _stories_or_topic(self) -> Config:
+        if not self.stories:
+            return self
+        given = [
+            name
+            for name, is_set in (
+                ("topic", "topic" in self.model_fields_set),
+                ("facts.seeds", self.facts.seeds is not None),
+                ("facts.pins", bool(self.facts.pins)),
+            )
+            if is_set
+        ]
+        if given:
+            raise ValueError(
+                f"{', '.join(given)}: with [[stories]], give each story its own topic, "
+                "seeds and pins"
+            )
+        channels = set(self.notify.channels())
+        for story in self.stories:
+            for name in story.channels or ():
+                if name not in channels:
+                    known = ", ".join(sorted(channels)) or "none is configured"
+                    raise ValueError(
+                        f"stories ({story.name!r}).channels: no channel named {name!r} ({known})"
+                    )
+        return self
+
+    def story_settings(self) -> list[StorySettings]:
+        """The stories followed: [[stories]], or the one story of `topic` and [facts].
+
+        That one story has no name of its own here: it is named after its topic
+        when the topic is read (see watcher.facts.stories).
+        """
+        if self.stories:
+            return list(self.stories)
+        return [
+            StorySettings.model_construct(
+                name="", topic=self.topic, seeds=self.facts.seeds, pins=self.facts.pins, channels=None
+            )
+        ]
+
+    def story_topic_path(self, story: StorySettings) -> Path:
+        shipped = shipped_topic_path(story.topic)
+        return shipped if shipped is not None else self.resolve(Path(story.topic))
+
+    def story_seeds_path(self, story: StorySettings) -> Path | None:
+        """The story's seeds folder; only the shipped topic defaults to the shipped seeds."""
+        if story.seeds is not None:
+            return self.resolve(story.seeds)
+        if story.topic == DEFAULT_TOPIC:
+            return resource_path("seeds")
+        return None
 
     @property
     def base_dir(self) -> Path:
@@ -370,11 +466,8 @@ class Config(Strict):
         return f"sqlite:///{path}"
 
     def topic_path(self) -> Path:
-        """The topic file: a shipped topic by name, or a path."""
-        if "/" not in self.topic and not self.topic.endswith(".toml"):
-            return resource_path("config") / "topics" / f"{self.topic}.toml"
-        path = Path(self.topic).expanduser()
-        return path if path.is_absolute() else self.base_dir / path
+        """The first story's topic file: a shipped topic by name, or a path."""
+        return self.story_topic_path(self.story_settings()[0])
 
     def resolve(self, path: Path) -> Path:
         """A path from the file, relative to the file's folder."""
@@ -382,9 +475,12 @@ class Config(Strict):
         return path if path.is_absolute() else self.base_dir / path
 
     def seeds_path(self) -> Path:
-        return (
-            resource_path("seeds") if self.facts.seeds is None else self.resolve(self.facts.seeds)
-        )
+        """The first story's seeds folder (see :meth:`story_seeds_path`)."""
+        story = self.story_settings()[0]
+        path = self.story_seeds_path(story)
+        if path is None:
+            raise ConfigError(_no_seeds(self.path, story))
+        return path
 
     def templates_path(self) -> Path | None:
         return self.resolve(self.notify.templates) if self.notify.templates else None
@@ -576,20 +672,40 @@ def parse_config(data: dict[str, Any], file: Path) -> Config:
     except ValidationError as exc:
         raise ConfigError(
             "\n".join(
-                f"{file}: {_location(error['loc'], data) or '(top level)'}: {_describe(error)}"
+                # A rule across sections (no location) names its keys in its message.
+                f"{file}: {where + ': ' if (where := _location(error['loc'], data)) else ''}"
+                f"{_describe(error)}"
                 for error in exc.errors()
             )
         ) from None
     mistakes = []
-    topic = config.topic_path()
-    if not topic.is_file():
-        mistakes.append(f"{file}: topic: topic file not found: {topic}")
     email = config.notify.email
     if email and email.ca_file and not config.resolve(email.ca_file).is_file():
         mistakes.append(f"{file}: notify.email.ca_file: file not found: {email.ca_file}")
-    seeds = config.seeds_path()
-    if not (seeds / "manifest.toml").is_file():
-        mistakes.append(f"{file}: facts.seeds: no manifest.toml in {seeds}")
+    for index, story in enumerate(config.story_settings()):
+        where = f"stories[{index}] ({story.name!r})." if config.stories else ""
+        topic = config.story_topic_path(story)
+        if not topic.is_file():
+            mistakes.append(f"{file}: {where}topic: topic file not found: {topic}")
+        seeds = config.story_seeds_path(story)
+        if seeds is None:
+            mistakes.append(_no_seeds(file, story))
+        elif not (seeds / "manifest.toml").is_file():
+            key = "seeds" if config.stories else "facts.seeds"
+            mistakes.append(f"{file}: {where}{key}: no manifest.toml in {seeds}")
     if mistakes:
         raise ConfigError("\n".join(mistakes))
     return config
+
+
+def _no_seeds(file: Path | None, story: StorySettings) -> str:
+    """A story with no seeds: its baseline would be empty, and nothing said why."""
+    if story.name:
+        return (
+            f"{file}: story {story.name!r}: no seeds folder given (seeds = \"FOLDER\"); "
+            f"only the shipped {DEFAULT_TOPIC} topic has seeds shipped with it"
+        )
+    return (
+        f"{file}: facts.seeds: topic {story.topic!r} needs its own seeds folder (a folder with "
+        f"manifest.toml); only the shipped {DEFAULT_TOPIC} topic has seeds shipped with it"
+    )

@@ -154,6 +154,9 @@ class ChangeStatus(StrEnum):
     # Folding every observation again in order (one arrived late) gave the fact
     # another path: this change is kept, with its alerts, but no longer listed.
     SUPERSEDED = "superseded"
+    # A person said it was read wrongly (`watcher facts reject`): kept, shown as
+    # rejected, and its observations no longer count.
+    REJECTED = "rejected"
 
 
 @dataclass(frozen=True)
@@ -181,10 +184,12 @@ class FactChange:
     new_value: str | int | None = None
     old_qualifier: str | None = None
     new_qualifier: str | None = None
+    story: str | None = None  # the story it belongs to
 
     def to_json(self) -> dict[str, Any]:
         return {
             "change_id": self.change_id,
+            "story": self.story,
             "key": self.key,
             "label": self.label,
             "change_type": self.change_type,
@@ -217,6 +222,7 @@ class FactChange:
             new_value=data.get("new_value"),
             old_qualifier=data.get("old_qualifier"),
             new_qualifier=data.get("new_qualifier"),
+            story=data.get("story"),
         )
 
 

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -44,6 +45,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy import inspect
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAlchemyError
 
@@ -119,7 +121,11 @@ articles = Table(
     Column("fetched_at", DateTime(timezone=True), nullable=False),
 )
 
-# One value of one fact read from one article (kept with its evidence).
+# The story of rows written before a config could follow several: the first
+# story of the config that opens the database takes them (see adopt_legacy).
+LEGACY_STORY = ""
+
+# One value of one fact read from one article (kept with its evidence), for one story.
 observations = Table(
     "observations",
     metadata,
@@ -128,27 +134,66 @@ observations = Table(
     Column("key", String, nullable=False, index=True),
     Column("data", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("story", String, nullable=False, server_default=LEGACY_STORY),
 )
 
-# Current knowledge per fact key, as the comparison stage serialises it.
-knowledge = Table(
-    "knowledge",
-    metadata,
-    Column("key", String, primary_key=True),
-    Column("data", Text, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
+
+def _knowledge_table(name: str, schema: MetaData) -> Table:
+    return Table(
+        name,
+        schema,
+        Column("story", String, primary_key=True),
+        Column("key", String, primary_key=True),
+        Column("data", Text, nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+    )
+
+
+# Current knowledge per story and fact key, as the comparison stage serialises it.
+knowledge = _knowledge_table("knowledge", metadata)
 
 changes = Table(
     "changes",
     metadata,
     Column("id", Integer, primary_key=True),
     Column("key", String, nullable=False, index=True),
+    # The story, then what changed from what to what (Change.identity): unique.
     Column("identity", String, nullable=False, unique=True),
     Column("status", String, nullable=False),
     Column("data", Text, nullable=False),
     Column("first_seen", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("story", String, nullable=False, server_default=LEGACY_STORY),
+    Index("ix_changes_story_key", "story", "key"),
+)
+
+
+class CorrectionKind(StrEnum):
+    """What a person (or the config) said about a story's facts."""
+
+    REJECT = "reject"  # a change read wrongly: its observations no longer count
+    SET = "set"  # a value a person knows (`watcher facts set`)
+    PIN = "pin"  # a value pinned in the config ([facts.pins], a story's pins)
+
+
+# Corrections, kept for good: undoing one marks it undone, and the fact is folded again.
+corrections = Table(
+    "corrections",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("story", String, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("key", String, nullable=False),
+    Column("change_id", Integer, ForeignKey("changes.id")),
+    # reject: the change's identity and the evidence rejected; set and pin: value,
+    # qualifier and as_of.
+    Column("data", Text, nullable=False),
+    Column("why", Text),
+    Column("by", String, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("undone_at", DateTime(timezone=True)),
+    Column("undone_by", String),
+    Index("ix_corrections_story", "story", "key"),
 )
 
 # The outbox: every message to send, written in the same transaction as the
@@ -188,10 +233,11 @@ counters = Table(
     Column("value", Float, nullable=False, default=0.0),
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _migrate_to_1(conn: Connection) -> None:
+    # A new database gets today's tables at once; the later steps find their work done.
     metadata.create_all(conn)
 
 
@@ -199,8 +245,35 @@ def _migrate_to_2(conn: Connection) -> None:
     counters.create(conn, checkfirst=True)
 
 
+def _migrate_to_3(conn: Connection) -> None:
+    """Stories: observations, knowledge and changes say which story they belong to.
+
+    Rows from before are marked :data:`LEGACY_STORY` until a config's first
+    story adopts them. Knowledge is keyed by story and fact (two stories may
+    track the same key), so its table is copied into the new shape; a change's
+    identity starts with its story.
+    """
+    columns = {c["name"] for c in inspect(conn).get_columns("observations")}
+    if "story" not in columns:
+        for table in ("observations", "changes"):
+            conn.exec_driver_sql(
+                f"ALTER TABLE {table} ADD COLUMN story VARCHAR NOT NULL DEFAULT ''"
+            )
+        conn.execute(update(changes).values(identity="|" + changes.c.identity))
+        Index("ix_changes_story_key", changes.c.story, changes.c.key).create(conn)
+        rebuilt = _knowledge_table("knowledge_v3", MetaData())
+        rebuilt.create(conn)
+        conn.exec_driver_sql(
+            "INSERT INTO knowledge_v3 (story, key, data, updated_at) "
+            "SELECT '', key, data, updated_at FROM knowledge"
+        )
+        conn.exec_driver_sql("DROP TABLE knowledge")
+        conn.exec_driver_sql("ALTER TABLE knowledge_v3 RENAME TO knowledge")
+    corrections.create(conn, checkfirst=True)
+
+
 # Index i upgrades a database at version i to version i + 1.
-MIGRATIONS = [_migrate_to_1, _migrate_to_2]
+MIGRATIONS = [_migrate_to_1, _migrate_to_2, _migrate_to_3]
 
 
 def utcnow() -> datetime:
@@ -245,6 +318,38 @@ class StoredChange:
     status: ChangeStatus
     evidence: int  # how many pieces of evidence it has
     new: tuple[Any, str | None] | None  # the value and qualifier it changed to
+
+
+@dataclass(frozen=True)
+class StoredCorrection:
+    """A correction as stored: who made it, why, when, and whether it was undone."""
+
+    id: int
+    story: str
+    kind: CorrectionKind
+    key: str
+    change_id: int | None
+    data: dict[str, Any]
+    why: str | None
+    by: str
+    created_at: datetime
+    undone_at: datetime | None
+    undone_by: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "story": self.story,
+            "kind": self.kind,
+            "key": self.key,
+            "change_id": self.change_id,
+            **{k: v for k, v in self.data.items() if k != "evidence"},
+            "why": self.why,
+            "by": self.by,
+            "at": self.created_at.isoformat(),
+            "undone_at": self.undone_at.isoformat() if self.undone_at else None,
+            "undone_by": self.undone_by,
+        }
 
 
 @dataclass(frozen=True)
@@ -849,11 +954,51 @@ class Store:
             rows = conn.execute(select(alerts.c.state, func.count()).group_by(alerts.c.state)).all()
         return {state: count for state, count in rows}
 
-    # -- knowledge, observations and changes ---------------------------------
+    # -- knowledge, observations and changes, per story --------------------------
+
+    @staticmethod
+    def adopt_legacy(conn: Connection, story: str) -> bool:
+        """Give ``story`` what was stored before configs followed several stories.
+
+        A database of one story is the first story's when a config with
+        several first opens it. True if there was anything to adopt.
+        """
+        legacy = observations.c.story == LEGACY_STORY
+        found = conn.execute(select(observations.c.id).where(legacy).limit(1)).first()
+        found = found or conn.execute(
+            select(knowledge.c.key).where(knowledge.c.story == LEGACY_STORY).limit(1)
+        ).first()
+        found = found or conn.execute(
+            select(changes.c.id).where(changes.c.story == LEGACY_STORY).limit(1)
+        ).first()
+        if not found:
+            return False
+        conn.execute(update(observations).where(legacy).values(story=story))
+        conn.execute(
+            update(knowledge).where(knowledge.c.story == LEGACY_STORY).values(story=story)
+        )
+        conn.execute(
+            update(changes)
+            .where(changes.c.story == LEGACY_STORY)
+            .values(story=story, identity=story + changes.c.identity)
+        )
+        for key, value in conn.execute(
+            select(meta.c.key, meta.c.value).where(meta.c.key.like("fold:%"))
+        ).all():
+            if key.count(":") == 1:  # fold:KEY, from before stories: fold:STORY:KEY now
+                conn.execute(delete(meta).where(meta.c.key == key))
+                Store.put_meta(conn, f"fold:{story}:{key.removeprefix('fold:')}", value)
+        conn.execute(delete(meta).where(meta.c.key == "baseline"))
+        return True
 
     @staticmethod
     def add_observations(
-        conn: Connection, article_id: int | None, rows: list[dict[str, Any]], *, at: datetime
+        conn: Connection,
+        article_id: int | None,
+        story: str,
+        rows: list[dict[str, Any]],
+        *,
+        at: datetime,
     ) -> None:
         if rows:
             conn.execute(
@@ -861,6 +1006,7 @@ class Store:
                 [
                     {
                         "article_id": article_id,
+                        "story": story,
                         "key": row["key"],
                         "data": json.dumps(row),
                         "created_at": at,
@@ -870,46 +1016,52 @@ class Store:
             )
 
     @staticmethod
-    def observations_of(conn: Connection, key: str) -> list[dict[str, Any]]:
-        """Every stored observation of one fact, in the order they were stored."""
+    def observations_of(conn: Connection, story: str, key: str) -> list[dict[str, Any]]:
+        """Every stored observation of one fact of a story, in the order they were stored."""
         rows = conn.execute(
             select(observations.c.id, observations.c.data)
-            .where(observations.c.key == key)
+            .where(observations.c.story == story, observations.c.key == key)
             .order_by(observations.c.id)
         ).all()
         found = (decoded("observations", row_id, data) for row_id, data in rows)
         return [data for data in found if data is not None]
 
     @staticmethod
-    def read_knowledge(conn: Connection) -> dict[str, dict[str, Any]]:
-        rows = conn.execute(select(knowledge.c.key, knowledge.c.data)).all()
+    def read_knowledge(conn: Connection, story: str) -> dict[str, dict[str, Any]]:
+        rows = conn.execute(
+            select(knowledge.c.key, knowledge.c.data).where(knowledge.c.story == story)
+        ).all()
         found = {key: decoded("knowledge", key, data) for key, data in rows}
         return {key: data for key, data in found.items() if data is not None}
 
-    def load_knowledge(self) -> dict[str, dict[str, Any]]:
+    def load_knowledge(self, story: str) -> dict[str, dict[str, Any]]:
         with self.engine.connect() as conn:
-            return self.read_knowledge(conn)
+            return self.read_knowledge(conn, story)
 
     @staticmethod
-    def save_knowledge(conn: Connection, facts: dict[str, dict[str, Any]], *, at: datetime) -> None:
+    def save_knowledge(
+        conn: Connection, story: str, facts: dict[str, dict[str, Any]], *, at: datetime
+    ) -> None:
         for key, data in facts.items():
             payload = json.dumps(data, sort_keys=True)
-            if conn.execute(select(knowledge.c.key).where(knowledge.c.key == key)).first():
-                conn.execute(
-                    update(knowledge)
-                    .where(knowledge.c.key == key)
-                    .values(data=payload, updated_at=at)
-                )
+            where = (knowledge.c.story == story, knowledge.c.key == key)
+            if conn.execute(select(knowledge.c.key).where(*where)).first():
+                conn.execute(update(knowledge).where(*where).values(data=payload, updated_at=at))
             else:
-                conn.execute(insert(knowledge).values(key=key, data=payload, updated_at=at))
+                conn.execute(
+                    insert(knowledge).values(story=story, key=key, data=payload, updated_at=at)
+                )
 
     @staticmethod
-    def forget_knowledge(conn: Connection, keys: Iterable[str]) -> None:
-        conn.execute(delete(knowledge).where(knowledge.c.key.in_(list(keys))))
+    def forget_knowledge(conn: Connection, story: str, keys: Iterable[str]) -> None:
+        conn.execute(
+            delete(knowledge).where(knowledge.c.story == story, knowledge.c.key.in_(list(keys)))
+        )
 
     @staticmethod
     def upsert_change(
         conn: Connection,
+        story: str,
         identity: str,
         key: str,
         status: str,
@@ -917,10 +1069,13 @@ class Store:
         *,
         at: datetime,
     ) -> tuple[int, datetime]:
-        """Insert or update a change by identity; returns its id and when it was first seen."""
+        """Insert or update a story's change by identity; returns its id and when it was
+        first seen."""
         payload = json.dumps(data, sort_keys=True)
         row = conn.execute(
-            select(changes.c.id, changes.c.first_seen).where(changes.c.identity == identity)
+            select(changes.c.id, changes.c.first_seen).where(
+                changes.c.identity == change_identity(story, identity)
+            )
         ).first()
         if row:
             conn.execute(
@@ -931,7 +1086,8 @@ class Store:
             return row[0], aware(row[1])
         new_id = conn.execute(
             insert(changes).values(
-                identity=identity,
+                story=story,
+                identity=change_identity(story, identity),
                 key=key,
                 status=status,
                 data=payload,
@@ -942,23 +1098,22 @@ class Store:
         return new_id, at
 
     @staticmethod
-    def changes_of(conn: Connection, keys: Iterable[str]) -> list[StoredChange]:
-        """The stored changes of these facts, superseded ones included."""
+    def changes_of(conn: Connection, story: str, keys: Iterable[str]) -> list[StoredChange]:
+        """The stored changes of these facts of a story, superseded and rejected ones
+        included."""
         rows = conn.execute(
-            select(
-                changes.c.id, changes.c.identity, changes.c.key, changes.c.status, changes.c.data
-            )
-            .where(changes.c.key.in_(list(keys)))
+            select(changes.c.id, changes.c.key, changes.c.status, changes.c.data)
+            .where(changes.c.story == story, changes.c.key.in_(list(keys)))
             .order_by(changes.c.id)
         ).all()
         found = []
-        for row_id, identity, key, status, data in rows:
+        for row_id, key, status, data in rows:
             stored = decoded("changes", row_id, data) or {}
             new = stored.get("new") or {}
             found.append(
                 StoredChange(
                     row_id,
-                    identity,
+                    stored.get("identity", ""),
                     key,
                     ChangeStatus(status),
                     len(stored.get("evidence", [])),
@@ -971,20 +1126,47 @@ class Store:
     def supersede_changes(conn: Connection, ids: Iterable[int], *, at: datetime) -> None:
         conn.execute(
             update(changes)
-            .where(changes.c.id.in_(list(ids)))
+            .where(changes.c.id.in_(list(ids)), changes.c.status != ChangeStatus.REJECTED)
             .values(status=ChangeStatus.SUPERSEDED, updated_at=at)
         )
 
+    @staticmethod
+    def set_change_state(
+        conn: Connection, change_id: int, status: ChangeStatus, identity: str, *, at: datetime
+    ) -> None:
+        """Mark a change rejected (its identity set aside, so that the same news from
+        other articles is a change of its own) or, undoing that, back as it was."""
+        conn.execute(
+            update(changes)
+            .where(changes.c.id == change_id)
+            .values(status=status, identity=identity, updated_at=at)
+        )
+
+    @staticmethod
+    def identity_taken(conn: Connection, identity: str) -> bool:
+        return conn.execute(select(changes.c.id).where(changes.c.identity == identity)).first() is not None
+
     def list_changes(
-        self, *, since: datetime | None = None, until: datetime | None = None
+        self,
+        *,
+        story: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        rejected: bool = True,
+        change_id: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Changes, oldest first, superseded ones left out; ``since`` and ``until`` bound
-        their last update."""
+        """Changes, oldest first, superseded ones left out (and rejected ones, unless
+        ``rejected``); ``since`` and ``until`` bound their last update."""
+        left_out = [ChangeStatus.SUPERSEDED] + ([] if rejected else [ChangeStatus.REJECTED])
         query = (
             select(changes)
-            .where(changes.c.status != ChangeStatus.SUPERSEDED)
+            .where(changes.c.status.not_in(left_out))
             .order_by(changes.c.first_seen, changes.c.id)
         )
+        if story is not None:
+            query = query.where(changes.c.story == story)
+        if change_id is not None:
+            query = query.where(changes.c.id == change_id)
         if since is not None:
             query = query.where(changes.c.updated_at >= since)
         if until is not None:
@@ -994,6 +1176,7 @@ class Store:
         return [
             {
                 "id": row["id"],
+                "story": row["story"],
                 "key": row["key"],
                 "status": row["status"],
                 "first_seen": aware(row["first_seen"]).isoformat(),
@@ -1003,6 +1186,91 @@ class Store:
             for row in rows
             if (data := decoded("changes", row["id"], row["data"])) is not None
         ]
+
+    # -- corrections ---------------------------------------------------------------
+
+    @staticmethod
+    def add_correction(
+        conn: Connection,
+        *,
+        story: str,
+        kind: CorrectionKind,
+        key: str,
+        data: dict[str, Any],
+        by: str,
+        at: datetime,
+        why: str | None = None,
+        change_id: int | None = None,
+    ) -> int:
+        return conn.execute(
+            insert(corrections).values(
+                story=story,
+                kind=kind,
+                key=key,
+                change_id=change_id,
+                data=json.dumps(data, sort_keys=True),
+                why=why,
+                by=by,
+                created_at=at,
+            )
+        ).inserted_primary_key[0]
+
+    @staticmethod
+    def undo_correction(conn: Connection, correction_id: int, *, by: str, at: datetime) -> None:
+        conn.execute(
+            update(corrections)
+            .where(corrections.c.id == correction_id)
+            .values(undone_at=at, undone_by=by)
+        )
+
+    @staticmethod
+    def read_corrections(
+        conn: Connection,
+        *,
+        story: str | None = None,
+        active: bool = False,
+        correction_id: int | None = None,
+    ) -> list[StoredCorrection]:
+        """Corrections in the order they were made; ``active``: those not undone."""
+        query = select(corrections).order_by(corrections.c.id)
+        if story is not None:
+            query = query.where(corrections.c.story == story)
+        if active:
+            query = query.where(corrections.c.undone_at.is_(None))
+        if correction_id is not None:
+            query = query.where(corrections.c.id == correction_id)
+        found = []
+        for row in conn.execute(query).mappings():
+            data = decoded("corrections", row["id"], row["data"])
+            if data is None:
+                continue
+            found.append(
+                StoredCorrection(
+                    id=row["id"],
+                    story=row["story"],
+                    kind=CorrectionKind(row["kind"]),
+                    key=row["key"],
+                    change_id=row["change_id"],
+                    data=data,
+                    why=row["why"],
+                    by=row["by"],
+                    created_at=aware(row["created_at"]),
+                    undone_at=aware(row["undone_at"]),
+                    undone_by=row["undone_by"],
+                )
+            )
+        return found
+
+    def corrections(
+        self, *, story: str | None = None, active: bool = False
+    ) -> list[StoredCorrection]:
+        with self.engine.connect() as conn:
+            return self.read_corrections(conn, story=story, active=active)
+
+
+def change_identity(story: str, identity: str) -> str:
+    """A change's identity in the database: its story's name, then what changed."""
+    return f"{story}|{identity}"
 
 
 def open_store(url: str, *, read_only: bool = False) -> Store:

@@ -10,6 +10,10 @@ Pins, as config gives them (a bare value, or a table)::
 
     {"us_forces.troop_count": {"value": 1100, "qualifier": "about", "as_of": "2024-05-01"},
      "bases.air_base_201.status": "operating"}
+
+Seeds are a folder with ``manifest.toml``: one ``[[seed]]`` per article, a
+plain-text or HTML ``file`` in the folder or a ``url`` fetched once, with the
+``published`` date an undated seed needs (see the README, "Seeds").
 """
 
 from __future__ import annotations
@@ -18,17 +22,22 @@ import statistics
 import tomllib
 from collections import defaultdict
 from datetime import UTC, date, datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from watcher.facts.compare import DATE_PRECISIONS, Knowledge, KnownFact, Policy, Reading, consistent
 from watcher.facts.reading import extract_facts
 from watcher.facts.topic import Topic
+from watcher.ingest.extract import ExtractError, as_datetime, extract_html
 from watcher.models import Article, Observation
 
 MANIFEST = "manifest.toml"
+_HTML_SUFFIXES = (".html", ".htm", ".xhtml")
+# Gives a seed URL's page: read from where it was kept, or fetched once and kept.
+PageFetcher = Callable[[str], bytes]
 QUANTITY_QUALIFIERS = ("exact", "about", "more_than", "fewer_than", "vague")
 
 
@@ -39,38 +48,125 @@ class BaselineError(ValueError):
 class _Seed(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    file: str
-    url: str
-    published: date
+    # A .txt or .html file in the seeds folder; or, without one, ``url`` is fetched.
+    file: str | None = None
+    # Where the seed was published: its evidence link. Default for a file: seed:NAME.
+    url: str | None = None
+    # Required for a plain-text file and for a page that carries no date of its own.
+    published: date | None = None
     title: str | None = None
+
+    @model_validator(mode="after")
+    def _file_or_url(self) -> _Seed:
+        if self.file is None and self.url is None:
+            raise ValueError("give file (in the seeds folder) or url (fetched once)")
+        if self.url is not None and not self.url.startswith(("http://", "https://", "seed:")):
+            raise ValueError(f"url: not an http(s) URL: {self.url!r}")
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.file or str(self.url)
 
 
 class _Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    seed: list[_Seed]
+    seed: list[_Seed] = []
 
 
-def read_seeds(seeds_dir: Path) -> list[Article]:
-    """The seed articles, with the title, date and URL their manifest gives."""
+def _manifest(seeds_dir: Path) -> _Manifest:
     path = seeds_dir / MANIFEST
     try:
-        manifest = _Manifest.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
-        return [
-            Article(
-                url=seed.url,
-                title=seed.title,
-                text=(seeds_dir / seed.file).read_text(encoding="utf-8"),
-                published=datetime.combine(seed.published, datetime.min.time(), tzinfo=UTC),
-            )
-            for seed in manifest.seed
-        ]
+        return _Manifest.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise BaselineError(f"{path}: cannot read the seeds: file not found") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise BaselineError(f"{path}: cannot read the seeds: {exc}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(step) for step in first["loc"])
-        raise BaselineError(f"{path}: {where}: {first['msg']}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise BaselineError(f"{path}: {where}: {message}") from None
+
+
+def seed_problems(seeds_dir: Path) -> list[str]:
+    """Everything wrong with a seeds folder that can be seen without reading the
+    articles: no manifest, no seed, a file missing, a plain-text seed with no date."""
+    try:
+        manifest = _manifest(seeds_dir)
+    except BaselineError as exc:
+        return [str(exc)]
+    where = seeds_dir / MANIFEST
+    if not manifest.seed:
+        return [f"{where}: no [[seed]]: a story needs at least one seed article"]
+    problems = []
+    for index, seed in enumerate(manifest.seed):
+        at = f"{where}: seed[{index}] ({seed.name})"
+        if seed.file is not None and not (seeds_dir / seed.file).is_file():
+            problems.append(f"{at}: file not found in {seeds_dir}")
+        elif seed.published is None and not _may_carry_date(seed):
+            problems.append(f"{at}: no published date (a plain-text seed carries none)")
+    return problems
+
+
+def _may_carry_date(seed: _Seed) -> bool:
+    """Whether the seed is a web page, whose own date may stand in for ``published``."""
+    return seed.file is None or seed.file.lower().endswith(_HTML_SUFFIXES)
+
+
+def read_seeds(seeds_dir: Path, fetch: PageFetcher | None = None) -> list[Article]:
+    """The seed articles, with the title, date and URL their manifest gives.
+
+    A plain-text file is taken as it is; an HTML file or a fetched URL goes
+    through the same extraction as any page. Every seed needs a date: its
+    own (a page's), else ``published`` in the manifest.
+    """
+    manifest = _manifest(seeds_dir)
+    path = seeds_dir / MANIFEST
+    if not manifest.seed:
+        raise BaselineError(f"{path}: no [[seed]]: a story needs at least one seed article")
+    articles = []
+    for index, seed in enumerate(manifest.seed):
+        where = f"{path}: seed[{index}] ({seed.name})"
+        try:
+            article = _seed_article(seeds_dir, seed, fetch)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BaselineError(f"{where}: cannot read: {exc}") from None
+        except ExtractError as exc:
+            raise BaselineError(f"{where}: {exc}") from None
+        if article.published is None:
+            raise BaselineError(f"{where}: no published date in the manifest, nor in the page")
+        articles.append(article)
+    return articles
+
+
+def _seed_article(seeds_dir: Path, seed: _Seed, fetch: PageFetcher | None) -> Article:
+    published = as_datetime(seed.published) if seed.published else None
+    if seed.file is not None and not _may_carry_date(seed):
+        return Article(
+            url=seed.url or f"seed:{Path(seed.file).stem}",
+            title=seed.title,
+            text=(seeds_dir / seed.file).read_text(encoding="utf-8"),
+            published=published,
+        )
+    if seed.file is not None:
+        content = (seeds_dir / seed.file).read_bytes()
+        url = seed.url or f"seed:{Path(seed.file).stem}"
+    else:
+        assert seed.url is not None
+        if fetch is None:
+            raise ExtractError("a URL seed, and nothing here may fetch it")
+        content, url = fetch(seed.url), seed.url
+    article = extract_html(content, url, fallback_title=seed.title, fallback_published=published)
+    # What the manifest says wins over what the page says.
+    return Article(
+        url=url,
+        title=seed.title or article.title,
+        text=article.text,
+        published=published or article.published,
+        canonical_url=article.canonical_url,
+    )
 
 
 def derive_baseline(
@@ -78,11 +174,12 @@ def derive_baseline(
     topic: Topic,
     pins: dict[str, Any] | None = None,
     policy: Policy | None = None,
+    fetch: PageFetcher | None = None,
 ) -> Knowledge:
     """Knowledge from the seeds' facts, with pinned values put over them."""
     policy = policy or Policy()
     by_key: dict[str, list[Observation]] = defaultdict(list)
-    for article in read_seeds(seeds_dir):
+    for article in read_seeds(seeds_dir, fetch):
         for obs in extract_facts(article, topic):
             by_key[obs.key].append(obs)
     facts = {
@@ -138,6 +235,18 @@ def _precision(reading: Reading) -> int:
 
 
 def _pinned(key: str, pin: Any, topic: Topic, derived: KnownFact | None) -> KnownFact:
+    value, qualifier, given_as_of = normalise_pin(key, pin, topic)
+    as_of = given_as_of or (derived.as_of if derived else None)
+    derived_readings = (derived.current, *derived.alternatives) if derived else ()
+    # The pinned value itself is not "also reported": only readings that differ from it.
+    others = tuple(r for r in derived_readings if (r.value, r.qualifier) != (value, qualifier))
+    fact = topic.fact(key)
+    return KnownFact(key, fact.kind, Reading(value, qualifier, as_of), "pinned", others)
+
+
+def normalise_pin(key: str, pin: Any, topic: Topic) -> tuple[str | int, str | None, date | None]:
+    """A pin (a bare value, or a table) as value, qualifier and the date given, if any;
+    a value a person sets (`watcher facts set`) is checked the same way."""
     try:
         fact = topic.fact(key)
     except KeyError:
@@ -148,7 +257,7 @@ def _pinned(key: str, pin: Any, topic: Topic, derived: KnownFact | None) -> Know
         raise BaselineError(f"pins: {key}: give value, and optionally qualifier and as_of")
     value, qualifier = spec["value"], spec.get("qualifier")
     try:
-        as_of = _as_date(spec["as_of"]) if "as_of" in spec else (derived.as_of if derived else None)
+        as_of = _as_date(spec["as_of"]) if spec.get("as_of") is not None else None
         if fact.kind == "date":
             value = _as_date(value).isoformat()
             qualifier = qualifier or "exact"
@@ -164,10 +273,7 @@ def _pinned(key: str, pin: Any, topic: Topic, derived: KnownFact | None) -> Know
             raise ValueError(f"value must be one of {', '.join(fact.value_names)}")
     except ValueError as exc:
         raise BaselineError(f"pins: {key}: {exc}") from None
-    derived_readings = (derived.current, *derived.alternatives) if derived else ()
-    return KnownFact(
-        key, fact.kind, Reading(value, qualifier, as_of), "pinned", tuple(derived_readings)
-    )
+    return value, qualifier, as_of
 
 
 def _as_date(value: Any) -> date:
