@@ -18,7 +18,7 @@ def test_a_schema_1_database_gains_the_counters(tmp_path: Path) -> None:
         conn.execute("DROP TABLE counters")
         conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     store = open_store(url)
-    assert store.schema_version() == SCHEMA_VERSION == 2
+    assert store.schema_version() == SCHEMA_VERSION
     with store.transaction() as conn:
         tally = Tally()
         tally.add(Counter.POLLS, source="wire", outcome="new")
@@ -80,6 +80,7 @@ def test_an_empty_database_has_every_bucket_at_zero(tmp_path: Path) -> None:
 def test_a_newer_schema_is_still_refused(tmp_path: Path) -> None:
     open_store(f"sqlite:///{tmp_path}/w.db").close()
     with sqlite3.connect(tmp_path / "w.db") as conn:
-        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
-    with pytest.raises(StoreError, match="schema 3, newer than this watcher understands"):
+        conn.execute(f"UPDATE meta SET value = '{SCHEMA_VERSION + 1}' WHERE key = 'schema_version'")
+    newer = f"schema {SCHEMA_VERSION + 1}, newer than this watcher understands"
+    with pytest.raises(StoreError, match=newer):
         open_store(f"sqlite:///{tmp_path}/w.db")

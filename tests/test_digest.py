@@ -47,7 +47,7 @@ from watcher.alerts.outbox import enqueue_digest
 from watcher.alerts.slack import SECTION_LIMIT, TEXT_LIMIT
 from watcher.cli.main import main
 from watcher.config import Config, Routing, load_config
-from watcher.facts.topic import Topic, load_topic
+from watcher.facts.stories import Story, load_stories
 from watcher.models import Digest
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -229,16 +229,16 @@ def history(
     return config
 
 
-def state(config_path: Path) -> tuple[Config, Topic]:
+def state(config_path: Path) -> tuple[Config, list[Story]]:
     config = load_config(config_path)
-    return config, load_topic(config.topic_path())
+    return config, load_stories(config)
 
 
 def digest_at(config_path: Path, end: datetime, routing: Routing = DAILY) -> Digest:
-    config, topic = state(config_path)
+    config, stories = state(config_path)
     store = open_state(config_path)
     try:
-        return digest_for(config, store, topic, routing, end=end)
+        return digest_for(config, store, stories[0], routing, end=end)
     finally:
         store.close()
 
@@ -504,19 +504,19 @@ def test_digest_queued_twice_for_the_same_period_is_sent_once(
         base_101_at=utc(2024, 7, 8, 10, 0),
         agadez_at=utc(2024, 8, 6, 9, 0),
     )
-    config, topic = state(config_path)
+    config, stories = state(config_path)
     store = open_state(config_path)
     try:
         # A daemon restarted after 08:00 works out the same due time again.
         for now in (utc(2024, 8, 7, 6, 0, 5), utc(2024, 8, 7, 6, 40)):
             end = last_due(config.notify.email, now, PARIS)
             for channel in ("email", "slack"):
-                assert queue_digest(config, store, topic, channel, end=end) is not None
+                assert queue_digest(config, store, stories, channel, end=end)
         with dispatcher(config_path) as sender:
             assert len(sender.outbox.listing()) == 2
             assert len(sender.send_due().sent) == 2
             assert sender.send_due().sent == []
-        queue_digest(config, store, topic, "email", end=end)
+        queue_digest(config, store, stories, "email", end=end)
         with dispatcher(config_path) as sender:
             assert sender.send_due().sent == []
     finally:
@@ -547,16 +547,16 @@ def test_empty_digest_is_skipped_unless_the_channel_wants_it(
         base_101_at=utc(2024, 7, 8, 10, 0),
         agadez_at=utc(2024, 8, 6, 9, 0),
     )
-    config, topic = state(config_path)
+    config, stories = state(config_path)
     quiet_day = paris(2024, 8, 20, 8, 0)
     store = open_state(config_path)
     try:
-        assert queue_digest(config, store, topic, "email", end=quiet_day) is None
-        queued = queue_digest(config, store, topic, "slack", end=quiet_day)
-        assert queued is not None and queued.changes == ()
+        assert queue_digest(config, store, stories, "email", end=quiet_day) == []
+        [queued] = queue_digest(config, store, stories, "slack", end=quiet_day)
+        assert queued.changes == ()
         # A period with changes goes to both.
         busy_day = paris(2024, 8, 7, 8, 0)
-        assert queue_digest(config, store, topic, "email", end=busy_day) is not None
+        assert queue_digest(config, store, stories, "email", end=busy_day)
     finally:
         store.close()
     with dispatcher(config_path) as sender:

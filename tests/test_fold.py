@@ -28,12 +28,11 @@ from watcher.cli.main import main
 from watcher.config import Config
 from watcher.facts import knowledge
 from watcher.facts.compare import Policy
-from watcher.facts.topic import load_topic
+from watcher.facts.stories import load_stories
 from watcher.models import Evidence, Observation
 from watcher.store import Store, open_store
 
-TOPIC = load_topic(Config().topic_path())
-BASELINE = knowledge.baseline_of(Config(), TOPIC)
+STORY = load_stories(Config())[0]
 POLICY = Policy()
 AT = datetime(2024, 9, 1, tzinfo=UTC)
 
@@ -92,8 +91,8 @@ def write(store: Store, batch: list[Article]) -> None:
     """One source's articles written as `watcher check` writes them: stored, then folded."""
     found = [obs for article in batch for obs in observations(article)]
     with store.transaction() as conn:
-        store.add_observations(conn, None, [o.to_json() for o in found], at=AT)
-        knowledge.fold(conn, found, baseline=BASELINE, topic=TOPIC, policy=POLICY, at=AT)
+        store.add_observations(conn, None, STORY.name, [o.to_json() for o in found], at=AT)
+        knowledge.fold(conn, STORY, found, policy=POLICY, at=AT)
 
 
 def outcome(batches: list[list[Article]]) -> tuple[dict[str, Any], set[tuple[Any, ...]]]:
@@ -101,10 +100,10 @@ def outcome(batches: list[list[Article]]) -> tuple[dict[str, Any], set[tuple[Any
     with tempfile.TemporaryDirectory() as folder:
         store = open_store(f"sqlite:///{folder}/state.db")
         try:
-            knowledge.install_baseline(store, BASELINE, at=AT)
+            knowledge.install_baseline(store, STORY, at=AT)
             for batch in batches:
                 write(store, batch)
-            known = knowledge.load(store).to_json()
+            known = knowledge.load(store, STORY.name).to_json()
             changes = {
                 (
                     row["identity"],
@@ -158,15 +157,15 @@ def test_newest_first_then_older_supersedes_and_does_not_realert() -> None:
     with tempfile.TemporaryDirectory() as folder:
         store = open_store(f"sqlite:///{folder}/state.db")
         try:
-            knowledge.install_baseline(store, BASELINE, at=AT)
+            knowledge.install_baseline(store, STORY, at=AT)
             events = []
             for article in (newest, older):
                 found = observations(article)
                 with store.transaction() as conn:
-                    store.add_observations(conn, None, [o.to_json() for o in found], at=AT)
-                    recorded = knowledge.fold(
-                        conn, found, baseline=BASELINE, topic=TOPIC, policy=POLICY, at=AT
+                    store.add_observations(
+                        conn, None, STORY.name, [o.to_json() for o in found], at=AT
                     )
+                    recorded = knowledge.fold(conn, STORY, found, policy=POLICY, at=AT)
                 events.append(
                     {(r.change.identity, r.event) for r in recorded if r.change.key == BASE_201}
                 )

@@ -37,9 +37,7 @@ from sqlalchemy import select
 import watcher
 from watcher.cli.main import main
 from watcher.config import HttpSettings, load_config
-from watcher.facts import knowledge
-from watcher.facts.compare import Knowledge
-from watcher.facts.topic import Topic, load_topic
+from watcher.facts.stories import Story, load_stories
 from watcher.ingest import fetch
 from watcher.ingest.feeds import MAX_ITEMS, FeedError, parse_feed
 from watcher.ingest.fetch import Fetcher, FetchError
@@ -945,13 +943,12 @@ def test_parse_feed_survives_arbitrary_bytes(content: bytes) -> None:
 
 
 @pytest.fixture(scope="module")
-def topic_and_baseline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Topic, Knowledge]:
-    """The shipped topic and its baseline, derived once: every example reuses them."""
+def stories(tmp_path_factory: pytest.TempPathFactory) -> list[Story]:
+    """The shipped story, its baseline derived once: every example reuses it."""
     config = load_config(
         write_config(tmp_path_factory.mktemp("baseline"), {"x": "http://feeds.test/"})
     )
-    topic = load_topic(config.topic_path())
-    return topic, knowledge.baseline_of(config, topic)
+    return load_stories(config)
 
 
 @settings(
@@ -963,11 +960,10 @@ def topic_and_baseline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Topic,
 def test_pass_survives_any_feed_bytes(
     server: LoopbackServer,
     tmp_path: Path,
-    topic_and_baseline: tuple[Topic, Knowledge],
+    stories: list[Story],
     content: bytes,
 ) -> None:
     """Whatever the hostile feed holds, the good source's article is read and stored."""
-    topic, baseline = topic_and_baseline
     url = server.route("/hostile.xml", content, headers=RSS_TYPE)
     # The hostile feed's relative links lead to pages that exist on this server.
     server.route("/a/1.html", article("Hostile one"))
@@ -976,7 +972,7 @@ def test_pass_survives_any_feed_bytes(
     with tempfile.TemporaryDirectory(dir=tmp_path) as folder:
         store = open_store(f"sqlite:///{folder}/state.db")
         try:
-            checker = Checker(config, store, topic=topic, baseline=baseline)
+            checker = Checker(config, store, stories=stories)
             report = asyncio.run(checker.run())
             with store.engine.connect() as conn:
                 saved = conn.execute(select(articles.c.source, articles.c.title)).all()

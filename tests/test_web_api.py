@@ -23,8 +23,7 @@ from webview import WATCHER, Replay, Served
 
 from watcher.cli.main import main
 from watcher.config import load_config, parse_config
-from watcher.facts import knowledge
-from watcher.facts.topic import load_topic
+from watcher.facts.stories import load_stories
 from watcher.store import open_store
 from watcher.web import pages
 from watcher.web.server import start_web
@@ -354,10 +353,8 @@ def test_changes_page_comes_in_pages_newest_first(
 ) -> None:
     monkeypatch.setattr(pages, "CHANGES_PER_PAGE", 4)
     config = load_config(replayed.config)
-    topic = load_topic(config.topic_path())
     store = open_store(config.database_url())
-    baseline = knowledge.baseline_of(config, topic)
-    server = start_web(config, store, topic, baseline, listen="127.0.0.1:0", environ={})
+    server = start_web(config, store, load_stories(config), listen="127.0.0.1:0", environ={})
     try:
         everything = httpx.get(server.url + "api/changes", timeout=10).json()["changes"]
         newest_first = [c["change_id"] for c in reversed(everything)]
@@ -387,10 +384,8 @@ def test_an_unreadable_database_is_a_503_and_the_view_goes_on(
     copy = copy_of(replayed, tmp_path)
     database = tmp_path / "state.db"
     config = load_config(copy)
-    topic = load_topic(config.topic_path())
     store = open_store(config.database_url())
-    baseline = knowledge.baseline_of(config, topic)
-    server = start_web(config, store, topic, baseline, listen="127.0.0.1:0", environ={})
+    server = start_web(config, store, load_stories(config), listen="127.0.0.1:0", environ={})
     try:
         assert httpx.get(server.url + "api/status", timeout=10).status_code == 200
         good = database.read_bytes()

@@ -10,8 +10,8 @@ import pytest
 from freezegun import freeze_time
 
 from watcher.config import parse_config
-from watcher.facts import knowledge
 from watcher.facts.compare import Change, KnownFact, Reading
+from watcher.facts.stories import load_stories
 from watcher.facts.topic import load_topic
 from watcher.models import Evidence
 from watcher.store import open_store
@@ -118,7 +118,7 @@ def test_nothing_dated_is_an_empty_chart() -> None:
 def site(tmp_path: Path) -> pages.Site:
     config = parse_config({"state": {"path": str(tmp_path / "w.db")}}, tmp_path / "w.toml")
     store = open_store(config.database_url())
-    return pages.Site(config, store, TOPIC, knowledge.baseline_of(config, TOPIC))
+    return pages.Site(config, store, load_stories(config))
 
 
 @pytest.mark.parametrize(
@@ -134,7 +134,7 @@ def test_story_page_counts_down_to_the_deadline(
     site: pages.Site, today: str, countdown: str
 ) -> None:
     with freeze_time(today):
-        page = pages.story_page(site)
+        page = pages.story_page(site, site.stories[0])
     assert page["outlook"][0].startswith(countdown)
     assert page["today"] == date.fromisoformat(today[:10])
 
@@ -144,17 +144,15 @@ def test_countdown_follows_the_configured_time_zone(tmp_path: Path) -> None:
         {"state": {"path": str(tmp_path / "w.db")}, "notify": {"timezone": "Asia/Tokyo"}},
         tmp_path / "w.toml",
     )
-    site = pages.Site(
-        config, open_store(config.database_url()), TOPIC, knowledge.baseline_of(config, TOPIC)
-    )
+    site = pages.Site(config, open_store(config.database_url()), load_stories(config))
     with freeze_time("2024-09-14 16:00"):  # already the 15th in Tokyo
-        assert re.search(r"2024-09-15, today", pages.story_page(site)["outlook"][0])
+        assert re.search(r"2024-09-15, today", pages.story_page(site, site.stories[0])["outlook"][0])
 
 
 def test_story_page_of_a_fresh_database_shows_the_seeds(site: pages.Site) -> None:
-    facts = {card.key: card for card in pages.story_page(site)["facts"]}
+    facts = {card.key: card for card in pages.story_page(site, site.stories[0])["facts"]}
     deadline = facts["us_forces.withdrawal_deadline"]
     assert (deadline.value, deadline.origin, deadline.known) == ("2024-09-15", "seeds", True)
     assert deadline.sources and all(s.link is None for s in deadline.sources)  # seed: links
     assert facts[BASE.key].value == "operating"
-    assert site.store.load_knowledge() == {}  # shown, not written
+    assert site.store.load_knowledge(site.stories[0].name) == {}  # shown, not written

@@ -38,8 +38,8 @@ def read_all(readers: Readers, pages: list[bytes], articles_in_pass: int) -> lis
 def test_worker_processes_read_like_threads() -> None:
     topic = load_topic(TOPIC_PATH)
     pages = [page(HANDOVER).encode()] * 6 + [b"<html><body>too short</body></html>"]
-    threads = Readers(topic, TOPIC_PATH, workers=1)
-    processes = Readers(topic, TOPIC_PATH, workers=2)
+    threads = Readers([("niger", topic, TOPIC_PATH)], workers=1)
+    processes = Readers([("niger", topic, TOPIC_PATH)], workers=2)
     try:
         in_threads = read_all(threads, pages, POOL_THRESHOLD)
         in_workers = read_all(processes, pages, POOL_THRESHOLD)
@@ -53,8 +53,11 @@ def test_worker_processes_read_like_threads() -> None:
         in_workers[:-1], in_threads[:-1], strict=True
     ):
         assert article == expected_article
-        assert [f.to_json() for f in facts] == [f.to_json() for f in expected_facts]
-        assert {f.key for f in facts} == {
+        assert list(facts) == list(expected_facts) == ["niger"]
+        assert [f.to_json() for f in facts["niger"]] == [
+            f.to_json() for f in expected_facts["niger"]
+        ]
+        assert {f.key for f in facts["niger"]} == {
             "bases.air_base_201.status",
             "us_forces.withdrawal_status",
         }
@@ -62,7 +65,7 @@ def test_worker_processes_read_like_threads() -> None:
 
 def test_small_passes_start_no_workers() -> None:
     topic = load_topic(TOPIC_PATH)
-    readers = Readers(topic, Path(TOPIC_PATH), workers=4)
+    readers = Readers([("niger", topic, Path(TOPIC_PATH))], workers=4)
     try:
         [(article, _)] = read_all(readers, [page(HANDOVER).encode()], POOL_THRESHOLD - 1)
         assert article.title == HANDOVER[0]

@@ -434,7 +434,11 @@ class Config(Strict):
             return list(self.stories)
         return [
             StorySettings.model_construct(
-                name="", topic=self.topic, seeds=self.facts.seeds, pins=self.facts.pins, channels=None
+                name="",
+                topic=self.topic,
+                seeds=self.facts.seeds,
+                pins=self.facts.pins,
+                channels=None,
             )
         ]
 
@@ -641,8 +645,13 @@ def _describe(error: Any) -> str:
     return message.removeprefix("Value error, ")
 
 
-def load_config(path: str | os.PathLike[str] | None = None) -> Config:
-    """Read and validate a config file, or raise ConfigError with one line."""
+def load_config(
+    path: str | os.PathLike[str] | None = None, *, check_stories: bool = True
+) -> Config:
+    """Read and validate a config file, or raise ConfigError with one line.
+
+    ``check_stories`` false leaves the stories' files (topic, seeds) unchecked, for
+    `watcher story check`, which reports every problem with them at once."""
     file = find_config(path)
     try:
         raw = file.read_bytes()
@@ -658,12 +667,12 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
     except RecursionError:
         raise ConfigError(f"{file}: not valid TOML: arrays or tables nested too deeply") from None
-    config = parse_config(data, file)
+    config = parse_config(data, file, check_stories=check_stories)
     warn_if_readable(file, config)
     return config
 
 
-def parse_config(data: dict[str, Any], file: Path) -> Config:
+def parse_config(data: dict[str, Any], file: Path, *, check_stories: bool = True) -> Config:
     """Validate ``data``; every mistake in it is one line of the :class:`ConfigError`."""
     try:
         config = Config.model_validate(data).model_copy(update={"path": file})
@@ -682,7 +691,7 @@ def parse_config(data: dict[str, Any], file: Path) -> Config:
     email = config.notify.email
     if email and email.ca_file and not config.resolve(email.ca_file).is_file():
         mistakes.append(f"{file}: notify.email.ca_file: file not found: {email.ca_file}")
-    for index, story in enumerate(config.story_settings()):
+    for index, story in enumerate(config.story_settings() if check_stories else []):
         where = f"stories[{index}] ({story.name!r})." if config.stories else ""
         topic = config.story_topic_path(story)
         if not topic.is_file():
@@ -702,7 +711,7 @@ def _no_seeds(file: Path | None, story: StorySettings) -> str:
     """A story with no seeds: its baseline would be empty, and nothing said why."""
     if story.name:
         return (
-            f"{file}: story {story.name!r}: no seeds folder given (seeds = \"FOLDER\"); "
+            f'{file}: story {story.name!r}: no seeds folder given (seeds = "FOLDER"); '
             f"only the shipped {DEFAULT_TOPIC} topic has seeds shipped with it"
         )
     return (

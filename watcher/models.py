@@ -267,9 +267,11 @@ class Digest:
     changes: tuple[FactChange, ...]
     facts: tuple[CurrentFact, ...]
     outlook: tuple[str, ...]
+    story: str | None = None  # the story it covers
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "story": self.story,
             "title": self.title,
             "period_start": self.period_start.isoformat(),
             "period_end": self.period_end.isoformat(),
@@ -287,6 +289,7 @@ class Digest:
             changes=tuple(FactChange.from_json(c) for c in data.get("changes", [])),
             facts=tuple(CurrentFact.from_json(f) for f in data.get("facts", [])),
             outlook=tuple(data.get("outlook", [])),
+            story=data.get("story"),
         )
 
 

@@ -42,10 +42,10 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
     update,
 )
-from sqlalchemy import inspect
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAlchemyError
 
@@ -956,6 +956,14 @@ class Store:
 
     # -- knowledge, observations and changes, per story --------------------------
 
+    def holds_legacy(self) -> bool:
+        """Whether the database holds rows from before stories (see :meth:`adopt_legacy`)."""
+        with self.engine.connect() as conn:
+            return any(
+                conn.execute(select(column).where(column == LEGACY_STORY).limit(1)).first()
+                for column in (observations.c.story, knowledge.c.story, changes.c.story)
+            )
+
     @staticmethod
     def adopt_legacy(conn: Connection, story: str) -> bool:
         """Give ``story`` what was stored before configs followed several stories.
@@ -965,18 +973,22 @@ class Store:
         """
         legacy = observations.c.story == LEGACY_STORY
         found = conn.execute(select(observations.c.id).where(legacy).limit(1)).first()
-        found = found or conn.execute(
-            select(knowledge.c.key).where(knowledge.c.story == LEGACY_STORY).limit(1)
-        ).first()
-        found = found or conn.execute(
-            select(changes.c.id).where(changes.c.story == LEGACY_STORY).limit(1)
-        ).first()
+        found = (
+            found
+            or conn.execute(
+                select(knowledge.c.key).where(knowledge.c.story == LEGACY_STORY).limit(1)
+            ).first()
+        )
+        found = (
+            found
+            or conn.execute(
+                select(changes.c.id).where(changes.c.story == LEGACY_STORY).limit(1)
+            ).first()
+        )
         if not found:
             return False
         conn.execute(update(observations).where(legacy).values(story=story))
-        conn.execute(
-            update(knowledge).where(knowledge.c.story == LEGACY_STORY).values(story=story)
-        )
+        conn.execute(update(knowledge).where(knowledge.c.story == LEGACY_STORY).values(story=story))
         conn.execute(
             update(changes)
             .where(changes.c.story == LEGACY_STORY)
@@ -1144,7 +1156,10 @@ class Store:
 
     @staticmethod
     def identity_taken(conn: Connection, identity: str) -> bool:
-        return conn.execute(select(changes.c.id).where(changes.c.identity == identity)).first() is not None
+        return (
+            conn.execute(select(changes.c.id).where(changes.c.identity == identity)).first()
+            is not None
+        )
 
     def list_changes(
         self,

@@ -37,6 +37,8 @@ def _text(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Elem
 
 def _summary(change: FactChange) -> str:
     lines = [f"{change.label}: {change.old or 'unknown'} → {change.new} ({change.status})"]
+    if change.story:
+        lines.insert(0, f"Story: {change.story}")
     for evidence in change.evidence:
         when = f", {evidence.published.isoformat()}" if evidence.published else ""
         where = f"({evidence.title or evidence.site}{when}) {evidence.url}"
@@ -69,11 +71,14 @@ def build_feed(
     feed_id: str,
     updated: datetime,
     self_url: str | None = None,
+    with_story: bool = False,
 ) -> bytes:
     """The feed; ``self_url`` is where readers fetch it from (its rel="self" link).
 
     Each entry links to the article that reported the change (rel="alternate",
     where a reader's entry link goes); the other sources are rel="related".
+    ``with_story`` (several stories in one feed) puts each change's story in its
+    title and a category of its own. A rejected change says so.
     """
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
@@ -87,7 +92,12 @@ def build_feed(
     for change in newest_first[:MAX_ENTRIES]:
         entry = _element(feed, "entry")
         _text(entry, "id", entry_id(feed_id, change))
-        _text(entry, "title", f"{change.label}: {change.old or 'unknown'} → {change.new}")
+        title = f"{change.label}: {change.old or 'unknown'} → {change.new}"
+        if change.status == "rejected":
+            title = f"Rejected: {title}"
+        if with_story and change.story:
+            title = f"[{change.story}] {title}"
+        _text(entry, "title", title)
         _text(entry, "published", change.first_seen.isoformat())
         _text(entry, "updated", change.first_seen.isoformat())
         author = _element(entry, "author")
@@ -99,6 +109,8 @@ def build_feed(
             if evidence.title:
                 link.set("title", xml_text(evidence.title))
         _text(entry, "category", change.key, term=change.key)
+        if change.story:
+            _text(entry, "category", change.story, term=change.story, scheme="urn:watcher:story")
         _text(entry, "content", _summary(change), type="text")
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 

@@ -133,7 +133,7 @@ class EmailSender:
         message_id = make_message_id(alert.idempotency_key, settings.domain)
         root = (
             self.outbox.thread_root(self.name, alert.subject_key)
-            if alert.kind == "change"
+            if alert.kind in ("change", "correction")
             else None
         )
         message = build_alert_message(
@@ -364,7 +364,7 @@ class Dispatcher:
 
     @staticmethod
     def _send(channel: Channel, alert: OutgoingAlert) -> str | None:
-        if alert.kind == "change":
+        if alert.kind in ("change", "correction"):
             return channel.send_change(FactChange.from_json(alert.payload), alert)
         if alert.kind == "health":
             return channel.send_change(health_change(HealthEvent.from_json(alert.payload)), alert)

@@ -35,6 +35,8 @@ class AlertState(StrEnum):
     FAILED = "failed"
     # The sender stopped between sending and recording: it may have arrived.
     UNCERTAIN = "uncertain"
+    # Never to be sent: the change it was about was rejected before it went out.
+    CANCELLED = "cancelled"
 
 
 class OutboxError(Exception):
@@ -142,8 +144,12 @@ def enqueue_change(
     channels: dict[str, Routing],
     *,
     at: datetime,
+    subject_key: str | None = None,
 ) -> list[str]:
     """Queue the alerts a change causes now; returns the channels it goes to.
+
+    ``subject_key`` is what alerts about the same fact share (a mail thread):
+    the fact key, or with several stories the story and the key.
 
     A channel sending every change gets one alert when it is first reported
     and a follow-up when it is confirmed; a channel sending confirmed changes
@@ -161,7 +167,7 @@ def enqueue_change(
             kind="change",
             channel=name,
             idempotency_key=f"change:{change.change_id}:{change.status}:{name}",
-            subject_key=change.key,
+            subject_key=subject_key or change.key,
             payload=change.to_json(),
             change_id=change.change_id,
             at=at,
@@ -189,14 +195,18 @@ def enqueue_health(
     return queued
 
 
-def enqueue_digest(conn: Connection, digest: Digest, channel: str, *, at: datetime) -> bool:
-    """Queue a digest; the same channel and period end is queued once."""
+def enqueue_digest(
+    conn: Connection, digest: Digest, channel: str, *, at: datetime, story: str | None = None
+) -> bool:
+    """Queue a digest; the same channel and period end (and ``story``, of a config that
+    names its stories) is queued once."""
+    part = f"{story}:" if story else ""
     return enqueue(
         conn,
         kind="digest",
         channel=channel,
-        idempotency_key=f"digest:{channel}:{digest.period_end.isoformat()}",
-        subject_key=f"digest:{channel}",
+        idempotency_key=f"digest:{part}{channel}:{digest.period_end.isoformat()}",
+        subject_key=f"digest:{part}{channel}",
         payload=digest.to_json(),
         at=at,
     )

@@ -26,7 +26,7 @@ from watcher.alerts.render import Renderer, load_templates
 from watcher.cli.report import format_check
 from watcher.config import Config, parse_config
 from watcher.facts import knowledge
-from watcher.facts.topic import Topic
+from watcher.facts.stories import Story
 from watcher.service.check import Checker
 from watcher.store import Store, open_store, utcnow
 from watcher.terminal import safe
@@ -171,19 +171,19 @@ def demo_config(urls: dict[str, str], state_dir: Path) -> Config:
 
 
 def _save_rendered(
-    output: Path, config: Config, store: Store, renderer: Renderer, topic: Topic
+    output: Path, config: Config, store: Store, renderer: Renderer, story: Story
 ) -> list[Path]:
     """Each alert as the email it would be (text and HTML), and the digest, as files."""
     output.mkdir(parents=True, exist_ok=True)
     written = []
-    for change in knowledge.stored_changes(store, topic):
+    for change in knowledge.stored_changes(store, story):
         rendered = renderer.alert(change)
         for suffix, body in (("txt", rendered.text), ("html", rendered.html)):
             path = output / f"alert-{change.change_id}.{suffix}"
             path.write_text(f"Subject: {rendered.subject}\n\n{body}" if suffix == "txt" else body)
             written.append(path)
     routing = config.notify.channels()["slack"]
-    digest = digest_for(config, store, topic, routing, end=utcnow())
+    digest = digest_for(config, store, story, routing, end=utcnow())
     rendered = renderer.digest(digest)
     (output / "digest.txt").write_text(f"Subject: {rendered.subject}\n\n{rendered.text}")
     (output / "digest.html").write_text(rendered.html)
@@ -251,7 +251,7 @@ def run_demo(
             format_check(report, out)
             for message in messages:
                 out.write(f"  slack <- {safe(message.splitlines()[0])}\n")
-        written = _save_rendered(output, config, store, renderer, checker.topic)
+        written = _save_rendered(output, config, store, renderer, checker.stories[0])
         if as_json:
             json.dump(
                 {"passes": passes, "rendered": [str(p) for p in written]},
@@ -279,7 +279,7 @@ def _serve(config: Config, store: Store, checker: Checker, listen: str, out: Tex
 
     with stop_signals_blocked():
         try:
-            server = start_web(config, store, checker.topic, checker.baseline, listen=listen)
+            server = start_web(config, store, checker.stories, listen=listen)
         except WebError as exc:
             raise DemoError(str(exc)) from None
         out.write(f"\nWeb view of the demo: {server.url} (Ctrl-C to stop)\n")

@@ -27,6 +27,7 @@ from watcher.alerts.outbox import OutboxError, outbox_json
 from watcher.alerts.render import Renderer, TemplateError, load_templates
 from watcher.cli.report import (
     format_check,
+    format_corrections,
     format_dispatch,
     format_explanation,
     format_known,
@@ -37,9 +38,11 @@ from watcher.config import DEFAULT_LISTEN, Config, ConfigError, Routing, load_co
 from watcher.facts import knowledge
 from watcher.facts.baseline import BaselineError
 from watcher.facts.corpus import Split
+from watcher.facts.corrections import CorrectionError, value_text, who
 from watcher.facts.evaluate import EvalError, evaluate, format_report
 from watcher.facts.reading import explain, extract_facts
-from watcher.facts.shapes import fact_json, facts_document
+from watcher.facts.shapes import StoryFacts, fact_json, facts_document
+from watcher.facts.stories import Story, StoryError, load_stories
 from watcher.facts.topic import Topic, TopicError, load_topic
 from watcher.ingest.extract import ExtractError, as_datetime, extract_file, extract_html
 from watcher.ingest.fetch import Fetcher, FetchError, FetchResult
@@ -49,7 +52,7 @@ from watcher.resources import resource_path
 from watcher.service.check import Checker, OnWritten, SourceReport
 from watcher.service.upkeep import prune_if_due, queue_due_digests
 from watcher.status import collect_status
-from watcher.store import Store, StoreError, open_store, utcnow
+from watcher.store import Store, StoreError, open_store, sqlite_path, utcnow
 from watcher.terminal import ProgressLine, safe
 
 EXIT_OK, EXIT_CHANGES, EXIT_ERROR = 0, 1, 2
@@ -80,14 +83,14 @@ def _print_json(data: Any, out: TextIO) -> None:
 def cmd_check(args: argparse.Namespace, config: Config, out: TextIO) -> int:
     if not config.enabled_sources():
         raise CommandError(f"{config.path}: sources: no enabled source to check")
-    topic = _topic(config)
+    stories = _stories(config)
     renderer = _renderer(config)
     store = _store(config)
     progress = ProgressLine("fetching articles") if sys.stderr.isatty() and not args.json else None
     dispatcher = None if args.no_send else Dispatcher(config, store, renderer)
     dispatch = None if dispatcher is None else DispatchReport()
     try:
-        checker = Checker(config, store, topic=topic, baseline=_baseline(config, topic))
+        checker = Checker(config, store, stories=stories)
         checker.progress = progress
         if dispatcher is not None and dispatch is not None:
             checker.on_written = _sender(dispatcher, dispatch)
@@ -97,7 +100,7 @@ def cmd_check(args: argparse.Namespace, config: Config, out: TextIO) -> int:
             progress = None
         # What the daemon does on its schedule, so a check on a timer does it too.
         now = utcnow()
-        digests = queue_due_digests(config, store, topic, now)
+        digests = queue_due_digests(config, store, stories, now)
         pruned = prune_if_due(config, store, now)
         if dispatcher is not None and dispatch is not None:
             # Digests due, alerts due a retry, and any a source's own round left behind.
@@ -211,39 +214,226 @@ def cmd_extract(args: argparse.Namespace, config: Config | None, out: TextIO) ->
 
 def cmd_baseline(args: argparse.Namespace, config: Config | None, out: TextIO) -> int:
     config = config or Config()
-    topic = _topic(config)
-    baseline = _baseline(config, topic)
-    facts = [baseline.facts[k] for k in topic.keys if k in baseline.facts]
+    stories = _stories(config, args.story)
     if args.json:
-        _print_json({"topic": topic.name, "facts": [fact_json(f) for f in facts]}, out)
-    else:
-        format_known(facts, topic, out, history=False)
+        _print_json(
+            {
+                "topic": stories[0].topic.name if len(stories) == 1 else None,
+                "stories": [_story_json(s) for s in stories],
+                "facts": [
+                    fact_json(s.baseline.facts[k], s.name)
+                    for s in stories
+                    for k in s.topic.keys
+                    if k in s.baseline.facts
+                ],
+            },
+            out,
+        )
+        return EXIT_OK
+    for number, story in enumerate(stories):
+        facts = [story.baseline.facts[k] for k in story.topic.keys if k in story.baseline.facts]
+        if len(stories) > 1 or args.story:
+            out.write(("\n" if number else "") + f"== {safe(story.name)}: {safe(story.title)}\n")
+        format_known(facts, story.topic, out, history=False)
     return EXIT_OK
+
+
+def _story_json(story: Story) -> dict[str, Any]:
+    return {"name": story.name, "topic": story.topic.name, "title": story.title}
+
+
+FACTS_ACTIONS = ("reject", "set", "undo")
 
 
 def cmd_facts(args: argparse.Namespace, config: Config, out: TextIO) -> int:
-    topic = _topic(config)
-    baseline = _baseline(config, topic)
-    # Reads only: works for a user who may read the database but not write it.
-    store = _store(config, read_only=True)
+    words: list[str] = args.words
+    if words and words[0] in FACTS_ACTIONS:
+        return _correct(args, config, out, words[0], words[1:])
+    if len(words) > 1:
+        raise CommandError(f"facts: one fact key at most, got {' '.join(words)}")
+    for option in ("why", "as_of", "qualifier"):
+        if getattr(args, option) is not None:
+            flag = "--" + option.replace("_", "-")
+            raise CommandError(f"facts: {flag} goes with `facts set` or `facts reject`")
+    key = words[0] if words else None
+    every = _stories(config)
+    stories = _stories(config, args.story) if args.story else every
+    if key is not None:
+        tracking = [s for s in stories if key in s.topic.keys]
+        if not tracking:
+            where = f"story {args.story!r}" if args.story else _any_story(stories)
+            raise CommandError(f"{key}: not a fact of {where}")
+        stories = tracking
+    store, installed = _reading_store(config, every)
     try:
-        known = knowledge.current(store, baseline)
-        changes = knowledge.stored_changes(store, topic)
+        shown = []
+        for story in stories:
+            if installed:
+                known = knowledge.load(store, story.name)
+            else:
+                known = knowledge.current(store, story, first=story is every[0])
+            keys = [k for k in story.topic.keys if k in known.facts and key in (None, k)]
+            changes = knowledge.stored_changes(store, story)
+            corrections = store.corrections(story=story.name)
+            shown.append(
+                StoryFacts(
+                    story,
+                    [known.facts[k] for k in keys],
+                    [c for c in changes if key in (None, c.key)],
+                    [c for c in corrections if key in (None, c.key)],
+                )
+            )
     finally:
         store.close()
-    keys = [k for k in topic.keys if k in known.facts]
-    if args.key:
-        if args.key not in topic.keys:
-            raise CommandError(f"{args.key}: not a fact of topic {topic.name!r}")
-        keys = [k for k in keys if k == args.key]
-    facts = [known.facts[k] for k in keys]
     if args.json:
-        if args.key:
-            changes = [c for c in changes if c.key == args.key]
-        _print_json(facts_document(topic, facts, changes), out)
-    else:
-        format_known(facts, topic, out, history=True, asked=(args.key,) if args.key else None)
+        _print_json(facts_document(shown), out)
+        return EXIT_OK
+    for number, entry in enumerate(shown):
+        if len(shown) > 1 or args.story:
+            title = f"{safe(entry.story.name)}: {safe(entry.story.title)}"
+            out.write(("\n" if number else "") + f"== {title}\n")
+        format_known(
+            entry.facts, entry.story.topic, out, history=True, asked=(key,) if key else None
+        )
+        format_corrections(entry.changes, entry.corrections, out)
     return EXIT_OK
+
+
+def _reading_store(config: Config, stories: list[Story]) -> tuple[Store, bool]:
+    """The database for `watcher facts`, and whether the stories' baselines and pins are
+    installed in it. Installing writes only when they changed; a user who may only read
+    the database (or before it exists) gets what a pass would leave, writing nothing."""
+    path = sqlite_path(config.database_url())
+    if path is None or path.exists():
+        try:
+            store = _store(config)
+        except StoreError:
+            pass
+        else:
+            try:
+                knowledge.install_stories(
+                    store, stories, at=utcnow(), policy=knowledge.policy_of(config)
+                )
+                return store, True
+            except StoreError:
+                store.close()
+    return _store(config, read_only=True), False
+
+
+def _any_story(stories: list[Story]) -> str:
+    return f"topic {stories[0].topic.name!r}" if len(stories) == 1 else "any story of the config"
+
+
+def _correct(
+    args: argparse.Namespace, config: Config, out: TextIO, action: str, rest: list[str]
+) -> int:
+    """`facts reject CHANGE_ID`, `facts set KEY VALUE`, `facts undo CORRECTION_ID`."""
+    from watcher.alerts.corrections import reject_change, set_fact, undo_correction
+
+    wanted = {"reject": ["CHANGE_ID"], "set": ["KEY", "VALUE"], "undo": ["CORRECTION_ID"]}[action]
+    if len(rest) != len(wanted):
+        raise CommandError(f"facts {action}: give {' '.join(wanted)}")
+    if action != "set" and (args.as_of or args.qualifier):
+        raise CommandError(f"facts {action}: --as-of and --qualifier go with `facts set`")
+    if action == "undo" and args.why:
+        raise CommandError("facts undo: --why goes with `facts set` and `facts reject`")
+    stories = _stories(config)
+    store = _store(config)
+    person = who()
+    try:
+        knowledge.install_stories(store, stories, at=utcnow(), policy=knowledge.policy_of(config))
+        if action == "reject":
+            rejected, noticed = reject_change(
+                config, store, stories, _number(rest[0], "CHANGE_ID"), why=args.why, by=person
+            )
+            result: dict[str, Any] = {
+                "correction_id": rejected.correction_id,
+                "story": rejected.story.name,
+                "key": rejected.key,
+                "change_id": rejected.change_id,
+                "fact": fact_json(rejected.fact, rejected.story.name) if rejected.fact else None,
+                "notices": noticed,
+            }
+            line = (
+                f"change {rejected.change_id} rejected (correction {rejected.correction_id}); "
+                f"{rejected.key} is now {value_text(rejected.fact)}"
+                + (f"; correction notice queued for {', '.join(noticed)}" if noticed else "")
+            )
+        elif action == "set":
+            story = _story_for_key(stories, rest[0], args.story, config)
+            corrected = set_fact(
+                config,
+                store,
+                story,
+                rest[0],
+                rest[1],
+                qualifier=args.qualifier,
+                as_of=args.as_of,
+                why=args.why,
+                by=person,
+            )
+            result = {
+                "correction_id": corrected.correction_id,
+                "story": story.name,
+                "key": corrected.key,
+                "fact": fact_json(corrected.fact, story.name) if corrected.fact else None,
+            }
+            line = (
+                f"{corrected.key} set to {value_text(corrected.fact)} "
+                f"(correction {corrected.correction_id}; `watcher facts undo "
+                f"{corrected.correction_id}` takes it back)"
+            )
+        else:
+            corrected = undo_correction(
+                config, store, stories, _number(rest[0], "CORRECTION_ID"), by=person
+            )
+            result = {
+                "correction_id": corrected.correction_id,
+                "story": corrected.story.name,
+                "key": corrected.key,
+                "fact": fact_json(corrected.fact, corrected.story.name) if corrected.fact else None,
+            }
+            line = (
+                f"correction {corrected.correction_id} undone; "
+                f"{corrected.key} is now {value_text(corrected.fact)}"
+            )
+        if action == "reject" and not args.no_send:
+            with Dispatcher(config, store, _renderer(config)) as dispatcher:
+                dispatch = dispatcher.send_due()
+            result["alerts"] = dispatch.to_json()
+    except CorrectionError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        store.close()
+    if args.json:
+        _print_json(result, out)
+    else:
+        out.write(safe(line) + "\n")
+    return EXIT_OK
+
+
+def _number(text: str, what: str) -> int:
+    if not text.isdigit():
+        raise CommandError(f"{what}: not a number: {text!r}")
+    return int(text)
+
+
+def _story_for_key(stories: list[Story], key: str, name: str | None, config: Config) -> Story:
+    """The story a fact belongs to: the one named, else the only one that tracks it."""
+    if name is not None:
+        chosen = [s for s in stories if s.name == name]
+        if not chosen:
+            raise CommandError(f"--story {name}: no such story in {config.path}")
+        if key not in chosen[0].topic.keys:
+            raise CommandError(f"{key}: not a fact of story {name!r}")
+        return chosen[0]
+    tracking = [s for s in stories if key in s.topic.keys]
+    if not tracking:
+        raise CommandError(f"{key}: not a fact of {_any_story(stories)}")
+    if len(tracking) > 1:
+        names = ", ".join(s.name for s in tracking)
+        raise CommandError(f"{key}: a fact of several stories ({names}); say which with --story")
+    return tracking[0]
 
 
 def cmd_eval(args: argparse.Namespace, config: Config | None, out: TextIO) -> int:
@@ -323,28 +513,36 @@ def cmd_digest(args: argparse.Namespace, config: Config, out: TextIO) -> int:
     channels = config.notify.channels()
     if args.channel and args.channel not in channels:
         raise CommandError(f"{config.path}: notify: no channel named {args.channel!r}")
-    topic = _topic(config)
+    stories = _stories(config, args.story)
     renderer = _renderer(config)
     store = _store(config)
     now = utcnow()
     try:
-        knowledge.install_baseline(store, _baseline(config, topic), at=now)
+        knowledge.install_stories(store, stories, at=now, policy=knowledge.policy_of(config))
         if not args.send:
             routing = (
                 channels[args.channel] if args.channel else next(iter(channels.values()), None)
             )
-            digest = digest_for(config, store, topic, routing or Routing(), end=now)
+            shown = [s for s in stories if args.channel is None or s.hears(args.channel)]
+            digests = [
+                digest_for(config, store, story, routing or Routing(), end=now) for story in shown
+            ]
             if args.json:
-                _print_json(digest.to_json(), out)
+                if len(digests) == 1 and not args.story:
+                    _print_json(digests[0].to_json(), out)
+                else:
+                    _print_json({"digests": [d.to_json() for d in digests]}, out)
             else:
-                rendered = renderer.digest(digest)
-                out.write(f"Subject: {rendered.subject}\n\n{rendered.text}")
+                for number, digest in enumerate(digests):
+                    rendered = renderer.digest(digest)
+                    rule = "\n" + "-" * 72 + "\n\n" if number else ""
+                    out.write(f"{rule}Subject: {rendered.subject}\n\n{rendered.text}")
             return EXIT_OK
         if not channels:
             raise CommandError(f"{config.path}: notify: no channel configured to send to")
         names = [args.channel] if args.channel else list(channels)
         for name in names:
-            queue_digest(config, store, topic, name, end=now, force=True)
+            queue_digest(config, store, stories, name, end=now, force=True)
         with Dispatcher(config, store, renderer) as dispatcher:
             dispatch = dispatcher.send_due()
     finally:
@@ -371,6 +569,61 @@ def cmd_gc(args: argparse.Namespace, config: Config, out: TextIO) -> int:
         counts = ", ".join(f"{count} {table}" for table, count in removed.items())
         out.write(f"removed what was older than {before:%Y-%m-%d %H:%M} UTC: {counts}\n")
     return EXIT_OK
+
+
+# -- stories -------------------------------------------------------------------
+
+
+def cmd_story(args: argparse.Namespace, config: Config | None, out: TextIO) -> int:
+    from watcher.cli.story import (
+        StoryCommandError,
+        check_stories,
+        gather,
+        stories_block,
+        terminal_ask,
+        write_story,
+    )
+
+    try:
+        if args.action == "check":
+            if config is None:
+                raise CommandError("story check: needs a config (give --config PATH)")
+            return check_stories(config, args.name, out)
+        if args.name is None:
+            raise CommandError("story new: give the story's NAME")
+        story = gather(
+            args.name,
+            title=args.title,
+            subject=args.subject,
+            subject_names=args.subject_names,
+            place=args.place,
+            place_names=args.place_names,
+            host=args.host,
+            bases=list(args.base or []),
+            deadline=args.deadline,
+            since=args.since.isoformat() if args.since else None,
+            ask=terminal_ask(),
+        )
+        base = config.base_dir if config is not None else Path.cwd()
+        folder = Path(args.dir) if args.dir else base / "stories"
+        topic, seeds = write_story(story, folder)
+    except StoryCommandError as exc:
+        raise CommandError(str(exc)) from None
+    relative = _relative(topic, base), _relative(seeds, base)
+    out.write(
+        f"wrote {topic} and {seeds / 'manifest.toml'}\n\n"
+        "Next: put the seed articles in the seeds folder and list them in its manifest.toml,\n"
+        "add the story to the config, then `watcher story check`:\n\n"
+        + stories_block(story.name, *relative)
+    )
+    return EXIT_OK
+
+
+def _relative(path: Path, base: Path) -> Path:
+    try:
+        return path.resolve().relative_to(base.resolve())
+    except ValueError:
+        return path.resolve()
 
 
 # -- run and status ------------------------------------------------------------
@@ -412,14 +665,13 @@ def cmd_serve(args: argparse.Namespace, config: Config, out: TextIO) -> int:
         parse_listen(listen)
     except ValueError as exc:
         raise CommandError(f"--listen: {exc}") from None
-    topic = _topic(config)
-    baseline = _baseline(config, topic)
+    stories = _stories(config)
     store = _store(config)
     try:
         # The server's thread must not take SIGINT or SIGTERM: this one waits for them.
         with stop_signals_blocked():
             try:
-                server = start_web(config, store, topic, baseline, listen=listen)
+                server = start_web(config, store, stories, listen=listen)
             except WebError as exc:
                 raise CommandError(str(exc)) from None
             out.write(f"watcher: serving {server.url} (read-only; Ctrl-C to stop)\n")
@@ -481,10 +733,10 @@ def _load_topic(path: Path) -> Topic:
         raise CommandError(str(exc)) from None
 
 
-def _baseline(config: Config, topic: Topic) -> knowledge.Knowledge:
+def _stories(config: Config, only: str | None = None) -> list[Story]:
     try:
-        return knowledge.baseline_of(config, topic)
-    except BaselineError as exc:
+        return load_stories(config, only)
+    except StoryError as exc:
         raise CommandError(str(exc)) from None
 
 
@@ -560,17 +812,52 @@ def build_parser() -> argparse.ArgumentParser:
         "and readings that disagree. Values pinned in config ([facts.pins]) override "
         "derived ones and are marked as pinned.",
     )
+    baseline.add_argument("--story", metavar="NAME", help="only this story (default: every one)")
     baseline.set_defaults(handler=cmd_baseline, needs_config=False)
 
     facts = commands.add_parser(
         "facts",
         parents=common,
-        help="show what is known now, fact by fact, with sources and history",
+        usage="watcher facts [KEY] [--story NAME]\n"
+        "       watcher facts reject CHANGE_ID [--why TEXT]\n"
+        "       watcher facts set KEY VALUE [--as-of DATE] [--qualifier Q] [--why TEXT]\n"
+        "       watcher facts undo CORRECTION_ID",
+        help="show what is known now, fact by fact; reject a change, set a value, undo",
         description="Show current knowledge from the state database: each fact's value, "
-        "where it comes from (seeds, pinned, observed), its sources with quotes, open "
-        "disagreements, and the values it had before.",
+        "where it comes from (seeds, pinned, set by a person, observed), its sources with "
+        "quotes, open disagreements, the values it had before, and the corrections made. "
+        "`facts reject CHANGE_ID` marks a change read wrongly: its readings stop counting, "
+        "the fact is worked out again without them, its alerts not yet sent are cancelled "
+        "and the channels that heard it get one correction notice. `facts set KEY VALUE` "
+        "records a value a person knows; it holds from --as-of (default today) until a "
+        "later article reports a further change. `facts undo CORRECTION_ID` takes either "
+        "back. Each is kept with who made it, why and when.",
     )
-    facts.add_argument("key", nargs="?", help="one fact key, e.g. bases.air_base_201.status")
+    facts.add_argument(
+        "words",
+        nargs="*",
+        metavar="KEY | reject CHANGE_ID | set KEY VALUE | undo CORRECTION_ID",
+        help="a fact key (e.g. bases.air_base_201.status), or a correction",
+    )
+    facts.add_argument("--story", metavar="NAME", help="only this story (default: every one)")
+    facts.add_argument("--why", metavar="TEXT", help="with set or reject: the reason, kept")
+    facts.add_argument(
+        "--as-of",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="with set: the day the value holds from (default: today)",
+    )
+    facts.add_argument(
+        "--qualifier",
+        metavar="Q",
+        help="with set: exact, about, more_than or fewer_than for a count; exact, early, "
+        "mid, late or month for a date",
+    )
+    facts.add_argument(
+        "--no-send",
+        action="store_true",
+        help="with reject: queue the correction notices without sending them now",
+    )
     facts.set_defaults(handler=cmd_facts, needs_config=True)
 
     evaluation = commands.add_parser(
@@ -625,6 +912,9 @@ def build_parser() -> argparse.ArgumentParser:
     action.add_argument("--preview", action="store_true", help="print it (default)")
     action.add_argument("--send", action="store_true", help="send it now")
     digest.add_argument("--channel", help="email, slack or apprise:NAME (default: all)")
+    digest.add_argument(
+        "--story", metavar="NAME", help="only this story's digest (default: every story's)"
+    )
     digest.set_defaults(handler=cmd_digest, needs_config=True)
 
     notify = commands.add_parser(
@@ -706,6 +996,52 @@ def build_parser() -> argparse.ArgumentParser:
         help="where --serve listens (default: 127.0.0.1 on any free port)",
     )
     demo.set_defaults(handler=cmd_demo, needs_config=False)
+
+    story = commands.add_parser(
+        "story",
+        parents=[common],
+        usage="watcher story new NAME [--subject LABEL --subject-names A,B --place LABEL "
+        "--place-names A,B ...]\n       watcher story check [NAME]",
+        help="start a story (`story new NAME`), or check the config's stories",
+        description="`story new NAME` writes stories/NAME/topic.toml (next to the config) "
+        "and stories/NAME/seeds/manifest.toml from the flags, asking at a terminal for what "
+        "is missing, and prints the [[stories]] block to add to the config. `story check "
+        "[NAME]` reads each story's topic, seeds and pins and prints every problem, one "
+        "line each (exit 1), or what the seeds give (exit 0).",
+    )
+    story.add_argument("action", choices=["new", "check"])
+    story.add_argument("name", nargs="?", metavar="NAME")
+    story.add_argument("--title", help="new: the story's title (default: 'X forces leave Y')")
+    story.add_argument("--subject", metavar="LABEL", help="new: who leaves, e.g. US")
+    story.add_argument(
+        "--subject-names", metavar="A,B", help="new: names for them, e.g. 'US,American,Pentagon'"
+    )
+    story.add_argument("--place", metavar="LABEL", help="new: where from, e.g. Chad")
+    story.add_argument(
+        "--place-names", metavar="A,B", help='new: names for the place, e.g. "Chad,N\'Djamena"'
+    )
+    story.add_argument(
+        "--host", metavar="A,B", help="new: names for the host's forces and leaders, e.g. Chadian"
+    )
+    story.add_argument(
+        "--base",
+        action="append",
+        metavar="LABEL[=NAME,NAME]",
+        help="new: a base or facility to track (repeat for several)",
+    )
+    story.add_argument(
+        "--no-deadline",
+        dest="deadline",
+        action="store_false",
+        help="new: there is no deadline to follow",
+    )
+    story.add_argument(
+        "--since", type=_date, metavar="YYYY-MM-DD", help="new: older articles are not about it"
+    )
+    story.add_argument(
+        "--dir", metavar="DIR", help="new: where to write it (default: stories/ by the config)"
+    )
+    story.set_defaults(handler=cmd_story, needs_config=False)
 
     run = commands.add_parser(
         "run",
@@ -798,9 +1134,9 @@ def _add_verbose_option(parser: argparse.ArgumentParser, *, default: Any) -> Non
     )
 
 
-def _load_optional(path: str | None) -> Config | None:
+def _load_optional(path: str | None, *, check_stories: bool = True) -> Config | None:
     try:
-        return load_config(path)
+        return load_config(path, check_stories=check_stories)
     except ConfigError:
         if path:
             raise
@@ -827,7 +1163,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         setup_logging(verbose=args.verbose)
         handler: Callable[[argparse.Namespace, Any, TextIO], int] = args.handler
-        config = load_config(args.config) if args.needs_config else _load_optional(args.config)
+        if args.command == "story":
+            # story check reports every problem of the stories' files itself.
+            config = _load_optional(args.config, check_stories=False)
+        else:
+            config = load_config(args.config) if args.needs_config else _load_optional(args.config)
         code = handler(args, config, out)
         out.flush()
         return code
@@ -839,7 +1179,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         for mistake in str(exc).splitlines()[:-1]:
             _error(mistake)
         return _error(str(exc).splitlines()[-1] if str(exc) else "")
-    except (StoreError, CommandError, BaselineError) as exc:
+    except (StoreError, CommandError, BaselineError, StoryError) as exc:
         return _error(str(exc))
     except KeyboardInterrupt:
         print("watcher: interrupted", file=sys.stderr)

@@ -10,8 +10,9 @@ from watcher.alerts.render import quoted, status_text
 from watcher.facts.compare import ChangeEvent, KnownFact, Reading, describe
 from watcher.facts.reading import Explanation
 from watcher.facts.topic import Topic
-from watcher.models import Evidence, FactChange, Observation
+from watcher.models import ChangeStatus, Evidence, FactChange, Observation
 from watcher.service.check import CheckReport, ReportedChange
+from watcher.store import CorrectionKind, StoredCorrection
 from watcher.terminal import safe
 
 _EVENTS = {
@@ -181,7 +182,12 @@ def format_status(status: dict[str, Any], out: TextIO, now: datetime | None = No
 
 # -- facts ---------------------------------------------------------------------
 
-_ORIGINS = {"seeds": "from the seeds", "pinned": "pinned in config", "observed": "observed"}
+_ORIGINS = {
+    "seeds": "from the seeds",
+    "pinned": "pinned in config",
+    "set": "set by a person",
+    "observed": "observed",
+}
 
 
 def _reading(kind: str, reading: Reading) -> str:
@@ -198,6 +204,7 @@ def format_known(
     asked: tuple[str, ...] | None = None,
 ) -> None:
     """Each fact: its value and origin, its sources; other readings and, if asked, history.
+
 
     ``asked`` are the keys the user wanted (default: every fact of the topic);
     those of them nothing is known about are listed as unknown.
@@ -230,6 +237,36 @@ def format_known(
     missing = [f for f in topic.facts if f.key in wanted and f.key not in shown]
     for fact in missing:
         out.write(f"{safe(fact.label)} ({fact.key}): unknown\n")
+
+
+def format_corrections(
+    changes: list[FactChange], corrections: list[StoredCorrection], out: TextIO
+) -> None:
+    """The story's rejected changes and the corrections people made, with who, why and when."""
+    rejected = {c.change_id: c for c in changes if c.status == ChangeStatus.REJECTED}
+    if not corrections:
+        return
+    out.write("corrections:\n")
+    for correction in corrections:
+        when = f"{correction.created_at:%Y-%m-%d %H:%M} UTC"
+        if correction.kind == CorrectionKind.REJECT:
+            change = rejected.get(correction.change_id or 0)
+            what = f"rejected change {correction.change_id}" + (
+                f" ({safe(change.label)}: {safe(change.old or 'unknown')} -> {safe(change.new)})"
+                if change
+                else ""
+            )
+        else:
+            value = correction.data.get("value")
+            verb = "pinned" if correction.kind == CorrectionKind.PIN else "set"
+            what = f"{verb} {correction.key} = {safe(str(value))} as of {correction.data['as_of']}"
+        why = f": {safe(correction.why)}" if correction.why else ""
+        undone = (
+            f" [undone by {safe(correction.undone_by or '')} {correction.undone_at:%Y-%m-%d}]"
+            if correction.undone_at
+            else ""
+        )
+        out.write(f"  {correction.id:>4}  {what}, by {safe(correction.by)} {when}{why}{undone}\n")
 
 
 def format_observations(observations: list[Observation], out: TextIO) -> None:

@@ -21,8 +21,8 @@ from __future__ import annotations
 import statistics
 import tomllib
 from collections import defaultdict
-from datetime import UTC, date, datetime
 from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 

@@ -1,9 +1,16 @@
-"""What watcher knows, kept in the state database: the baseline, then every accepted change.
+"""What watcher knows, per story, kept in the state database: the baseline, then every
+accepted change.
 
 The baseline is derived from the seeds (and the pins in config) and written
 on first use. When the seeds, pins or topic change, facts that still come
 from the baseline are replaced; facts that moved since (origin
 ``observed``) are never overwritten by a baseline.
+
+A person can correct a story (watcher.facts.corrections): a value set by
+hand, or pinned in the config, holds from its date until a later article
+reports a further change; a rejected change's observations no longer count.
+Both are folded in with the observations, so knowledge is always what the
+baseline, the observations and the corrections give, in date order.
 """
 
 from __future__ import annotations
@@ -17,41 +24,41 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from watcher.config import Config
-from watcher.facts.baseline import BaselineError, derive_baseline
+from watcher.facts.baseline import normalise_pin
 from watcher.facts.compare import (
     Change,
     Knowledge,
     KnownFact,
     Policy,
+    Reading,
     compare,
     describe,
     fold_order,
 )
+from watcher.facts.stories import Story, policy_of
 from watcher.facts.topic import Topic
 from watcher.models import ChangeStatus, CurrentFact, Evidence, FactChange, Observation
-from watcher.store import Store, StoredChange
+from watcher.store import LEGACY_STORY, CorrectionKind, Store, StoredChange, StoredCorrection
 
 log = logging.getLogger(__name__)
 
-BASELINE_META = "baseline"
-# Meta key prefix (+ a fact key): the position of the last observation folded into that fact.
+# Meta key prefix (+ a story): the fingerprint of the baseline installed for it.
+BASELINE_META = "baseline:"
+# Meta key prefix (+ story:key): the position of the last observation folded into that fact.
 FOLD_META = "fold:"
+# Who changed a pin: the config, not a person.
+CONFIG = "config"
+
+__all__ = ["policy_of"]
 
 
-def policy_of(config: Config) -> Policy:
-    return Policy(
-        count_tolerance=config.facts.count_tolerance, confirm_sites=config.facts.confirm_sources
-    )
+class Origin:
+    """Where a known fact's value comes from (``KnownFact.origin``)."""
 
-
-def baseline_of(config: Config, topic: Topic) -> Knowledge:
-    """The baseline for this config; a bad pin or seed is a one-line error naming the file."""
-    try:
-        return derive_baseline(config.seeds_path(), topic, config.facts.pins, policy_of(config))
-    except BaselineError as exc:
-        where = f"{config.path}: facts." if str(exc).startswith("pins:") else ""
-        raise BaselineError(f"{where}{exc}") from None
+    SEEDS = "seeds"
+    PINNED = "pinned"  # pinned in the config
+    SET = "set"  # set by a person (`watcher facts set`)
+    OBSERVED = "observed"
 
 
 def _fingerprint(baseline: Knowledge) -> str:
@@ -65,9 +72,10 @@ def _with_baseline(
     """What installing ``baseline`` over ``stored`` changes: keys to forget, facts to save.
 
     Facts that still come from a baseline are replaced; facts that moved since
-    (origin ``observed``) are kept.
+    (origin ``observed``) or that a person set are kept.
     """
-    from_baseline = {k for k, v in stored.items() if v.get("origin") != "observed"}
+    kept = (Origin.OBSERVED, Origin.SET)
+    from_baseline = {k for k, v in stored.items() if v.get("origin") not in kept}
     save = {
         key: fact.to_json()
         for key, fact in baseline.facts.items()
@@ -76,23 +84,83 @@ def _with_baseline(
     return from_baseline - set(baseline.facts), save
 
 
-def install_baseline(store: Store, baseline: Knowledge, *, at: datetime) -> bool:
-    """Write the baseline unless this one is already in place; True if anything was written.
+def install_stories(
+    store: Store, stories: list[Story], *, at: datetime, policy: Policy | None = None
+) -> None:
+    """Install every story's baseline; the first story adopts what a database from
+    before stories holds."""
+    for number, story in enumerate(stories):
+        install_baseline(store, story, at=at, adopt=number == 0, policy=policy)
 
-    Nearly always it is: that is judged on a plain read, and only a new baseline
-    takes the write lock (and is judged again under it).
+
+def install_baseline(
+    store: Store,
+    story: Story,
+    *,
+    at: datetime,
+    adopt: bool = False,
+    policy: Policy | None = None,
+) -> bool:
+    """Write a story's baseline unless this one is already in place, and record its
+    pins; with ``adopt``, take over what a database from before stories holds. True if
+    anything was written.
+
+    Nearly always nothing is: that is judged on a plain read, and only a new baseline
+    (or a database to adopt) takes the write lock, and is judged again under it.
     """
-    fingerprint = _fingerprint(baseline)
-    if store.get_meta(BASELINE_META) == fingerprint:
+    fingerprint = _fingerprint(story.baseline)
+    meta = BASELINE_META + story.name
+    if store.get_meta(meta) == fingerprint and not (adopt and store.holds_legacy()):
         return False
     with store.transaction() as conn:
-        if store.read_meta(conn, BASELINE_META) == fingerprint:
-            return False
-        forget, save = _with_baseline(store.read_knowledge(conn), baseline)
-        store.forget_knowledge(conn, forget)
-        store.save_knowledge(conn, save, at=at)
-        store.put_meta(conn, BASELINE_META, fingerprint)
+        adopted = adopt and store.adopt_legacy(conn, story.name)
+        if adopted:
+            log.info("state database: what it held from before stories is story %s's", story.name)
+        if store.read_meta(conn, meta) == fingerprint:
+            return adopted
+        forget, save = _with_baseline(store.read_knowledge(conn, story.name), story.baseline)
+        store.forget_knowledge(conn, story.name, forget)
+        store.save_knowledge(conn, story.name, save, at=at)
+        moved = _record_pins(conn, story, at=at)
+        if moved:
+            fold(conn, story, [], policy=policy, at=at, refold=moved)
+        store.put_meta(conn, meta, fingerprint)
     return True
+
+
+def _record_pins(conn: Connection, story: Story, *, at: datetime) -> set[str]:
+    """Record the story's pins in the database as corrections; returns the keys whose
+    pin is new, changed or gone. A pin with no ``as_of`` holds from the day it was
+    first recorded."""
+    active = {
+        c.key: c
+        for c in Store.read_corrections(conn, story=story.name, active=True)
+        if c.kind == CorrectionKind.PIN
+    }
+    moved = set()
+    for key, pin in story.pins.items():
+        value, qualifier, as_of = normalise_pin(key, pin, story.topic)
+        given = {"value": value, "qualifier": qualifier, "pinned_as_of": _iso(as_of)}
+        earlier = active.pop(key, None)
+        if earlier is not None and {k: earlier.data.get(k) for k in given} == given:
+            continue
+        if earlier is not None:
+            Store.undo_correction(conn, earlier.id, by=CONFIG, at=at)
+        Store.add_correction(
+            conn,
+            story=story.name,
+            kind=CorrectionKind.PIN,
+            key=key,
+            data={**given, "as_of": (as_of or at.date()).isoformat()},
+            by=CONFIG,
+            why="pinned in the config",
+            at=at,
+        )
+        moved.add(key)
+    for key, gone in active.items():
+        Store.undo_correction(conn, gone.id, by=CONFIG, at=at)
+        moved.add(key)
+    return moved
 
 
 def _knowledge(rows: dict[str, dict[str, Any]]) -> Knowledge:
@@ -106,21 +174,25 @@ def _knowledge(rows: dict[str, dict[str, Any]]) -> Knowledge:
     return Knowledge(facts)
 
 
-def current(store: Store, baseline: Knowledge) -> Knowledge:
-    """What is known, as :func:`install_baseline` then :func:`load` give it, writing nothing."""
-    stored = store.load_knowledge()
-    if store.get_meta(BASELINE_META) != _fingerprint(baseline):
-        forget, save = _with_baseline(stored, baseline)
+def current(store: Store, story: Story, *, first: bool = False) -> Knowledge:
+    """What is known of a story, as :func:`install_baseline` then :func:`load` give it,
+    writing nothing. The ``first`` story sees what a database from before stories
+    holds, as it would once it took it over."""
+    stored = store.load_knowledge(story.name)
+    if first:
+        stored = store.load_knowledge(LEGACY_STORY) | stored
+    if store.get_meta(BASELINE_META + story.name) != _fingerprint(story.baseline):
+        forget, save = _with_baseline(stored, story.baseline)
         stored = {k: v for k, v in stored.items() if k not in forget} | save
     return _knowledge(stored)
 
 
-def read(conn: Connection) -> Knowledge:
-    return _knowledge(Store.read_knowledge(conn))
+def read(conn: Connection, story: str) -> Knowledge:
+    return _knowledge(Store.read_knowledge(conn, story))
 
 
-def load(store: Store) -> Knowledge:
-    return _knowledge(store.load_knowledge())
+def load(store: Store, story: str) -> Knowledge:
+    return _knowledge(store.load_knowledge(story))
 
 
 @dataclass(frozen=True)
@@ -142,76 +214,212 @@ def _position(obs: Observation) -> list[str]:
     return [v.isoformat() if isinstance(v, date) else v for v in fold_order(obs)]
 
 
+@dataclass(frozen=True)
+class Override:
+    """A value a person set, or the config pins: it holds from ``as_of`` on, after
+    every article of that day, until a later article reports a further change."""
+
+    correction_id: int
+    key: str
+    value: str | int
+    qualifier: str | None
+    as_of: date
+    origin: str
+
+    @classmethod
+    def of(cls, correction: StoredCorrection) -> Override:
+        data = correction.data
+        origin = Origin.PINNED if correction.kind == CorrectionKind.PIN else Origin.SET
+        return cls(
+            correction.id,
+            correction.key,
+            data["value"],
+            data.get("qualifier"),
+            date.fromisoformat(data["as_of"]),
+            origin,
+        )
+
+    def position(self) -> list[str]:
+        # After every observation of its day ("\uffff" sorts after any date or text).
+        return [self.as_of.isoformat(), "\uffff", str(self.correction_id)]
+
+    def apply(self, fact: KnownFact | None, kind: str) -> KnownFact:
+        reading = Reading(self.value, self.qualifier, self.as_of)
+        if fact is None:
+            return KnownFact(self.key, kind, reading, self.origin)
+        if (fact.value, fact.qualifier) == (self.value, self.qualifier):
+            held = replace(fact.current, as_of=_later(fact.as_of, self.as_of))
+            return replace(fact, current=held, origin=self.origin)
+        return KnownFact(
+            key=self.key,
+            kind=kind,
+            current=reading,
+            origin=self.origin,
+            history=(*fact.history, fact.current),
+        )
+
+
+def overrides_of(conn: Connection, story: str) -> dict[str, list[Override]]:
+    """The story's values set by people and pinned in the config, by fact, in fold order."""
+    found: dict[str, list[Override]] = {}
+    for correction in Store.read_corrections(conn, story=story, active=True):
+        if correction.kind in (CorrectionKind.SET, CorrectionKind.PIN):
+            found.setdefault(correction.key, []).append(Override.of(correction))
+    for listed in found.values():
+        listed.sort(key=Override.position)
+    return found
+
+
+def rejected_of(conn: Connection, story: str) -> dict[str, set[tuple[str, str]]]:
+    """The evidence of the story's rejected changes, by fact: (article URL, quote)."""
+    found: dict[str, set[tuple[str, str]]] = {}
+    for correction in Store.read_corrections(conn, story=story, active=True):
+        if correction.kind == CorrectionKind.REJECT:
+            found.setdefault(correction.key, set()).update(
+                (e["url"], e["quote"]) for e in correction.data.get("evidence", [])
+            )
+    return found
+
+
 def fold(
     conn: Connection,
+    story: Story,
     observations: list[Observation],
     *,
-    baseline: Knowledge,
-    topic: Topic,
-    policy: Policy,
+    policy: Policy | None,
     at: datetime,
+    refold: set[str] | None = None,
 ) -> list[RecordedChange]:
-    """Fold newly stored observations into knowledge, in the caller's transaction.
+    """Fold newly stored observations of a story into its knowledge, in the caller's
+    transaction.
 
     The result is what folding every stored observation from the baseline
-    in :func:`fold_order` gives, whatever order sources and passes brought
-    them in. A fact whose new observations all come after the last one
-    folded into it (the usual case) continues from where it is; one that
-    receives an observation from before that point (an older article read
-    late) is folded again from the baseline over all its observations.
-    Changes the new path no longer goes through are marked superseded.
+    in :func:`fold_order` gives, with the values people set and the config
+    pins put in at their dates and rejected readings left out, whatever
+    order sources and passes brought them in. A fact whose new observations
+    all come after the last one folded into it (the usual case) continues
+    from where it is; one that receives an observation from before that
+    point (an older article read late), or is in ``refold`` (a correction
+    was made or undone), is folded again from the baseline over all its
+    observations. Changes the new path no longer goes through are marked
+    superseded.
 
     Returns the changes this call created or moved on, each with its event:
     new, confirmed, corroborated, or corrected (the same news as a change it
     supersedes, now from another starting value: not alerted again).
     """
-    stored = read(conn)
-    by_key: dict[str, list[Observation]] = {}
+    policy = policy or Policy()
+    refold = set(refold or ())
+    name, topic = story.name, story.topic
+    stored = read(conn, name)
+    overrides = overrides_of(conn, name)
+    rejected = rejected_of(conn, name)
+    by_key: dict[str, list[Observation]] = {key: [] for key in refold}
     for obs in observations:
-        by_key.setdefault(obs.key, []).append(obs)
-    start: dict[str, KnownFact] = {}
-    to_fold: list[Observation] = []
+        if (obs.evidence.url, obs.evidence.quote) not in rejected.get(obs.key, set()):
+            by_key.setdefault(obs.key, []).append(obs)
+    folded: dict[str, KnownFact] = {}
+    touched: dict[str, Change] = {}
     refolded: set[str] = set()
     reached: dict[str, list[str]] = {}
     for key, found in by_key.items():
-        mark = Store.read_meta(conn, FOLD_META + key)
-        reached[key] = decoded_position(mark)
-        fact = stored.get(key)
-        if fact is not None and all(_position(o) >= reached[key] for o in found):
-            start[key] = fact
-            to_fold += found
+        if key not in topic.keys:
+            log.warning("story %s: %s is no longer a fact of its topic; skipped", name, key)
             continue
-        # Out of order, or the fact's row is damaged: fold it all again.
-        refolded.add(key)
-        if key in baseline.facts:
-            start[key] = baseline.facts[key]
-        to_fold += [Observation.from_json(row) for row in Store.observations_of(conn, key)]
-    comparison = compare(Knowledge(start), to_fold, topic, policy)
-    Store.save_knowledge(conn, comparison.knowledge.to_json(), at=at)
-    for obs in to_fold:
-        reached[obs.key] = max(reached[obs.key], _position(obs))
+        mark = decoded_position(Store.read_meta(conn, _fold_key(name, key)))
+        fact = stored.get(key)
+        if key not in refold and fact is not None and all(_position(o) >= mark for o in found):
+            steps: list[Observation | Override] = [*found]
+            steps += [o for o in overrides.get(key, []) if o.position() > mark]
+            start = fact
+        else:
+            # Out of order, corrected, or the fact's row is damaged: fold it all again.
+            refolded.add(key)
+            start = story.baseline.facts.get(key)
+            steps = [
+                o
+                for row in Store.observations_of(conn, name, key)
+                if (o := Observation.from_json(row))
+                and (o.evidence.url, o.evidence.quote) not in rejected.get(key, set())
+            ]
+            steps += overrides.get(key, [])
+            mark = []
+        fact, changes = _fold_steps(start, steps, key, topic, policy)
+        for change in changes:
+            touched[change.identity] = change
+        if fact is not None:
+            folded[key] = fact
+        for step in steps:
+            mark = max(mark, step.position() if isinstance(step, Override) else _position(step))
+        reached[key] = mark
+    Store.save_knowledge(conn, name, Knowledge(folded).to_json(), at=at)
+    gone = {k for k in refolded if k not in folded and k not in story.baseline.facts}
+    Store.forget_knowledge(conn, name, gone)
     for key, position in reached.items():
-        Store.put_meta(conn, FOLD_META + key, json.dumps(position))
+        Store.put_meta(conn, _fold_key(name, key), json.dumps(position))
 
-    known = {c.identity: c for c in Store.changes_of(conn, by_key)}
-    produced = {c.identity for c in comparison.changes}
+    known = {
+        c.identity: c
+        for c in Store.changes_of(conn, name, by_key)
+        if c.status != ChangeStatus.REJECTED
+    }
     superseded = [
         c
         for c in known.values()
-        if c.key in refolded and c.identity not in produced and c.status != ChangeStatus.SUPERSEDED
+        if c.key in refolded and c.identity not in touched and c.status != ChangeStatus.SUPERSEDED
     ]
     Store.supersede_changes(conn, [c.id for c in superseded], at=at)
     recorded = []
-    for change in comparison.changes:
+    for identity in sorted(touched):
+        change = touched[identity]
         event = _event(change, known.get(change.identity), superseded)
         if event is None:
             continue
         change = replace(change, event=event)
         change_id, first_seen = Store.upsert_change(
-            conn, change.identity, change.key, change.status, change.to_json(), at=at
+            conn, name, change.identity, change.key, change.status, change.to_json(), at=at
         )
         recorded.append(RecordedChange(change, change_id, first_seen))
     return recorded
+
+
+def _fold_steps(
+    start: KnownFact | None,
+    steps: list[Observation | Override],
+    key: str,
+    topic: Topic,
+    policy: Policy,
+) -> tuple[KnownFact | None, list[Change]]:
+    """One fact folded over observations and overrides in order: the fact, and the
+    changes made or fed on the way (the last state of each)."""
+    fact = start
+    touched: dict[str, Change] = {}
+    run: list[Observation] = []
+    kind = topic.fact(key).kind
+
+    def flush() -> None:
+        nonlocal fact
+        if run:
+            comparison = compare(Knowledge({key: fact} if fact else {}), run, topic, policy)
+            fact = comparison.knowledge.get(key)
+            touched.update((c.identity, c) for c in comparison.changes)
+            run.clear()
+
+    def order(step: Observation | Override) -> list[str]:
+        return step.position() if isinstance(step, Override) else _position(step)
+
+    for step in sorted(steps, key=order):
+        if isinstance(step, Override):
+            flush()
+            fact = step.apply(fact, kind)
+        else:
+            run.append(step)
+    flush()
+    return fact, list(touched.values())
+
+
+def _fold_key(story: str, key: str) -> str:
+    return f"{FOLD_META}{story}:{key}"
 
 
 def decoded_position(mark: str | None) -> list[str]:
@@ -251,16 +459,24 @@ def label_of(topic: Topic, key: str) -> str:
         return key
 
 
-def present(change: Change, change_id: int, first_seen: datetime, topic: Topic) -> FactChange:
+def present(
+    change: Change,
+    change_id: int,
+    first_seen: datetime,
+    topic: Topic,
+    story: str | None = None,
+    status: str | None = None,
+) -> FactChange:
     """A change as people read it: labels and described values."""
     return FactChange(
+        story=story,
         change_id=change_id,
         key=change.key,
         label=label_of(topic, change.key),
         change_type=change.change_type,
         old=describe(change.kind, change.old.value, change.old.qualifier) if change.old else None,
         new=describe(change.kind, change.new.value, change.new.qualifier),
-        status=change.status,
+        status=status or change.status,
         first_seen=first_seen,
         evidence=change.evidence,
         as_of=change.new.as_of,
@@ -273,20 +489,24 @@ def present(change: Change, change_id: int, first_seen: datetime, topic: Topic) 
 
 def stored_changes(
     store: Store,
-    topic: Topic,
+    story: Story,
     *,
     since: datetime | None = None,
     until: datetime | None = None,
+    rejected: bool = True,
 ) -> list[FactChange]:
-    """Changes from the database, ready to show, oldest first.
+    """A story's changes from the database, ready to show, oldest first; rejected ones
+    too, unless ``rejected`` is false.
 
     ``since`` and ``until`` may be in any zone (a digest's period is in the
     configured one); the database holds UTC and SQLite compares the stored
     text, so they are turned to UTC first.
     """
     rows = store.list_changes(
+        story=story.name,
         since=since.astimezone(UTC) if since else None,
         until=until.astimezone(UTC) if until else None,
+        rejected=rejected,
     )
     changes = []
     for row in rows:
@@ -297,7 +517,10 @@ def stored_changes(
                 "state database: changes row %r is damaged and was skipped (%r)", row["id"], exc
             )
             continue
-        changes.append(present(change, row["id"], datetime.fromisoformat(row["first_seen"]), topic))
+        first_seen = datetime.fromisoformat(row["first_seen"])
+        changes.append(
+            present(change, row["id"], first_seen, story.topic, story.name, row["status"])
+        )
     return changes
 
 
@@ -366,7 +589,17 @@ def _reported_since(knowledge: Knowledge, topic: Topic) -> str:
         for fact in topic.facts
         if fact.kind == "status"
         and (known := knowledge.get(fact.key)) is not None
-        and known.origin == "observed"
+        and known.origin == Origin.OBSERVED
         and known.as_of is not None
     ]
     return "; reported since: " + "; ".join(reports) if reports else "; nothing reported since"
+
+
+def _later(a: date | None, b: date | None) -> date | None:
+    if a is None or b is None:
+        return a or b
+    return max(a, b)
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None

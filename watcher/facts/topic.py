@@ -14,6 +14,7 @@ with one line naming the file, the place in it and the problem.
 from __future__ import annotations
 
 import contextlib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -237,6 +238,47 @@ def topic_problems(raw: _TopicFile) -> list[str]:
                 problems.append(f"{section}[{index}] ({item.id}): id appears twice")
             seen.add(item.id)
     return problems
+
+
+def topic_file_problems(path: str | Path) -> list[str]:
+    """Everything wrong with a topic file, one line each, all at once (for `watcher story
+    check`): what :func:`load_topic` would stop at first, and what it lets pass but a
+    reader would trip over (a base's ``near`` town that is no place of the story, a name
+    two bases claim)."""
+    file = Path(path)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return [f"{file}: topic file not found"]
+    except (OSError, UnicodeDecodeError) as exc:
+        return [f"{file}: cannot read topic file: {exc}"]
+    except tomllib.TOMLDecodeError as exc:
+        return [f"{file}: not valid TOML: {exc}"]
+    try:
+        raw = _TopicFile.model_validate(data)
+    except ValidationError as exc:
+        return [f"{file}: {_where(e['loc'], data)}: {_describe(e)}" for e in exc.errors()]
+    problems = topic_problems(raw)
+    places = [*raw.place.names, *raw.place.host]
+    owners: dict[str, str] = {}
+    for index, base in enumerate(raw.bases):
+        where = f"bases[{index}] ({base.id})"
+        for name in base.names:
+            earlier = owners.setdefault(name.casefold(), where)
+            if earlier != where:
+                problems.append(f"{where}.names: {name!r} is also a name of {earlier}")
+        for town in base.near:
+            if not any(_names_word(town, place) for place in places):
+                problems.append(
+                    f"{where}.near: {town!r} names no place of the story "
+                    f"([place] names: {', '.join(raw.place.names)})"
+                )
+    return [f"{file}: {problem}" for problem in problems]
+
+
+def _names_word(text: str, name: str) -> bool:
+    """Whether ``name`` appears in ``text`` as a whole word or words."""
+    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE) is not None
 
 
 def _compile(raw: _TopicFile, file: Path | None) -> Topic:

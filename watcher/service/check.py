@@ -2,7 +2,9 @@
 
 Network work for all sources runs concurrently; each source's results are
 then written in one transaction: its articles, their observations, the
-knowledge and changes they lead to, and the alerts those cause. A crash
+knowledge and changes they lead to, and the alerts those cause. Every
+source feeds every story: an article is fetched and extracted once, and
+read for each story it is about; each story's changes go to its channels. A crash
 mid-pass loses nothing (what was not written is fetched again next time)
 and cannot leave a change without its alerts, or an alert without its change.
 
@@ -33,8 +35,8 @@ from watcher.alerts.outbox import enqueue_change, enqueue_health
 from watcher.config import Config, Source
 from watcher.counters import Counter, FailureReason, Tally
 from watcher.facts import knowledge
-from watcher.facts.compare import ChangeEvent, Knowledge
-from watcher.facts.topic import Topic, load_topic
+from watcher.facts.compare import ChangeEvent
+from watcher.facts.stories import Story, load_stories
 from watcher.ingest.extract import ExtractError
 from watcher.ingest.feeds import FeedError, parse_feed
 from watcher.ingest.fetch import Fetcher, FetchError
@@ -175,7 +177,9 @@ class _Fetched:
     last_modified: str | None = None
     body_hash: str | None = None
     new_items: list[FeedItem] = field(default_factory=list)
-    done: list[tuple[PendingItem, Article, list[Observation]]] = field(default_factory=list)
+    done: list[tuple[PendingItem, Article, dict[str, list[Observation]]]] = field(
+        default_factory=list
+    )
     failed: list[tuple[PendingItem, _Problem]] = field(default_factory=list)
     deadline: float = float("inf")  # event-loop time when this source's budget runs out
     budget: str = ""  # the setting that set the deadline, and its value
@@ -190,25 +194,23 @@ class _Problem:
 
 
 class Checker:
-    """Runs passes; holds what passes share (the store, the settings, the topic)."""
+    """Runs passes; holds what passes share (the store, the settings, the stories)."""
 
     def __init__(
         self,
         config: Config,
         store: Store,
         *,
-        topic: Topic | None = None,
-        baseline: Knowledge | None = None,
+        stories: list[Story] | None = None,
         readers: Readers | None = None,
         progress: Progress | None = None,
         on_written: OnWritten | None = None,
     ) -> None:
         self.config = config
         self.store = store
-        self.topic = topic or load_topic(config.topic_path())
+        self.stories = stories if stories is not None else load_stories(config)
         self.readers = readers
         self._own_readers = readers is None
-        self.baseline = baseline or knowledge.baseline_of(config, self.topic)
         self.policy = knowledge.policy_of(config)
         self.channels = config.notify.channels()
         self.progress = progress
@@ -228,10 +230,12 @@ class Checker:
         limits hold across them; without one, the pass opens its own.
         """
         started, clock = utcnow(), time.monotonic()
-        await self._writing(knowledge.install_baseline, self.store, self.baseline, at=started)
+        await self._writing(
+            knowledge.install_stories, self.store, self.stories, at=started, policy=self.policy
+        )
         sources = self.config.enabled_sources() if sources is None else sources
         if self.readers is None:
-            self.readers = readers_for(self.config, self.topic)
+            self.readers = readers_for(self.config, self.stories)
         self._in_flight = asyncio.Semaphore(max(MIN_IN_FLIGHT, 4 * self.readers.workers))
         self._pass_deadline = asyncio.get_running_loop().time() + self.config.check.pass_budget
         try:
@@ -483,14 +487,17 @@ class Checker:
         with self.store.transaction() as conn:
             self._drop_taken(conn, fetched)
             self.store.add_items(conn, fetched.new_items, at=now)
-            observations: list[Observation] = []
+            observations: dict[str, list[Observation]] = {}
             for item, article, found in fetched.done:
                 article_id = self.store.save_article(conn, item, article, at=now)
-                self.store.add_observations(conn, article_id, [o.to_json() for o in found], at=now)
-                observations.extend(found)
+                for story, facts in found.items():
+                    rows = [o.to_json() for o in facts]
+                    self.store.add_observations(conn, article_id, story, rows, at=now)
+                    observations.setdefault(story, []).extend(facts)
                 report.articles.append(article)
-            if observations:
-                report.changes = self._compare(conn, observations, at=now)
+            for story in self.stories:
+                if observations.get(story.name):
+                    report.changes += self._compare(conn, story, observations[story.name], at=now)
             for item, problem in fetched.failed:
                 self.store.record_item_failure(
                     conn, item, problem.reason, max_attempts=max_attempts
@@ -512,7 +519,7 @@ class Checker:
             )
             if report.status == "nothing_new" and report.articles:
                 report.status = "new"
-            _count(tally, report, facts_read=len(observations))
+            _count(tally, report, facts_read=sum(len(o) for o in observations.values()))
             tally.write(conn)
 
     def _drop_taken(self, conn: Any, fetched: _Fetched) -> None:
@@ -531,23 +538,25 @@ class Checker:
         fetched.failed = [f for f in fetched.failed if f[0].attempts or f[0].item_id not in taken]
 
     def _compare(
-        self, conn: Any, observations: list[Observation], *, at: datetime
+        self, conn: Any, story: Story, observations: list[Observation], *, at: datetime
     ) -> list[ReportedChange]:
-        """Fold observations into knowledge read in this same transaction; queue the alerts."""
-        recorded_changes = knowledge.fold(
-            conn,
-            observations,
-            baseline=self.baseline,
-            topic=self.topic,
-            policy=self.policy,
-            at=at,
-        )
+        """Fold a story's observations into its knowledge, read in this same transaction;
+        queue the alerts on the channels that hear the story."""
+        recorded_changes = knowledge.fold(conn, story, observations, policy=self.policy, at=at)
+        channels = {n: r for n, r in self.channels.items() if story.hears(n)}
         reported = []
         for recorded in recorded_changes:
             change = knowledge.present(
-                recorded.change, recorded.change_id, recorded.first_seen, self.topic
+                recorded.change, recorded.change_id, recorded.first_seen, story.topic, story.name
             )
-            queued = enqueue_change(conn, change, recorded.event, self.channels, at=at)
+            queued = enqueue_change(
+                conn,
+                change,
+                recorded.event,
+                channels,
+                at=at,
+                subject_key=story.subject_key(change.key),
+            )
             reported.append(ReportedChange(change, recorded.event, tuple(queued)))
         return reported
 
@@ -579,13 +588,16 @@ class Checker:
         path = self.config.atom_path()
         if path is None:
             return
-        changes = knowledge.stored_changes(self.store, self.topic)
+        changes = [c for s in self.stories for c in knowledge.stored_changes(self.store, s)]
+        first = self.stories[0]
+        several = len(self.stories) > 1
         feed = build_feed(
             changes,
-            title=f"watcher: {self.topic.title}",
-            feed_id=f"urn:watcher:{self.topic.name}",
+            title="watcher: " + ", ".join(s.title for s in self.stories),
+            feed_id="urn:watcher:" + ("stories" if several else first.topic.name),
             updated=utcnow(),
             self_url=self.config.notify.atom_url or path.resolve().as_uri(),
+            with_story=several,
         )
         try:
             write_feed(path, feed)
@@ -627,9 +639,9 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
-def readers_for(config: Config, topic: Topic) -> Readers:
+def readers_for(config: Config, stories: list[Story]) -> Readers:
     workers = config.articles.workers or default_workers()
-    return Readers(topic, config.topic_path(), workers)
+    return Readers([(s.name, s.topic, s.topic_path) for s in stories], workers)
 
 
 def run_check(

@@ -37,10 +37,7 @@ from watcher.alerts.digest import last_due, queue_digest
 from watcher.alerts.notify import Dispatcher
 from watcher.alerts.render import TemplateError, load_templates
 from watcher.config import Config, ConfigError, Routing, Source, load_config
-from watcher.facts import knowledge
-from watcher.facts.baseline import BaselineError
-from watcher.facts.compare import Knowledge
-from watcher.facts.topic import Topic, TopicError, load_topic
+from watcher.facts.stories import Story, StoryError, load_stories
 from watcher.service.check import Checker, CheckReport, readers_for
 from watcher.service.network import NetworkLoop
 from watcher.service.sdnotify import Notifier, watchdog_interval
@@ -99,14 +96,14 @@ def digest_trigger(routing: Routing, timezone: str) -> CronTrigger:
 
 @dataclass(frozen=True)
 class Prepared:
-    """What a config needs built before it runs: compiled topic, baseline, templates."""
+    """What a config needs built before it runs: its stories (compiled topics and
+    baselines), templates."""
 
     config: Config
-    topic: Topic
-    baseline: Knowledge
+    stories: list[Story]
     dispatcher: Dispatcher
     readers: Readers
-    # The topic file's bytes as read, to tell an edited topic from the same one.
+    # The stories' topic files as read (see topics_digest).
     topic_digest: str = ""
 
     def close(self) -> None:
@@ -117,19 +114,17 @@ class Prepared:
 def prepare(config: Config, store: Store) -> Prepared:
     """Build everything a config refers to; any problem is one :class:`StartupError` line."""
     try:
-        digest = hashlib.sha256(config.topic_path().read_bytes()).hexdigest()
-        topic = load_topic(config.topic_path())
-        baseline = knowledge.baseline_of(config, topic)
+        stories = load_stories(config)
+        digest = topics_digest(stories)
         renderer = load_templates(config.templates_path())
-    except (TopicError, BaselineError) as exc:
+    except StoryError as exc:
         raise StartupError(str(exc)) from None
     except TemplateError as exc:
         raise StartupError(f"templates: {exc}") from None
     except OSError as exc:
-        raise StartupError(f"{config.topic_path()}: cannot read: {exc.strerror}") from None
+        raise StartupError(f"{exc.filename}: cannot read: {exc.strerror}") from None
     dispatcher = Dispatcher(config, store, renderer)
-    readers = readers_for(config, topic)
-    return Prepared(config, topic, baseline, dispatcher, readers, digest)
+    return Prepared(config, stories, dispatcher, readers_for(config, stories), digest)
 
 
 @dataclass
@@ -197,7 +192,7 @@ class Service:
         return self.prepared.config
 
     def _site(self, prepared: Prepared) -> Site:
-        return Site(prepared.config, self.store, prepared.topic, prepared.baseline)
+        return Site(prepared.config, self.store, prepared.stories)
 
     def _token(self, config: Config) -> str | None:
         """The web view's token under ``config``, for the address it was started on."""
@@ -277,7 +272,7 @@ class Service:
 
     def catch_up_digests(self) -> None:
         """Send a digest whose time passed while the daemon was down (within the grace)."""
-        if queue_due_digests(self.config, self.store, self.prepared.topic, utcnow()):
+        if queue_due_digests(self.config, self.store, self.prepared.stories, utcnow()):
             self.dispatch()
 
     def dispatch(self) -> None:
@@ -297,8 +292,8 @@ class Service:
             return
         zone = ZoneInfo(prepared.config.notify.timezone)
         end = last_due(routing, utcnow(), zone)
-        digest = queue_digest(prepared.config, self.store, prepared.topic, channel, end=end)
-        if digest is None:
+        digests = queue_digest(prepared.config, self.store, prepared.stories, channel, end=end)
+        if not digests:
             log.info("digest to %s: nothing new to send for this period", channel)
         self.dispatch()
 
@@ -306,11 +301,7 @@ class Service:
         """One source's pass. Errors stay in the report; the job never raises them on."""
         prepared, fetcher = self.prepared, self.network.fetcher
         checker = Checker(
-            prepared.config,
-            self.store,
-            topic=prepared.topic,
-            baseline=prepared.baseline,
-            readers=prepared.readers,
+            prepared.config, self.store, stories=prepared.stories, readers=prepared.readers
         )
         report = self.network.run(checker.run([source], fetcher=fetcher))
         if report.changes:
@@ -401,8 +392,9 @@ class Service:
                 )
             self.web.app.use(self._site(prepared), token=token)
         old = self.prepared
-        # Readers emit the facts of the topic they were built with: keep them only if
-        # the topic is the same, not merely its path (the file may have been edited).
+        # Readers emit the facts of the topics they were built with: keep them only if
+        # the stories and their topics are the same, not merely their paths (a file may
+        # have been edited).
         same_readers = (prepared.topic_digest, new.articles.workers) == (
             old.topic_digest,
             old.config.articles.workers,
@@ -515,6 +507,15 @@ def no_sources(config: Config) -> str | None:
     if config.enabled_sources():
         return None
     return f"{config.path}: sources: no enabled source to poll"
+
+
+def topics_digest(stories: list[Story]) -> str:
+    """Each story's name and its topic file's bytes as read, to tell an edited topic (or
+    another set of stories) from the same ones."""
+    digest = hashlib.sha256()
+    for story in stories:
+        digest.update(story.name.encode() + b"\0" + story.topic_path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def run_service(config_path: str | None) -> int:

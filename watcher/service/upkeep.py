@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from watcher.alerts.digest import last_due, queue_digest
 from watcher.config import Config
-from watcher.facts.topic import Topic
+from watcher.facts.stories import Story
 from watcher.store import Store
 
 # A digest missed by this much (the daemon was down, the timer had not run) is
@@ -36,12 +36,15 @@ def due_digests(config: Config, now: datetime) -> dict[str, datetime]:
     return due
 
 
-def queue_due_digests(config: Config, store: Store, topic: Topic, now: datetime) -> list[str]:
-    """Queue each due digest (once per channel and period); the channels that got one."""
+def queue_due_digests(
+    config: Config, store: Store, stories: list[Story], now: datetime
+) -> list[str]:
+    """Queue each due digest (once per channel, story and period); the channels that got
+    one."""
     return [
         channel
         for channel, end in due_digests(config, now).items()
-        if queue_digest(config, store, topic, channel, end=end) is not None
+        if queue_digest(config, store, stories, channel, end=end)
     ]
 
 

@@ -1,8 +1,10 @@
 """Extraction and fact reading on every core.
 
-trafilatura and the fact reader are pure Python and hold the GIL, so threads
-give one core's worth of work. A pass with many articles hands them to a pool
-of worker processes, each with the topic compiled once. Workers are started
+An article is extracted once and read for every story the config follows
+(each story's topic says whether the article is about it). trafilatura and
+the fact reader are pure Python and hold the GIL, so threads give one core's
+worth of work. A pass with many articles hands them to a pool of worker
+processes, each with the topics compiled once. Workers are started
 by a fork server (never forked from a process running scheduler threads) with
 the heavy modules already imported, and only when a pass has enough articles
 to be worth it.
@@ -16,6 +18,7 @@ import os
 import select
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
@@ -27,21 +30,24 @@ from watcher.facts.topic import Topic, load_topic
 from watcher.ingest.extract import ExtractError, extract_html
 from watcher.models import Article, Observation
 
-Reading = tuple[Article, list[Observation]]
+# A story's name and topic, and where the topic was read from (for worker processes).
+StoryTopic = tuple[str, Topic, Path]
+# An article, and the observations of each story it is about (story name to its facts).
+Reading = tuple[Article, dict[str, list[Observation]]]
 
 # Below this many articles in a pass, starting workers costs more than it saves.
 POOL_THRESHOLD = 24
 
-_worker_topic: Topic | None = None
+_worker_topics: dict[str, Topic] | None = None
 # trafilatura and lxml crash (segfault, heap corruption) when several threads of
 # one process extract at once, so the thread path reads one article at a time.
 _THREAD_LOCK = threading.Lock()
 
 
-def _start_worker(topic_path: str, owner: int) -> None:
-    global _worker_topic
+def _start_worker(topic_paths: tuple[tuple[str, str], ...], owner: int) -> None:
+    global _worker_topics
     _exit_with(owner)
-    _worker_topic = load_topic(topic_path)
+    _worker_topics = {name: load_topic(path) for name, path in topic_paths}
 
 
 def _exit_with(owner: int) -> None:
@@ -83,30 +89,32 @@ def _running(pid: int) -> bool:
 
 
 def read_article(
-    topic: Topic,
+    topics: dict[str, Topic],
     content: bytes,
     url: str,
     title: str | None,
     published: datetime | None,
     source: str,
 ) -> Reading:
-    """An article's text and metadata, and the topic's facts it states."""
+    """An article's text and metadata (extracted once), and the facts it states for each
+    story it is about; a story it is not about gets nothing."""
     article = extract_html(
         content, url, fallback_title=title, fallback_published=published, source=source
     )
-    return article, extract_facts(article, topic)
+    found = {name: extract_facts(article, topic) for name, topic in topics.items()}
+    return article, {name: facts for name, facts in found.items() if facts}
 
 
-def _read_in_thread(topic: Topic, *args: Any) -> Reading:
+def _read_in_thread(topics: dict[str, Topic], *args: Any) -> Reading:
     with _THREAD_LOCK:
-        return read_article(topic, *args)
+        return read_article(topics, *args)
 
 
 def _read_in_worker(
     content: bytes, url: str, title: str | None, published: datetime | None, source: str
 ) -> Reading:
-    assert _worker_topic is not None, "worker started without its topic"
-    return read_article(_worker_topic, content, url, title, published, source)
+    assert _worker_topics is not None, "worker started without its topics"
+    return read_article(_worker_topics, content, url, title, published, source)
 
 
 def default_workers() -> int:
@@ -120,9 +128,9 @@ class Readers:
     daemon), so the workers are started at most once.
     """
 
-    def __init__(self, topic: Topic, topic_path: Path, workers: int) -> None:
-        self.topic = topic
-        self.topic_path = topic_path
+    def __init__(self, stories: Sequence[StoryTopic], workers: int) -> None:
+        self.topics = {name: topic for name, topic, _ in stories}
+        self.topic_paths = tuple((name, str(path)) for name, _, path in stories)
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
@@ -140,7 +148,7 @@ class Readers:
                     max_workers=self.workers,
                     mp_context=context,
                     initializer=_start_worker,
-                    initargs=(str(self.topic_path), os.getpid()),
+                    initargs=(self.topic_paths, os.getpid()),
                 )
             return self._pool
 
@@ -159,7 +167,7 @@ class Readers:
         if self.workers > 1 and articles_in_pass >= POOL_THRESHOLD:
             pool = self._executor()
         if pool is None:
-            return await asyncio.to_thread(_read_in_thread, self.topic, *args)
+            return await asyncio.to_thread(_read_in_thread, self.topics, *args)
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(pool, _read_in_worker, *args)
@@ -172,7 +180,7 @@ class Readers:
             if not self._retired:
                 raise
             # Retired between taking the pool and handing it this article.
-            return await asyncio.to_thread(_read_in_thread, self.topic, *args)
+            return await asyncio.to_thread(_read_in_thread, self.topics, *args)
 
     def _discard_pool(self) -> None:
         with self._lock:

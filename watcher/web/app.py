@@ -37,7 +37,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from watcher import __version__
 from watcher.alerts.outbox import outbox_json
-from watcher.facts.shapes import facts_document
+from watcher.facts.shapes import StoryFacts, facts_document
+from watcher.facts.stories import Story
 from watcher.resources import resource_path
 from watcher.store import StoreError
 from watcher.web import pages, queries
@@ -222,7 +223,7 @@ def templates_for(site: Site) -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.filters["when"] = lambda value: _when(value, site)
-    env.globals["story_title"] = site.topic.title
+    env.globals["story_title"] = ", ".join(s.title for s in site.stories)
     env.globals["version"] = __version__
     return Jinja2Templates(env=env)
 
@@ -235,16 +236,25 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
 # -- pages --------------------------------------------------------------------------
 
 
+def _story(request: Request) -> Story | None:
+    """The story asked for with ``?story=NAME``; without one, the config's first."""
+    return _site(request).story(request.query_params.get("story") or None)
+
+
 def story(request: Request) -> Response:
-    return _page(request, "story.html.j2", pages.story_page(_site(request)))
+    chosen = _story(request)
+    if chosen is None:
+        return not_found(request)
+    return _page(request, "story.html.j2", pages.story_page(_site(request), chosen))
 
 
 def timeline(request: Request) -> Response:
     site = _site(request)
-    fact = site.fact(request.path_params["key"])
-    if fact is None:
+    chosen = _story(request)
+    fact = site.fact(request.path_params["key"], chosen) if chosen else None
+    if chosen is None or fact is None:
         return not_found(request)
-    return _page(request, "timeline.html.j2", pages.timeline_page(site, fact))
+    return _page(request, "timeline.html.j2", pages.timeline_page(site, chosen, fact))
 
 
 def changes(request: Request) -> Response:
@@ -275,21 +285,52 @@ def not_found(request: Request, exc: Exception | None = None) -> Response:
 # -- API ------------------------------------------------------------------------------
 
 
+def _shown(site: Site, request: Request, key: str | None = None) -> list[StoryFacts] | None:
+    """Each story asked for (``?story=NAME``, else every one) with its facts (only
+    ``key``, when given), changes and corrections; None for an unknown story."""
+    name = request.query_params.get("story") or None
+    stories = site.stories if name is None else [s for s in site.stories if s.name == name]
+    if not stories:
+        return None
+    shown = []
+    for story in stories:
+        if key is not None and key not in story.topic.keys:
+            continue
+        known = site.known(story)
+        keys = [k for k in story.topic.keys if k in known.facts and key in (None, k)]
+        shown.append(
+            StoryFacts(
+                story,
+                [known.facts[k] for k in keys],
+                queries.changes(site.store, [story], key=key),
+                [c for c in queries.corrections(site.store, story.name) if key in (None, c.key)],
+            )
+        )
+    return shown
+
+
 def api_facts(request: Request) -> Response:
     """What is known, fact by fact; the same as `watcher facts --json`.
     ---
     summary: Every fact as it stands, with its sources, and the changes so far
+    parameters:
+      - name: story
+        in: query
+        schema: {type: string}
+        description: only this story (default every one)
     responses:
       200:
-        description: "{topic, facts: [fact], changes: [change]}"
+        description: "{topic, stories, facts: [fact], changes: [change], corrections}"
       304:
         description: Not modified since the ETag given in If-None-Match
+      404:
+        description: Not a story of the config
     """
     site = _site(request)
-    known = site.known()
-    facts = [known.facts[k] for k in site.topic.keys if k in known.facts]
-    found = queries.changes(site.store, site.topic)
-    return json_response(request, facts_document(site.topic, facts, found))
+    shown = _shown(site, request)
+    if shown is None:
+        return json_error(404, f"{request.query_params['story']}: not a story of the config")
+    return json_response(request, facts_document(shown))
 
 
 def api_fact(request: Request) -> Response:
@@ -301,22 +342,33 @@ def api_fact(request: Request) -> Response:
         in: path
         required: true
         schema: {type: string}
+      - name: story
+        in: query
+        schema: {type: string}
+        description: only this story (default every story that tracks the fact)
     responses:
       200:
-        description: "{topic, facts: [fact], changes: [change]}"
+        description: "{topic, stories, facts: [fact], changes: [change], corrections}"
       304:
         description: Not modified since the ETag given in If-None-Match
       404:
-        description: Not a fact of the topic
+        description: Not a fact of the story (or of any story)
     """
     site = _site(request)
     key = request.path_params["key"]
-    if site.fact(key) is None:
-        return json_error(404, f"{key}: not a fact of topic {site.topic.name!r}")
-    known = site.known()
-    facts = [known.facts[key]] if key in known.facts else []
-    found = queries.changes(site.store, site.topic, key=key)
-    return json_response(request, facts_document(site.topic, facts, found))
+    shown = _shown(site, request, key)
+    if not shown:
+        return json_error(404, f"{key}: not a fact of {_which(site, request)}")
+    return json_response(request, facts_document(shown))
+
+
+def _which(site: Site, request: Request) -> str:
+    name = request.query_params.get("story")
+    if name:
+        return f"story {name!r}"
+    if len(site.stories) == 1:
+        return f"topic {site.topic.name!r}"
+    return "any story"
 
 
 def api_changes(request: Request) -> Response:
@@ -342,10 +394,11 @@ def api_changes(request: Request) -> Response:
     """
     site = _site(request)
     key = request.query_params.get("fact") or None
-    if key is not None and site.fact(key) is None:
-        return json_error(404, f"{key}: not a fact of topic {site.topic.name!r}")
     story_name = request.query_params.get("story") or None
-    found = queries.changes(site.store, site.topic, key=key, story=story_name)
+    chosen = site.story(story_name) if story_name else None
+    if key is not None and site.fact(key, chosen) is None:
+        return json_error(404, f"{key}: not a fact of {_which(site, request)}")
+    found = queries.changes(site.store, site.stories, key=key, story=story_name)
     return json_response(request, {"changes": [c.to_json() for c in found]})
 
 

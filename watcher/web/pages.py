@@ -19,6 +19,7 @@ from watcher.alerts.render import SourceView, clean, http_url, status_text
 from watcher.config import Config
 from watcher.facts import knowledge
 from watcher.facts.compare import Knowledge, KnownFact, Reading, describe
+from watcher.facts.stories import Story
 from watcher.facts.topic import Fact, FactKind, Topic
 from watcher.models import Evidence, FactChange
 from watcher.store import Store, utcnow
@@ -28,6 +29,7 @@ from watcher.web.timeline import Chart, Role, TimedReading, build_chart, reading
 ORIGINS = {
     "seeds": "from the seed articles",
     "pinned": "pinned in the config",
+    "set": "set by a person",
     "observed": "observed since the seeds",
 }
 CHANGE_TYPES = {
@@ -41,12 +43,22 @@ CHANGE_TYPES = {
 
 @dataclass(frozen=True)
 class Site:
-    """What every page reads from: the config, its database, topic and baseline."""
+    """What every page reads from: the config, its database and stories."""
 
     config: Config
     store: Store
-    topic: Topic
-    baseline: Knowledge
+    stories: list[Story]
+
+    def story(self, name: str | None = None) -> Story | None:
+        """The story named ``name``; without a name, the config's first."""
+        if name is None:
+            return self.stories[0]
+        return next((s for s in self.stories if s.name == name), None)
+
+    @property
+    def topic(self) -> Topic:
+        """The first story's topic."""
+        return self.stories[0].topic
 
     @property
     def zone(self) -> ZoneInfo:
@@ -56,14 +68,17 @@ class Site:
         """Today on the wall clock of ``notify.timezone``, as digests count days."""
         return utcnow().astimezone(self.zone).date()
 
-    def known(self) -> Knowledge:
-        return queries.known(self.store, self.baseline)
+    def known(self, story: Story) -> Knowledge:
+        return queries.known(self.store, story)
 
-    def fact(self, key: str) -> Fact | None:
-        try:
-            return self.topic.fact(key)
-        except KeyError:
-            return None
+    def fact(self, key: str, story: Story | None = None) -> Fact | None:
+        """Fact ``key`` of ``story``; without a story, of any story."""
+        for candidate in [story] if story else self.stories:
+            try:
+                return candidate.topic.fact(key)
+            except KeyError:
+                continue
+        return None
 
 
 def sources_of(evidence: tuple[Evidence, ...]) -> list[SourceView]:
@@ -164,25 +179,33 @@ def deadlines(known: Knowledge, topic: Topic) -> list[date]:
     return found
 
 
-def story_page(site: Site) -> dict[str, Any]:
-    known = site.known()
+def story_choices(site: Site, chosen: Story) -> list[tuple[str, str, bool]]:
+    """Every story as (name, title, whether it is the one shown), for the selector."""
+    return [(s.name, clean(s.title), s is chosen) for s in site.stories]
+
+
+def story_page(site: Site, story: Story) -> dict[str, Any]:
+    known = site.known(story)
+    topic = story.topic
     return {
-        "title": clean(site.topic.title),
-        "outlook": [
-            clean(line) for line in knowledge.deadline_outlook(known, site.topic, site.today())
-        ],
-        "facts": [FactCard.of(fact, known.get(fact.key)) for fact in site.topic.facts],
+        "title": clean(topic.title),
+        "story": story.name,
+        "stories": story_choices(site, story),
+        "outlook": [clean(line) for line in knowledge.deadline_outlook(known, topic, site.today())],
+        "facts": [FactCard.of(fact, known.get(fact.key)) for fact in topic.facts],
         "today": site.today(),
     }
 
 
-def timeline_page(site: Site, fact: Fact) -> dict[str, Any]:
-    known = site.known()
+def timeline_page(site: Site, story: Story, fact: Fact) -> dict[str, Any]:
+    known = site.known(story)
     held = known.get(fact.key)
     readings = readings_of(held) if held else []
-    chart: Chart = build_chart(fact, readings, deadlines(known, site.topic))
+    chart: Chart = build_chart(fact, readings, deadlines(known, story.topic))
     return {
         "title": clean(fact.label),
+        "story": story.name,
+        "stories": story_choices(site, story),
         "fact": FactCard.of(fact, held),
         "chart": chart,
         "readings": [ReadingView.timed(r) for r in readings],
@@ -194,6 +217,7 @@ class ChangeCard:
     """One change, with every source and where its alerts went."""
 
     id: int
+    story: str | None
     key: str
     label: str
     old: str
@@ -210,6 +234,7 @@ class ChangeCard:
     def of(cls, change: FactChange, sent: list[queries.AlertRow]) -> ChangeCard:
         return cls(
             id=change.change_id,
+            story=change.story,
             key=change.key,
             label=clean(change.label),
             old=clean(change.old) if change.old else "unknown",
@@ -231,7 +256,8 @@ def changes_page(
     site: Site, *, key: str | None, story: str | None, page: int = 1
 ) -> dict[str, Any]:
     """Changes newest first, ``CHANGES_PER_PAGE`` a page (rendering thousands takes seconds)."""
-    newest_first = list(reversed(queries.changes(site.store, site.topic, key=key, story=story)))
+    found = queries.changes(site.store, site.stories, key=key, story=story)
+    newest_first = list(reversed(found))
     pages = max(1, -(-len(newest_first) // CHANGES_PER_PAGE))
     page = min(max(page, 1), pages)
     shown = newest_first[(page - 1) * CHANGES_PER_PAGE : page * CHANGES_PER_PAGE]
@@ -243,8 +269,10 @@ def changes_page(
         "first": (page - 1) * CHANGES_PER_PAGE + 1,
         "page": page,
         "pages": pages,
-        "facts": [(f.key, clean(f.label)) for f in site.topic.facts],
-        "stories": queries.stories(site.topic),
+        "facts": list(
+            {f.key: (f.key, clean(f.label)) for s in site.stories for f in s.topic.facts}.values()
+        ),
+        "stories": [s.name for s in site.stories],
         "chosen_fact": key or "",
         "chosen_story": story or "",
     }

@@ -19,36 +19,42 @@ from watcher.config import Config
 from watcher.counters import PassDurations, Total, read_totals
 from watcher.facts import knowledge
 from watcher.facts.compare import Knowledge
-from watcher.facts.topic import Topic
+from watcher.facts.stories import Story
 from watcher.models import FactChange
 from watcher.status import collect_status
-from watcher.store import SourceState, Store, alerts, aware, decoded, items
+from watcher.store import SourceState, Store, StoredCorrection, alerts, aware, decoded, items
 
 
-def known(store: Store, baseline: Knowledge) -> Knowledge:
-    """What is known now: the stored knowledge over the baseline, as a pass would leave it.
+def known(store: Store, story: Story) -> Knowledge:
+    """What is known of a story now: the stored knowledge over the baseline, as a pass
+    would leave it.
 
     A fact still only in the baseline (nothing stored yet, a fresh database)
     comes from the baseline, so the page shows the seeds' facts before the
     first pass, and nothing is written to get there.
     """
-    stored = knowledge.load(store)
-    return Knowledge({**baseline.facts, **stored.facts})
-
-
-def stories(topic: Topic) -> list[str]:
-    """The stories a config follows: one, its topic, until configs follow several."""
-    return [topic.name]
+    stored = knowledge.load(store, story.name)
+    return Knowledge({**story.baseline.facts, **stored.facts})
 
 
 def changes(
-    store: Store, topic: Topic, *, key: str | None = None, story: str | None = None
+    store: Store, stories: list[Story], *, key: str | None = None, story: str | None = None
 ) -> list[FactChange]:
-    """Changes, oldest first; only those of fact ``key`` and of ``story`` when given."""
-    if story is not None and story not in stories(topic):
-        return []
-    found = knowledge.stored_changes(store, topic)
+    """Changes of every story, oldest first; only those of fact ``key`` and of ``story``
+    when given."""
+    found = [
+        change
+        for followed in stories
+        if story is None or followed.name == story
+        for change in knowledge.stored_changes(store, followed)
+    ]
+    found.sort(key=lambda c: (c.first_seen, c.change_id))
     return [c for c in found if key is None or c.key == key]
+
+
+def corrections(store: Store, story: str) -> list[StoredCorrection]:
+    """What people (and the config's pins) set, rejected and undid in a story."""
+    return store.corrections(story=story)
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,7 @@ from contextlib import contextmanager
 import uvicorn
 
 from watcher.config import Config, is_loopback, parse_listen
-from watcher.facts.compare import Knowledge
-from watcher.facts.topic import Topic
+from watcher.facts.stories import Story
 from watcher.logs import register_secret
 from watcher.store import Store
 from watcher.web.app import WebApp
@@ -137,15 +136,14 @@ def prepare_web(site: Site, *, listen: str, token: str | None) -> WebServer:
 def start_web(
     config: Config,
     store: Store,
-    topic: Topic,
-    baseline: Knowledge,
+    stories: list[Story],
     *,
     listen: str,
     environ: Mapping[str, str] | None = None,
 ) -> WebServer:
     """Check the address and token, bind, and serve the view of ``config``'s database."""
     token = web_token(config, listen, environ)
-    return prepare_web(Site(config, store, topic, baseline), listen=listen, token=token).start()
+    return prepare_web(Site(config, store, stories), listen=listen, token=token).start()
 
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
