@@ -1,0 +1,329 @@
+"""Several stories in one config: shared sources, facts read per story, channels per story.
+
+The sources are real HTTP servers on loopback; the Niger story is the shipped
+one, the Chad story is written here as a user would write it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alerting import (
+    PASSWORD_ENV,
+    WEBHOOK_ENV,
+    Inbox,
+    Webhook,
+    email_channel,
+    slack_channel,
+    smtp_server,
+)
+from loopback import LoopbackServer
+from test_check_facts import HANDOVER, page
+from test_mailer import free_port
+
+from watcher.cli.main import main
+from watcher.config import ConfigError, load_config
+from watcher.service import workers
+from watcher.store import SCHEMA_VERSION, open_store
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+CHAD_TOPIC = """\
+name = "chad"
+title = "US forces leave Chad"
+
+[subject]
+id = "us_forces"
+label = "US"
+names = ["US", "U.S.", "American", "Americans", "Pentagon", "United States", "Washington"]
+
+[place]
+label = "Chad"
+names = ["Chad", "N'Djamena"]
+host = ["Chadian", "Deby"]
+
+[[bases]]
+id = "adji_kossei"
+label = "Adji Kossei air base"
+names = ["Adji Kossei"]
+"""
+
+CHAD_SEED = """\
+The United States will withdraw about 100 troops from Chad in the coming days, the \
+Pentagon said on Thursday, after Chad's government questioned an agreement that allows \
+American forces to operate in the country.
+
+Most of the US troops in Chad are based at the Adji Kossei air base in N'Djamena, where \
+they work alongside French forces.
+"""
+
+CHAD_MANIFEST = """\
+[[seed]]
+file = "us-to-leave-chad.txt"
+published = 2024-04-25
+title = "US to pull troops out of Chad"
+"""
+
+CHAD_LEFT = (
+    "Last US troops leave Chad",
+    "2024-05-20",
+    [
+        "N'DJAMENA — The last US troops left Chad on Sunday, the Pentagon said, and the "
+        "Adji Kossei air base was handed over to Chadian forces.",
+        "The withdrawal of American forces from Chad has been completed, officials said.",
+    ],
+)
+# One article about both stories: each reads its own facts from it.
+BOTH = (
+    "US forces finish leaving Niger and Chad",
+    "2024-08-06",
+    [
+        "NIAMEY — The withdrawal of American forces from Niger has been completed, the "
+        "Pentagon said, weeks before the September 15 deadline.",
+        "The United States handed over Air Base 201 near Agadez to Niger's army.",
+    ],
+)
+
+
+def write_chad(folder: Path) -> None:
+    (folder / "chad" / "seeds").mkdir(parents=True)
+    (folder / "chad" / "topic.toml").write_text(CHAD_TOPIC)
+    (folder / "chad" / "seeds" / "us-to-leave-chad.txt").write_text(CHAD_SEED)
+    (folder / "chad" / "seeds" / "manifest.toml").write_text(CHAD_MANIFEST)
+
+
+def two_story_config(
+    tmp_path: Path, feed: str, *, smtp_port: int | None = None, extra: str = ""
+) -> Path:
+    """Niger (heard on Slack) and Chad (heard by email), both fed by one source."""
+    write_chad(tmp_path)
+    channels = ""
+    if smtp_port is not None:
+        email = email_channel(smtp_port)
+        channels += "[notify.email]\n" + "".join(
+            f"{k} = {json.dumps(v)}\n" for k, v in email.items()
+        )
+    slack = slack_channel()
+    channels += "[notify.slack]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in slack.items())
+    config = tmp_path / "watcher.toml"
+    config.write_text(
+        '[state]\npath = "state.db"\n'
+        "[http]\nallow_private_addresses = true\nper_host_delay = 0\nretries = 0\n"
+        "[articles]\nworkers = 1\n"
+        "[notify]\nretry_backoff = 60\n"
+        + channels
+        + '\n[[stories]]\nname = "niger"\ntopic = "niger-us-withdrawal"\nchannels = ["slack"]\n'
+        + '\n[[stories]]\nname = "chad"\ntopic = "chad/topic.toml"\nseeds = "chad/seeds"\n'
+        + ('channels = ["email"]\n' if smtp_port is not None else "")
+        + extra
+        + f'\n[[sources]]\nname = "wire"\nurl = "{feed}"\n'
+    )
+    return config
+
+
+def publish(server: LoopbackServer, stories: dict[str, tuple[str, str, list[str]]]) -> str:
+    items = ""
+    for slug, story in stories.items():
+        server.route(f"/a/{slug}.html", page(story))
+        items += (
+            f"<item><title>{slug}</title><link>{server.url(f'/a/{slug}.html')}</link>"
+            f"<guid>{slug}</guid></item>"
+        )
+    return server.route(
+        "/feed.xml",
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>W</title>{items}</channel></rss>',
+    )
+
+
+def check(config: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    code = main(["check", "--config", str(config), "--json"])
+    assert code in (0, 1), capsys.readouterr().err
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture
+def inbox() -> Any:
+    mailbox = Inbox()
+    mailbox.port = free_port()  # type: ignore[attr-defined]
+    controller = smtp_server(mailbox, mailbox.port)  # type: ignore[attr-defined]
+    yield mailbox
+    controller.stop()
+
+
+@pytest.fixture
+def hook(monkeypatch: pytest.MonkeyPatch) -> Any:
+    webhook = Webhook()
+    monkeypatch.setenv(WEBHOOK_ENV, webhook.url)
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    yield webhook
+    webhook.stop()
+
+
+def test_two_stories_share_a_source_each_article_read_once_each_channel_its_story(
+    tmp_path: Path,
+    server: LoopbackServer,
+    inbox: Inbox,
+    hook: Webhook,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    extracted: Counter[str] = Counter()
+    real_extract = workers.extract_html
+
+    def counting(content: bytes, url: str, **kwargs: Any) -> Any:
+        extracted[url] += 1
+        return real_extract(content, url, **kwargs)
+
+    monkeypatch.setattr(workers, "extract_html", counting)
+    feed = publish(server, {"niger": HANDOVER, "chad": CHAD_LEFT, "both": BOTH})
+    config = two_story_config(tmp_path, feed, smtp_port=inbox.port)  # type: ignore[attr-defined]
+    report = check(config, capsys)
+
+    # One fetch and one extraction per article, whatever the number of stories.
+    for slug in ("niger", "chad", "both"):
+        assert server.hits(f"/a/{slug}.html") == 1
+    assert sorted(extracted.values()) == [1, 1, 1]
+
+    by_story: dict[str, set[str]] = {}
+    for change in report["changes"]:
+        by_story.setdefault(change["story"], set()).add(change["key"])
+    assert by_story["chad"] >= {
+        "bases.adji_kossei.status",
+        "us_forces.withdrawal_status",
+    }
+    assert by_story["niger"] >= {"bases.air_base_201.status", "us_forces.withdrawal_status"}
+    # The article about both moved each story's own facts: Niger's withdrawal is
+    # completed by it, Chad's by its own article.
+    niger_sources = {
+        e["url"]
+        for c in report["changes"]
+        if c["story"] == "niger" and c["key"] == "us_forces.withdrawal_status"
+        for e in c["evidence"]
+    }
+    assert server.url("/a/both.html") in niger_sources
+
+    # Slack hears Niger only; email hears Chad only.
+    slack_text = " ".join(p["text"] for p in hook.delivered)
+    assert "Air Base 201" in slack_text and "Adji Kossei" not in slack_text
+    subjects = [m["Subject"] for m in inbox.messages()]
+    assert subjects and all("Air Base 201" not in s for s in subjects)
+    assert any("Adji Kossei" in s for s in subjects)
+    for change in report["changes"]:
+        channels = set(change["alerts"])
+        assert channels <= ({"slack"} if change["story"] == "niger" else {"email"})
+
+    # facts --story shows one story, each fact and change with its story.
+    assert main(["facts", "--config", str(config), "--story", "chad", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["topic"] == "chad"
+    assert {f["story"] for f in document["facts"]} == {"chad"}
+    assert {c["story"] for c in document["changes"]} == {"chad"}
+    facts = {f["key"]: f for f in document["facts"]}
+    assert facts["bases.adji_kossei.status"]["value"] == "handed_over"
+    assert main(["facts", "--config", str(config), "--json"]) == 0
+    everything = json.loads(capsys.readouterr().out)
+    assert everything["topic"] is None
+    assert [s["name"] for s in everything["stories"]] == ["niger", "chad"]
+    assert {f["story"] for f in everything["facts"]} == {"niger", "chad"}
+
+    # The same key in two stories is two facts: Chad's withdrawal is not Niger's.
+    status = {
+        (f["story"], f["key"]): f["value"]
+        for f in everything["facts"]
+        if f["key"] == "us_forces.troop_count"
+    }
+    assert status[("chad", "us_forces.troop_count")] != 1000
+
+
+def test_a_digest_per_story_to_the_channels_that_hear_it(
+    tmp_path: Path, server: LoopbackServer, hook: Webhook, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed = publish(server, {"niger": HANDOVER, "chad": CHAD_LEFT})
+    config = two_story_config(tmp_path, feed)
+    check(config, capsys)
+    assert main(["digest", "--config", str(config), "--story", "chad", "--json"]) == 0
+    [chad] = json.loads(capsys.readouterr().out)["digests"]
+    assert chad["story"] == "chad" and chad["title"].startswith("US forces leave Chad")
+    assert {c["story"] for c in chad["changes"]} == {"chad"}
+    assert main(["digest", "--config", str(config), "--send"]) == 0
+    capsys.readouterr()
+    # Slack hears both stories (no channels given for Chad here): one digest each.
+    titles = sorted(p["text"].split(" (")[0] for p in hook.delivered if "digest" in p["text"])
+    assert titles[0].startswith("US forces leave Chad") and titles[1].startswith(
+        "US forces leave Niger"
+    )
+
+
+def test_a_schema_2_database_is_upgraded_and_adopted_by_the_first_story(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A database watcher left at schema 2 (the demo's first pass) opens, is upgraded, and
+    what it knew is the first story's: the same facts and changes, nothing alerted again."""
+    database = tmp_path / "state.db"
+    with sqlite3.connect(database) as conn:
+        conn.executescript((FIXTURES / "schema-2.sql").read_text())
+        before_knowledge = dict(conn.execute("SELECT key, data FROM knowledge").fetchall())
+        before_changes = conn.execute("SELECT id, identity, status FROM changes").fetchall()
+        alerts_before = conn.execute("SELECT count(*) FROM alerts").fetchone()[0]
+    config = tmp_path / "watcher.toml"
+    config.write_text('[state]\npath = "state.db"\n')
+    store = open_store(load_config(config).database_url())
+    assert store.schema_version() == SCHEMA_VERSION == 3
+    store.close()
+    assert main(["facts", "--config", str(config), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["topic"] == "niger-us-withdrawal"
+    known = {f["key"]: f for f in document["facts"]}
+    for key, data in before_knowledge.items():
+        old = json.loads(data)
+        assert (known[key]["value"], known[key]["origin"]) == (old["value"], old["origin"])
+        assert known[key]["story"] == "niger-us-withdrawal"
+    changes = {c["change_id"]: c for c in document["changes"]}
+    assert {i for i, _, s in before_changes if s != "superseded"} == set(changes)
+    assert {c["story"] for c in changes.values()} == {"niger-us-withdrawal"}
+    with sqlite3.connect(database) as conn:
+        identities = dict(conn.execute("SELECT id, identity FROM changes").fetchall())
+        assert conn.execute("SELECT count(*) FROM alerts").fetchone()[0] == alerts_before
+        stories = {r[0] for r in conn.execute("SELECT story FROM observations")}
+        folds = [k for (k,) in conn.execute("SELECT key FROM meta WHERE key LIKE 'fold:%'")]
+    for change_id, identity, _ in before_changes:
+        assert identities[change_id] == f"niger-us-withdrawal|{identity}"
+    assert stories == {"niger-us-withdrawal"}
+    assert folds and all(k.startswith("fold:niger-us-withdrawal:") for k in folds)
+
+
+def test_stories_and_a_topic_together_is_one_line(tmp_path: Path) -> None:
+    write_chad(tmp_path)
+    config = tmp_path / "watcher.toml"
+    config.write_text(
+        'topic = "niger-us-withdrawal"\n[[stories]]\nname = "chad"\n'
+        'topic = "chad/topic.toml"\nseeds = "chad/seeds"\n'
+    )
+    with pytest.raises(ConfigError, match=r"topic: with \[\[stories\]\], give each story its own"):
+        load_config(config)
+    config.write_text(
+        '[[stories]]\nname = "chad"\ntopic = "chad/topic.toml"\nseeds = "chad/seeds"\n'
+        'channels = ["pager"]\n'
+    )
+    with pytest.raises(ConfigError, match=r"no channel named 'pager'"):
+        load_config(config)
+
+
+def test_a_story_without_seeds_is_an_error_naming_it(tmp_path: Path) -> None:
+    """The friction a new user met: a custom topic silently took the Niger seeds."""
+    write_chad(tmp_path)
+    config = tmp_path / "watcher.toml"
+    config.write_text('[[stories]]\nname = "chad"\ntopic = "chad/topic.toml"\n')
+    with pytest.raises(ConfigError, match=r"story 'chad': no seeds folder given"):
+        load_config(config)
+    config.write_text('topic = "chad/topic.toml"\n')
+    with pytest.raises(ConfigError, match=r"facts.seeds: topic 'chad/topic.toml' needs its own"):
+        load_config(config)
+    config.write_text('[[stories]]\nname = "chad"\ntopic = "chad/topic.toml"\nseeds = "nowhere"\n')
+    with pytest.raises(ConfigError, match=r"stories\[0\] \('chad'\)\.seeds: no manifest.toml"):
+        load_config(config)
