@@ -1190,13 +1190,14 @@ class Store:
             rows = conn.execute(query).mappings().all()
         return [
             {
+                **data,
                 "id": row["id"],
                 "story": row["story"],
                 "key": row["key"],
+                # The row's: a rejected change's data still says how it was reported.
                 "status": row["status"],
                 "first_seen": aware(row["first_seen"]).isoformat(),
                 "updated_at": aware(row["updated_at"]).isoformat(),
-                **data,
             }
             for row in rows
             if (data := decoded("changes", row["id"], row["data"])) is not None
