@@ -327,3 +327,123 @@ def test_a_story_without_seeds_is_an_error_naming_it(tmp_path: Path) -> None:
     config.write_text('[[stories]]\nname = "chad"\ntopic = "chad/topic.toml"\nseeds = "nowhere"\n')
     with pytest.raises(ConfigError, match=r"stories\[0\] \('chad'\)\.seeds: no manifest.toml"):
         load_config(config)
+
+
+def test_seeds_may_be_html_files_and_urls_fetched_once(
+    tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_chad(tmp_path)
+    seeds = tmp_path / "chad" / "seeds"
+    (seeds / "base.html").write_text(
+        page(
+            (
+                "Chad letter on US base",
+                "2024-04-19",
+                ["Most of the US troops in Chad are based at the Adji Kossei air base."],
+            )
+        )
+    )
+    url = server.route("/seed.html", page(("US to leave Chad", "2024-04-25", [CHAD_SEED])))
+    (seeds / "manifest.toml").write_text(
+        f'[[seed]]\nfile = "base.html"\n\n[[seed]]\nurl = "{url}"\n'
+    )
+    config = tmp_path / "watcher.toml"
+    config.write_text(
+        "[http]\nallow_private_addresses = true\n"
+        '[[stories]]\nname = "chad"\ntopic = "chad/topic.toml"\nseeds = "chad/seeds"\n'
+    )
+    for _ in range(2):
+        assert main(["baseline", "--config", str(config), "--json"]) == 0
+        facts = {f["key"]: f for f in json.loads(capsys.readouterr().out)["facts"]}
+        assert facts["us_forces.troop_count"]["value"] == 100
+        # The HTML file's own date stands in for the manifest's.
+        base = facts["bases.adji_kossei.status"]["sources"]
+        assert ("seed:base", "2024-04-19") in {(s["url"], s["published"]) for s in base}
+        assert url in {s["url"] for s in facts["us_forces.troop_count"]["sources"]}
+    assert server.hits("/seed.html") == 1  # fetched once, then kept
+
+
+def test_story_check_lists_every_problem_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_chad(tmp_path)
+    (tmp_path / "chad" / "topic.toml").write_text(
+        CHAD_TOPIC.replace('host = ["Chadian", "Deby"]', 'host = ["Chadian", "US"]')
+        + '\n[[bases]]\nid = "kossei_two"\nlabel = "Kossei again"\nnames = ["Adji Kossei"]\n'
+        'near = ["Abeche"]\n'
+        '\n[[bases]]\nid = "empty"\nlabel = "No names"\nnames = []\n'
+        '\n[[agreements]]\nid = "sofa"\nlabel = "SOFA"\nnames = ["SOFA"]\ncolour = 1\n'
+    )
+    (tmp_path / "chad" / "seeds" / "manifest.toml").write_text(
+        CHAD_MANIFEST.replace("published = 2024-04-25\n", "")
+    )
+    config = tmp_path / "watcher.toml"
+    config.write_text(
+        '[[stories]]\nname = "chad"\ntopic = "chad/topic.toml"\nseeds = "chad/seeds"\n'
+        '[[stories]]\nname = "mali"\ntopic = "chad/topic.toml"\nseeds = "mali/seeds"\n'
+    )
+    assert main(["story", "check", "--config", str(config)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    wanted = [
+        "chad: ",
+        "bases[2] (empty).names: List should have at least 1 item",
+        "agreements[0] (sofa).colour: unknown key",
+        "mali: ",
+        "mali/seeds: seeds folder not found",
+    ]
+    assert all(any(w in line for line in lines) for w in wanted), lines
+    text = "\n".join(lines)
+    # The schema's problems come first; what it cannot see shows once they are fixed.
+    (tmp_path / "chad" / "topic.toml").write_text(
+        CHAD_TOPIC.replace('host = ["Chadian", "Deby"]', 'host = ["Chadian", "US"]')
+        + '\n[[bases]]\nid = "kossei_two"\nlabel = "Kossei again"\nnames = ["Adji Kossei"]\n'
+        'near = ["Abeche"]\n'
+    )
+    assert main(["story", "check", "chad", "--config", str(config)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    for wanted_line in (
+        "place.host: 'US' is also a name of subject",
+        "bases[1] (kossei_two).names: 'Adji Kossei' is also a name of bases[0] (adji_kossei)",
+        "bases[1] (kossei_two).near: 'Abeche' names no place of the story",
+        "seed[0] (us-to-leave-chad.txt): no published date",
+    ):
+        assert any(wanted_line in line for line in lines), (wanted_line, lines)
+    assert (
+        all(line.startswith("chad: ") for line in lines) and "mali" not in text.split("mali: ")[0]
+    )
+
+
+def test_web_view_shows_one_story_at_a_time_with_a_selector(
+    tmp_path: Path, server: LoopbackServer, hook: Webhook, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import httpx
+
+    from watcher.facts.stories import load_stories
+    from watcher.web.server import start_web
+
+    feed = publish(server, {"niger": HANDOVER, "chad": CHAD_LEFT})
+    config_path = two_story_config(tmp_path, feed)
+    check(config_path, capsys)
+    config = load_config(config_path)
+    store = open_store(config.database_url())
+    web = start_web(config, store, load_stories(config), listen="127.0.0.1:0", environ={})
+    try:
+        first = httpx.get(web.url, timeout=10).text
+        assert "Air Base 201" in first and "Adji Kossei" not in first.split("</header>")[1]
+        assert 'href="/?story=chad"' in first and 'aria-current="true"' in first
+        chad = httpx.get(web.url + "?story=chad", timeout=10).text
+        assert "Adji Kossei air base" in chad and "Air Base 201" not in chad
+        assert 'href="/facts/bases.adji_kossei.status?story=chad"' in chad
+        timeline = httpx.get(web.url + "facts/bases.adji_kossei.status?story=chad", timeout=10)
+        assert timeline.status_code == 200
+        assert httpx.get(web.url + "?story=nope", timeout=10).status_code == 404
+        api = httpx.get(web.url + "api/facts?story=chad", timeout=10).json()
+        assert api["topic"] == "chad" and {f["story"] for f in api["facts"]} == {"chad"}
+        both = httpx.get(web.url + "api/facts", timeout=10).json()
+        assert {f["story"] for f in both["facts"]} == {"niger", "chad"}
+        assert httpx.get(web.url + "api/facts?story=nope", timeout=10).status_code == 404
+        changes = httpx.get(web.url + "api/changes?story=chad", timeout=10).json()["changes"]
+        assert changes and {c["story"] for c in changes} == {"chad"}
+    finally:
+        web.stop()
+        store.close()
