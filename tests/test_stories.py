@@ -447,3 +447,52 @@ def test_web_view_shows_one_story_at_a_time_with_a_selector(
     finally:
         web.stop()
         store.close()
+
+
+def test_one_daemon_follows_two_stories_from_shared_sources(
+    tmp_path: Path,
+    server: LoopbackServer,
+    inbox: Inbox,
+    hook: Webhook,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`watcher run`, a real process: each article fetched once however many stories read it,
+    Niger's changes on Slack only, Chad's by email only; the same after a restart."""
+    import signal
+    import subprocess
+    import sys
+
+    from test_service import wait_for
+
+    feed = publish(server, {"niger": HANDOVER, "chad": CHAD_LEFT, "both": BOTH})
+    config = two_story_config(tmp_path, feed, smtp_port=inbox.port)  # type: ignore[attr-defined]
+    config.write_text(config.read_text().replace('url = "', 'interval = "2s"\nurl = "', 1))
+
+    def daemon() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "watcher", "run", "--config", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=(tmp_path / "daemon.log").open("a"),
+        )
+
+    process = daemon()
+    try:
+        wait_for(lambda: hook.delivered and inbox.messages(), 30, "alerts on both channels")
+        wait_for(lambda: server.hits("/feed.xml") >= 3, 15, "two more polls")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0, (tmp_path / "daemon.log").read_text()
+    slack, mails = len(hook.delivered), len(inbox.messages())
+    process = daemon()
+    try:
+        wait_for(lambda: server.hits("/feed.xml") >= 5, 20, "polls after the restart")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    for slug in ("niger", "chad", "both"):
+        assert server.hits(f"/a/{slug}.html") == 1
+    assert (len(hook.delivered), len(inbox.messages())) == (slack, mails)
+    slack_text = " ".join(p["text"] for p in hook.delivered)
+    assert "Air Base 201" in slack_text and "Adji Kossei" not in slack_text
+    subjects = " ".join(str(m["Subject"]) for m in inbox.messages())
+    assert "Adji Kossei" in subjects and "Air Base 201" not in subjects
