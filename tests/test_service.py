@@ -218,7 +218,9 @@ def test_a_topic_edited_before_sighup_is_read_with_its_new_facts(
     topic.write_text(shipped)
     publish(server, BASE_101)
     config = fast_config(tmp_path, server)
-    config.write_text('topic = "story.toml"\n' + config.read_text())
+    # A topic of one's own needs seeds of its own: the shipped ones, by path.
+    seeds = resource_path("seeds")
+    config.write_text(f'topic = "story.toml"\n[facts]\nseeds = "{seeds}"\n' + config.read_text())
     service = Service(str(config), load_config(config), Notifier(""))
     try:
         # Air Base 101 is dropped from the topic file, which keeps its path; then SIGHUP.

@@ -76,14 +76,14 @@ def test_small_passes_start_no_workers() -> None:
 
 def test_retired_readers_finish_a_pass_in_threads() -> None:
     topic = load_topic(TOPIC_PATH)
-    readers = Readers(topic, TOPIC_PATH, workers=2)
+    readers = Readers([("niger", topic, TOPIC_PATH)], workers=2)
     try:
         [(before, _)] = read_all(readers, [page(HANDOVER).encode()], POOL_THRESHOLD)
         pool = readers._pool
         assert pool is not None
         readers.retire()  # a reload replaced them while a pass was reading
         [(after, facts)] = read_all(readers, [page(HANDOVER).encode()], POOL_THRESHOLD)
-        assert after == before and "bases.air_base_201.status" in {f.key for f in facts}
+        assert after == before and "bases.air_base_201.status" in {f.key for f in facts["niger"]}
         assert readers._pool is None
     finally:
         readers.close()

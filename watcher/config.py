@@ -696,6 +696,7 @@ def parse_config(data: dict[str, Any], file: Path, *, check_stories: bool = True
         topic = config.story_topic_path(story)
         if not topic.is_file():
             mistakes.append(f"{file}: {where}topic: topic file not found: {topic}")
+            continue  # its seeds are the next thing to see to
         seeds = config.story_seeds_path(story)
         if seeds is None:
             mistakes.append(_no_seeds(file, story))

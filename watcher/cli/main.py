@@ -999,7 +999,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     story = commands.add_parser(
         "story",
-        parents=[common],
+        parents=common,
         usage="watcher story new NAME [--subject LABEL --subject-names A,B --place LABEL "
         "--place-names A,B ...]\n       watcher story check [NAME]",
         help="start a story (`story new NAME`), or check the config's stories",
