@@ -539,3 +539,24 @@ def test_the_subject_nearest_a_base_it_is_at_is_operating_there(sentence: str) -
 def test_another_force_at_the_base_is_not_the_subject() -> None:
     text = "US officials met as Russian troops are guarding Air Base 201."
     assert statuses(text, BASE_201) == set()
+
+
+def test_the_second_place_of_a_list_is_a_place_not_a_force() -> None:
+    text = (
+        "Some US forces have moved to Chad and Nigeria, with US troop levels in Niger set to "
+        "decrease from around 1,000 to fewer than 100 by September."
+    )
+    assert statuses(text, COUNT) == {(1000, "about")}
+
+
+def test_a_reduction_from_a_size_without_its_target() -> None:
+    text = "That would be a reduction from just over 1,000 US service members in Niger now."
+    assert statuses(text, COUNT) == {(1000, "more_than")}
+
+
+def test_what_a_withdrawal_elsewhere_leaves_is_counted_there() -> None:
+    text = (
+        "US forces in Niger are packing up, months after Washington withdrew 600 troops "
+        "from Chad, leaving fewer than 100 to train local forces."
+    )
+    assert statuses(text, COUNT) == set()

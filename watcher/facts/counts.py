@@ -163,12 +163,7 @@ def _reduction(tokens: list[Token], index: int) -> _Reduction | None:
     if before is None:
         return None
     if before.is_word("from"):
-        start = True
-        if not any(
-            t.is_word("to") and k + 1 < clause.end and tokens[k + 1].tag is Tag.COUNT
-            for k, t in enumerate(tokens[index + 1 : clause.end], start=index + 1)
-        ):
-            return None
+        start = True  # "from 4,500 to 2,500", "a reduction from just over 2,500"
         verb_end = index - 1
     elif before.is_word("to"):
         start = False
@@ -258,7 +253,10 @@ def _elsewhere(tokens: list[Token], index: int, noun_end: int) -> bool:
             return any(
                 a.tag is Tag.NAME and a.named and a.named.party is not Party.HOST for a in after
             ) and any(a.is_word("and") for a in after)
-    for j in range(index - 1, clause.start - 1, -1):
+    start = clause.start
+    if start >= 2 and tokens[start].is_word("leaving", "bringing", "taking"):
+        start = clause_of(tokens, start - 2).start  # "withdraw 600 from Syria, leaving 1,000"
+    for j in range(index - 1, start - 1, -1):
         t = tokens[j]
         if t.tag is Tag.NAME and t.named and is_locative(tokens, j):
             return t.named.party is not Party.HOST

@@ -141,6 +141,13 @@ def is_locative(tokens: list[Token], index: int) -> bool:
         return True
     if not token.named.place:
         return False
+    if (
+        index >= 2
+        and (tokens[index - 1].is_word("and", "or") or tokens[index - 1].text == ",")
+        and tokens[index - 2].tag is Tag.NAME
+        and is_locative(tokens, index - 2)
+    ):
+        return True  # "to Erbil and Kuwait": the second place of a list
     before = index - 1
     skipped = 0
     while (
