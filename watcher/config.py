@@ -18,6 +18,7 @@ import stat
 import tomllib
 import typing
 from datetime import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlsplit
@@ -119,12 +120,26 @@ def on_this_machine(url: str) -> bool:
     return host.startswith(_THIS_MACHINE)
 
 
+class SourceKind(StrEnum):
+    """What a source's URL is, and so how its items are found."""
+
+    # A feed; a web page whose feed is found on it (<link rel="alternate">, common
+    # paths); or a sitemap, by what the URL answers.
+    AUTO = "auto"
+    FEED = "feed"  # an RSS or Atom feed, nothing else
+    PAGE = "page"  # a section or tag page: its same-site article links are the items
+    SITEMAP = "sitemap"  # a (news) sitemap or a sitemap index: its recent entries
+
+
 class Source(Strict):
     name: str = Field(min_length=1)
     url: str
     # At least MIN_INTERVAL, except for a server on this machine (a test, a local bridge).
     interval: Duration = 900.0
     enabled: StrictBool = True
+    kind: SourceKind = SourceKind.AUTO
+    # Sitemaps: entries published (or last modified) longer ago than this are left out.
+    max_age: Duration = 2 * 86400.0
 
     _url_ok = field_validator("url")(_check_http_url)
 
@@ -162,8 +177,21 @@ class CheckSettings(Strict):
     pass_budget: Duration = 600.0
 
 
+def parse_optional_duration(value: Any) -> float:
+    """A duration, or 0 (``0``, ``"0"``, ``false``) for "never"."""
+    if value is False or value == 0 or (isinstance(value, str) and value.strip() == "0"):
+        return 0.0
+    return parse_duration(value)
+
+
 class ArticleSettings(Strict):
     max_attempts: int = Field(default=3, gt=0, le=1000)
+    # Articles first fetched within this window are fetched again (conditional GET),
+    # and a changed text is read again; 0 turns it off.
+    revisit: Annotated[float, BeforeValidator(parse_optional_duration)] = 48 * 3600.0
+    # The first revisit comes this long after the first fetch, each later one twice as
+    # long after it as the one before (1h, 2h, 4h, ...), so the checks fall off with age.
+    revisit_after: Duration = 3600.0
     max_per_source: int = Field(default=200, gt=0, le=100_000)
     # Processes reading articles in a large pass; 0: one per CPU, 1: none.
     workers: int = Field(default=0, ge=0, le=256)

@@ -46,6 +46,8 @@ class FailureReason(StrEnum):
     """Why a poll or an article failed, beyond the fetch's own kinds (timeout, http_status...)."""
 
     NOT_A_FEED = "not_a_feed"
+    NO_ARTICLE_LINKS = "no_article_links"  # a page source linking to no article
+    NOT_A_SITEMAP = "not_a_sitemap"
     EXTRACT = "extract"
     OUT_OF_TIME = "out_of_time"  # check.source_budget or check.pass_budget ran out
     INTERNAL = "internal"

@@ -72,19 +72,29 @@ class Evidence:
     title: str | None
     published: date | None
     site: str = ""
+    # Which version of the article the quote was read from: 0 the text first fetched,
+    # 1 the first changed text a revisit found, and so on.
+    revision: int = 0
 
     def __post_init__(self) -> None:
         if not self.site:
             object.__setattr__(self, "site", site_of(self.url))
 
+    def revises(self, earlier: Evidence) -> bool:
+        """Whether this quote is from a later version of the article ``earlier`` is from."""
+        return self.url == earlier.url and self.revision > earlier.revision
+
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "quote": self.quote,
             "url": self.url,
             "title": self.title,
             "published": self.published.isoformat() if self.published else None,
             "site": self.site,
         }
+        if self.revision:
+            data["revision"] = self.revision
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Evidence:
@@ -94,6 +104,7 @@ class Evidence:
             title=data.get("title"),
             published=_day(data.get("published")),
             site=data.get("site") or "",
+            revision=data.get("revision") or 0,
         )
 
 
@@ -115,8 +126,9 @@ class Observation:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        """The fact shape of the CLI contract, plus where the quote came from."""
-        return {
+        """The fact shape of the CLI contract, plus where the quote came from (and, when
+        it is from a changed text of the article, which revision)."""
+        data: dict[str, Any] = {
             "key": self.key,
             "kind": self.kind,
             "value": self.value,
@@ -127,6 +139,9 @@ class Observation:
             "source_title": self.evidence.title,
             "published": self.evidence.published.isoformat() if self.evidence.published else None,
         }
+        if self.evidence.revision:
+            data["revision"] = self.evidence.revision
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Observation:
@@ -142,6 +157,7 @@ class Observation:
                 url=data["source"],
                 title=data.get("source_title"),
                 published=_day(data.get("published")),
+                revision=data.get("revision") or 0,
             ),
         )
 
@@ -168,6 +184,8 @@ class FactChange:
     are the machine values beside them (``"2024-09-15"``, ``1000``,
     ``"handed_over"``), with the qualifiers (``about``, ``more_than``...) of
     counts and dates. ``status`` is reported or confirmed.
+    ``revision`` marks a change read from an article's changed text (a revisit
+    found it edited); ``revised_from`` keeps what that article said before.
     """
 
     change_id: int
@@ -185,6 +203,8 @@ class FactChange:
     old_qualifier: str | None = None
     new_qualifier: str | None = None
     story: str | None = None  # the story it belongs to
+    revision: bool = False
+    revised_from: tuple[Evidence, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -203,6 +223,8 @@ class FactChange:
             "first_seen": self.first_seen.isoformat(),
             "as_of": self.as_of.isoformat() if self.as_of else None,
             "evidence": [e.to_json() for e in self.evidence],
+            "revision": self.revision,
+            "revised_from": [e.to_json() for e in self.revised_from],
         }
 
     @classmethod
@@ -223,6 +245,8 @@ class FactChange:
             old_qualifier=data.get("old_qualifier"),
             new_qualifier=data.get("new_qualifier"),
             story=data.get("story"),
+            revision=data.get("revision", False),
+            revised_from=tuple(Evidence.from_json(e) for e in data.get("revised_from", [])),
         )
 
 

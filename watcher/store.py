@@ -88,6 +88,8 @@ sources = Table(
     # ok, failing or silent: what the last health alert said about this source.
     Column("health", String, nullable=False, default="ok"),
     Column("health_since", DateTime(timezone=True)),
+    # The feed found on a site's page (kind auto), polled instead of the page.
+    Column("feed_url", String),
 )
 
 items = Table(
@@ -119,6 +121,15 @@ articles = Table(
     Column("text", Text, nullable=False),
     Column("text_hash", String, nullable=False, index=True),
     Column("fetched_at", DateTime(timezone=True), nullable=False),
+    # Revisits: the page's validators for a conditional GET, when it was first
+    # fetched, how often it was fetched again, when next (None: no more), and which
+    # version of its text is stored (0: the first; each changed text adds one).
+    Column("etag", String),
+    Column("last_modified", String),
+    Column("first_fetched", DateTime(timezone=True)),
+    Column("revisits", Integer, nullable=False, default=0),
+    Column("revisit_at", DateTime(timezone=True), index=True),
+    Column("revision", Integer, nullable=False, default=0),
 )
 
 # The story of rows written before a config could follow several: the first
@@ -233,7 +244,7 @@ counters = Table(
     Column("value", Float, nullable=False, default=0.0),
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _migrate_to_1(conn: Connection) -> None:
@@ -273,8 +284,30 @@ def _migrate_to_3(conn: Connection) -> None:
     corrections.create(conn, checkfirst=True)
 
 
+def _migrate_to_4(conn: Connection) -> None:
+    """Sites' feeds and article revisits: columns that a database made at version 1, 2
+    or 3 lacks (one made now has them from ``create_all``)."""
+    for table in (sources, articles):
+        present = {column["name"] for column in inspect(conn).get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            kind = column.type.compile(dialect=conn.dialect)
+            default = " NOT NULL DEFAULT 0" if not column.nullable else ""
+            conn.exec_driver_sql(
+                f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}{default}"
+            )
+    conn.execute(
+        update(articles)
+        .where(articles.c.first_fetched.is_(None))
+        .values(first_fetched=articles.c.fetched_at)
+    )
+    for index in articles.indexes:
+        index.create(conn, checkfirst=True)
+
+
 # Index i upgrades a database at version i to version i + 1.
-MIGRATIONS = [_migrate_to_1, _migrate_to_2, _migrate_to_3]
+MIGRATIONS = [_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4]
 
 
 def utcnow() -> datetime:
@@ -307,6 +340,7 @@ class SourceState:
     added_at: datetime | None = None
     health: str = "ok"
     health_since: datetime | None = None
+    feed_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -363,6 +397,54 @@ class PendingItem:
     attempts: int
 
 
+@dataclass(frozen=True)
+class DueRevisit:
+    """A stored article due to be fetched again, with what the fetch and the comparison need."""
+
+    article_id: int
+    url: str
+    source: str
+    title: str | None
+    published: datetime | None
+    etag: str | None
+    last_modified: str | None
+    text_hash: str
+    revision: int
+    revisits: int
+    first_fetched: datetime
+
+
+@dataclass(frozen=True)
+class FailedItem:
+    """An item whose article was given up on, with the reason."""
+
+    id: str  # short and stable: see item_key
+    source: str
+    item_id: str
+    link: str | None
+    title: str | None
+    attempts: int
+    last_error: str | None
+    first_seen: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "link": self.link,
+            "title": self.title,
+            "attempts": self.attempts,
+            "reason": self.last_error,
+            "first_seen": self.first_seen.isoformat(),
+        }
+
+
+def item_key(source: str, item_id: str) -> str:
+    """A short id for an item, the same on every database (items have no row number of
+    their own: they are keyed by source and feed id)."""
+    return hashlib.sha256(f"{source}\n{item_id}".encode()).hexdigest()[:10]
+
+
 def decoded(table: str, row_id: object, data: str) -> Any | None:
     """A row's JSON column, or None when it is damaged: reported, with table and id, and
     skipped, so that one bad row never stops a command."""
@@ -393,6 +475,7 @@ def _source_state(row: Any) -> SourceState:
         added_at=aware(row["added_at"]),
         health=row["health"],
         health_since=aware(row["health_since"]),
+        feed_url=row["feed_url"],
     )
 
 
@@ -743,8 +826,10 @@ class Store:
         last_modified: str | None = None,
         body_hash: str | None = None,
         new_items: bool = False,
+        feed_url: str | None = None,
     ) -> None:
-        """Remember a poll's outcome; a failure keeps the validators of the last success."""
+        """Remember a poll's outcome; a failure keeps the validators of the last success,
+        and the feed found for a site."""
         values: dict[str, Any] = {"url": url, "last_attempt": at, "last_error": error}
         if error is None:
             values.update(
@@ -753,6 +838,7 @@ class Store:
                 body_hash=body_hash,
                 last_success=at,
                 consecutive_failures=0,
+                feed_url=feed_url,
             )
             if new_items:
                 values["last_new_item"] = at
@@ -851,9 +937,20 @@ class Store:
 
     @staticmethod
     def save_article(
-        conn: Connection, item: PendingItem | None, article: Article, *, at: datetime
+        conn: Connection,
+        item: PendingItem | None,
+        article: Article,
+        *,
+        at: datetime,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        revisit_at: datetime | None = None,
     ) -> int:
-        """Store an article and mark its item done; returns the article's row id."""
+        """Store an article and mark its item done; returns the article's row id.
+
+        ``etag`` and ``last_modified`` are the page's validators, for revisits from
+        ``revisit_at`` on (None: never).
+        """
         if item is not None:
             conn.execute(
                 update(items)
@@ -875,7 +972,111 @@ class Store:
         if existing:
             conn.execute(update(articles).where(articles.c.id == existing[0]).values(**values))
             return existing[0]
+        values.update(
+            etag=etag,
+            last_modified=last_modified,
+            first_fetched=at,
+            revisits=0,
+            revisit_at=revisit_at,
+            revision=0,
+        )
         return conn.execute(insert(articles).values(**values)).inserted_primary_key[0]
+
+    def due_revisits(self, source: str, now: datetime, limit: int) -> list[DueRevisit]:
+        """The source's articles due to be fetched again, longest due first."""
+        if limit <= 0:
+            return []
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(articles)
+                .where(articles.c.source == source, articles.c.revisit_at <= now)
+                .order_by(articles.c.revisit_at, articles.c.id)
+                .limit(limit)
+            ).mappings()
+            return [
+                DueRevisit(
+                    article_id=row["id"],
+                    url=row["url"],
+                    source=row["source"],
+                    title=row["title"],
+                    published=aware(row["published"]),
+                    etag=row["etag"],
+                    last_modified=row["last_modified"],
+                    text_hash=row["text_hash"],
+                    revision=row["revision"],
+                    revisits=row["revisits"],
+                    first_fetched=aware(row["first_fetched"] or row["fetched_at"]),
+                )
+                for row in rows
+            ]
+
+    @staticmethod
+    def record_revisit(
+        conn: Connection,
+        revisit: DueRevisit,
+        *,
+        at: datetime,
+        next_at: datetime | None,
+        etag: str | None,
+        last_modified: str | None,
+        revised: Article | None = None,
+    ) -> None:
+        """A revisit's outcome: when the next one is due, and the changed text if there is
+        one (stored as the article's next revision)."""
+        values: dict[str, Any] = {
+            "revisits": revisit.revisits + 1,
+            "revisit_at": next_at,
+            "etag": etag,
+            "last_modified": last_modified,
+        }
+        if revised is not None:
+            values.update(
+                text=revised.text,
+                text_hash=text_hash(revised.text),
+                title=revised.title,
+                canonical_url=revised.canonical_url,
+                revision=revisit.revision + 1,
+                fetched_at=at,
+            )
+        conn.execute(update(articles).where(articles.c.id == revisit.article_id).values(**values))
+
+    def failed_items(self) -> list[FailedItem]:
+        """Items whose article was given up on, newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(items)
+                .where(items.c.state == "failed")
+                .order_by(items.c.first_seen.desc(), items.c.source, items.c.item_id)
+            ).mappings()
+            return [
+                FailedItem(
+                    id=item_key(row["source"], row["item_id"]),
+                    source=row["source"],
+                    item_id=row["item_id"],
+                    link=row["link"],
+                    title=row["title"],
+                    attempts=row["attempts"],
+                    last_error=row["last_error"],
+                    first_seen=aware(row["first_seen"]),
+                )
+                for row in rows
+            ]
+
+    def retry_items(self, failed: list[FailedItem]) -> int:
+        """Queue given-up items again, with their tries counted afresh; returns how many."""
+        count = 0
+        with self.transaction() as conn:
+            for item in failed:
+                count += conn.execute(
+                    update(items)
+                    .where(
+                        items.c.source == item.source,
+                        items.c.item_id == item.item_id,
+                        items.c.state == "failed",
+                    )
+                    .values(state="pending", attempts=0)
+                ).rowcount
+        return count
 
     def article_hash_seen(self, digest: str) -> bool:
         with self.engine.connect() as conn:

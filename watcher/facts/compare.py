@@ -90,12 +90,19 @@ class Reading:
         return cls(obs.value, obs.qualifier, obs.as_of, (obs.evidence,))
 
     def with_source(self, evidence: Evidence, as_of: date | None = None) -> Reading:
-        """This reading with one more source (if new), seen to hold on ``as_of``."""
-        if any(e.url == evidence.url and e.quote == evidence.quote for e in self.sources):
+        """This reading with one more source (if new), seen to hold on ``as_of``.
+
+        A later version of an article already among the sources takes the place of its
+        earlier quote: an edited article restating the value is the same source.
+        """
+        sources = self.sources
+        if any(evidence.revises(e) for e in sources):
+            sources = tuple(dict.fromkeys(evidence if evidence.revises(e) else e for e in sources))
+        elif any(e.url == evidence.url and e.quote == evidence.quote for e in sources):
             return self
-        return replace(
-            self, sources=(*self.sources, evidence), last_seen=_later(self.last_seen, as_of)
-        )
+        else:
+            sources = (*sources, evidence)
+        return replace(self, sources=sources, last_seen=_later(self.last_seen, as_of))
 
     @property
     def latest(self) -> date | None:
@@ -142,6 +149,8 @@ class Change:
     new: Reading
     status: str  # reported or confirmed
     event: str = ChangeEvent.NEW  # what the pass that returned it did to it
+    # Read from an article's changed text: the article was edited after it was read.
+    revision: bool = False
 
     @property
     def identity(self) -> str:
@@ -152,6 +161,14 @@ class Change:
     @property
     def evidence(self) -> tuple[Evidence, ...]:
         return self.new.sources
+
+    @property
+    def revised_from(self) -> tuple[Evidence, ...]:
+        """What the edited articles behind a revision said before: the old value's quotes
+        from those same articles."""
+        if not self.revision or self.old is None:
+            return ()
+        return tuple(e for e in self.old.sources if any(n.revises(e) for n in self.new.sources))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -165,6 +182,7 @@ class Change:
             "new": self.new.to_json(sources=False),
             "evidence": [e.to_json() for e in self.new.sources],
             "old_evidence": [e.to_json() for e in self.old.sources] if self.old else [],
+            "revision": self.revision,
         }
 
     @classmethod
@@ -178,6 +196,7 @@ class Change:
             new=Reading.from_json(data["new"], data.get("evidence", [])),
             status=data["status"],
             event=ChangeEvent(data.get("event", ChangeEvent.NEW)),
+            revision=data.get("revision", False),
         )
 
 
@@ -326,6 +345,7 @@ def fold_order(obs: Observation) -> tuple[date | str, ...]:
         obs.evidence.published or date.max,
         obs.evidence.site,
         obs.evidence.url,
+        f"{obs.evidence.revision:06d}",  # an article's edited text after its first
         obs.key,
         str(obs.value),
         obs.qualifier or "",
@@ -338,6 +358,21 @@ def _fold(
     fact: KnownFact | None, obs: Observation, ladder: tuple[str, ...], policy: Policy
 ) -> tuple[KnownFact, Change | None]:
     """One observation against one fact: the fact after it, and the change it made or fed."""
+    fact, change = _fold_one(fact, obs, ladder, policy)
+    if change is not None and change.new.sources == (obs.evidence,) and obs.evidence.revision:
+        change = replace(change, revision=True)
+        if fact.change is not None and fact.change.identity == change.identity:
+            fact = replace(fact, change=change)
+        fact = replace(
+            fact,
+            conflicts=tuple(change if c.identity == change.identity else c for c in fact.conflicts),
+        )
+    return fact, change
+
+
+def _fold_one(
+    fact: KnownFact | None, obs: Observation, ladder: tuple[str, ...], policy: Policy
+) -> tuple[KnownFact, Change | None]:
     reading = Reading.of(obs)
     if fact is None:
         change = _status(Change(obs.key, obs.kind, "new_value", None, reading, ""), policy)
@@ -364,7 +399,9 @@ def _fold(
             conflicts = (*fact.conflicts[:index], updated, *fact.conflicts[index + 1 :])
             return replace(fact, conflicts=conflicts), updated
     same_day = reading.as_of == fact.current.latest
-    if same_day or any(consistent(old, reading, policy) for old in fact.history):
+    # An edited article moving its own value is news, not a disagreement with itself.
+    revises = any(obs.evidence.revises(e) for e in fact.current.sources)
+    if not revises and (same_day or any(consistent(old, reading, policy) for old in fact.history)):
         conflict = _status(Change(obs.key, obs.kind, "conflict", fact.current, reading, ""), policy)
         return replace(fact, conflicts=(*fact.conflicts, conflict)), conflict
     change_type = "date_changed" if obs.kind == "date" else "count_changed"

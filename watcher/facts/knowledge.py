@@ -484,6 +484,8 @@ def present(
         new_value=change.new.value,
         old_qualifier=change.old.qualifier if change.old else None,
         new_qualifier=change.new.qualifier,
+        revision=change.revision,
+        revised_from=change.revised_from,
     )
 
 

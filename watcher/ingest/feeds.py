@@ -128,7 +128,7 @@ def _link(entry: feedparser.FeedParserDict, base: str) -> str | None:
     return absolute if scheme in ("http", "https") else None
 
 
-def _looks_like_html(content: bytes) -> bool:
+def looks_like_html(content: bytes) -> bool:
     """True when the document is plainly a web page (an HTML doctype or root element)."""
     head = content[:_HEAD_BYTES].removeprefix(b"\xef\xbb\xbf")
     prolog = _PROLOG.match(head)
@@ -270,7 +270,7 @@ def parse_feed(
     """
     if not content.strip():
         raise FeedError("empty response, no feed")
-    if _looks_like_html(content):
+    if looks_like_html(content):
         raise FeedError("not an RSS or Atom feed: an HTML page")
     content, cut_problem = _cut(content, max_items)
     headers = {"content-location": url}

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
@@ -38,11 +37,12 @@ from watcher.facts import knowledge
 from watcher.facts.compare import ChangeEvent
 from watcher.facts.stories import Story, load_stories
 from watcher.ingest.extract import ExtractError
-from watcher.ingest.feeds import FeedError, parse_feed
 from watcher.ingest.fetch import Fetcher, FetchError
+from watcher.ingest.poll import PollError, PollOutcome, Remembered, poll_source
 from watcher.models import Article, FactChange, FeedItem, Observation
+from watcher.service.revisits import next_revisit
 from watcher.service.workers import Readers, default_workers
-from watcher.store import PendingItem, SourceState, Store, StoreError, utcnow
+from watcher.store import DueRevisit, PendingItem, SourceState, Store, StoreError, text_hash, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -97,12 +97,19 @@ class SourceReport:
     status: str = "nothing_new"
     error: str | None = None
     feed_problem: str | None = None
+    # What was read (feed, page, sitemap), from where, and how a site's feed was found.
+    kind: str | None = None
+    polled_url: str | None = None
+    notes: list[str] = field(default_factory=list)
     # None when the feed was not read this pass (304, the same body, a failure).
     items_in_feed: int | None = None
     new_items: int = 0
     # Articles not started before the time budget ran out: fetched next pass.
     deferred: int = 0
     articles: list[Article] = field(default_factory=list)
+    # Articles fetched again (conditional GET), and those whose text had changed.
+    revisited: int = 0
+    revised: list[Article] = field(default_factory=list)
     failures: list[ArticleFailure] = field(default_factory=list)
     changes: list[ReportedChange] = field(default_factory=list)
     health: HealthEvent | None = None
@@ -116,6 +123,9 @@ class SourceReport:
             "status": self.status,
             "error": self.error,
             "feed_problem": self.feed_problem,
+            "kind": self.kind,
+            "polled_url": self.polled_url,
+            "notes": self.notes,
             "items_in_feed": self.items_in_feed,
             "new_items": self.new_items,
             "deferred": self.deferred,
@@ -124,6 +134,11 @@ class SourceReport:
                 for a in self.articles
             ],
             "failures": [f.to_json() for f in self.failures],
+            "revisited": self.revisited,
+            "revised": [
+                {k: v for k, v in a.to_json().items() if with_text or k != "text"}
+                for a in self.revised
+            ],
             "changes": [c.to_json() for c in self.changes],
             "health": self.health.to_json() if self.health else None,
         }
@@ -140,6 +155,10 @@ class CheckReport:
         return sum(len(s.articles) for s in self.sources)
 
     @property
+    def revised_articles(self) -> int:
+        return sum(len(s.revised) for s in self.sources)
+
+    @property
     def changes(self) -> list[ReportedChange]:
         return [c for s in self.sources for c in s.changes]
 
@@ -150,8 +169,9 @@ class CheckReport:
 
     @property
     def found_something(self) -> bool:
-        """New articles or fact changes: what makes ``watcher check`` exit 1 by default."""
-        return bool(self.new_articles or self.fact_changes)
+        """New or revised articles, or fact changes: what makes ``watcher check`` exit 1
+        by default."""
+        return bool(self.new_articles or self.revised_articles or self.fact_changes)
 
     @property
     def failed_sources(self) -> list[SourceReport]:
@@ -162,6 +182,7 @@ class CheckReport:
             "started": self.started.isoformat(),
             "finished": self.finished.isoformat(),
             "new_articles": self.new_articles,
+            "revised_articles": self.revised_articles,
             "sources": [s.to_json(with_text=with_text) for s in self.sources],
             "changes": [c.to_json() for c in self.changes],
         }
@@ -176,11 +197,12 @@ class _Fetched:
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
+    feed_url: str | None = None
     new_items: list[FeedItem] = field(default_factory=list)
-    done: list[tuple[PendingItem, Article, dict[str, list[Observation]]]] = field(
-        default_factory=list
-    )
+    done: list[tuple[PendingItem, _Read]] = field(default_factory=list)
     failed: list[tuple[PendingItem, _Problem]] = field(default_factory=list)
+    # Revisits and what each found: a text read again, the same page (304), or a failure.
+    revisited: list[tuple[DueRevisit, _Read | _Unchanged | _Problem]] = field(default_factory=list)
     deadline: float = float("inf")  # event-loop time when this source's budget runs out
     budget: str = ""  # the setting that set the deadline, and its value
 
@@ -191,6 +213,24 @@ class _Problem:
 
     reason: str
     kind: str
+
+
+@dataclass(frozen=True)
+class _Read:
+    """An article fetched and read, with the page's validators for revisiting it."""
+
+    article: Article
+    observations: dict[str, list[Observation]]  # by story, as the readers give them
+    etag: str | None
+    last_modified: str | None
+
+
+@dataclass(frozen=True)
+class _Unchanged:
+    """A revisit the server answered 304 Not Modified."""
+
+    etag: str | None
+    last_modified: str | None
 
 
 class Checker:
@@ -342,39 +382,28 @@ class Checker:
         fetched.report.failure_reason = FailureReason.INTERNAL
 
     async def _fetch_feed(self, fetcher: Fetcher, fetched: _Fetched, state: SourceState) -> None:
+        """Poll the source (feed, site, page or sitemap) and keep the items not seen yet."""
         source, report = fetched.source, fetched.report
         fetched.etag, fetched.last_modified = state.etag, state.last_modified
-        fetched.body_hash = state.body_hash
+        fetched.body_hash, fetched.feed_url = state.body_hash, state.feed_url
+        remembered = Remembered(state.etag, state.last_modified, state.body_hash, state.feed_url)
         try:
-            result = await fetcher.get(
-                source.url, etag=state.etag, last_modified=state.last_modified
-            )
-        except FetchError as exc:
+            polled = await poll_source(fetcher, source, remembered)
+        except PollError as exc:
             report.status, report.error = "failed", str(exc)
-            report.failure_reason = exc.kind
+            report.failure_reason = exc.reason
             return
-        if result.not_modified:
+        report.kind, report.polled_url, report.notes = polled.kind, polled.url, polled.notes
+        fetched.etag, fetched.last_modified = polled.etag, polled.last_modified
+        fetched.feed_url = polled.feed_url
+        if polled.outcome == PollOutcome.NOT_MODIFIED:
             report.status = "not_modified"
             return
-        fetched.etag, fetched.last_modified = result.etag, result.last_modified
-        digest = hashlib.sha256(result.content).hexdigest()
-        if digest == state.body_hash:
+        if polled.outcome == PollOutcome.UNCHANGED or polled.feed is None:
             report.status = "unchanged"
             return
-        try:
-            # feedparser can take seconds on large junk: keep the other sources moving.
-            feed = await asyncio.to_thread(
-                parse_feed,
-                result.content,
-                url=result.url,
-                source=source.name,
-                content_type=result.content_type,
-            )
-        except FeedError as exc:
-            report.status, report.error = "failed", f"{source.url}: {exc}"
-            report.failure_reason = FailureReason.NOT_A_FEED
-            return
-        fetched.body_hash = digest
+        feed = polled.feed
+        fetched.body_hash = polled.body_hash
         report.feed_problem = feed.problem
         report.items_in_feed = len(feed.items)
         known = await self._reading(
@@ -400,19 +429,31 @@ class Checker:
         ]
         return (retries + new)[: settings.max_per_source]
 
+    def _due_revisits(self, fetched: _Fetched, room: int) -> list[DueRevisit]:
+        """The source's articles due to be fetched again, in what room this pass has left."""
+        if self.config.articles.revisit <= 0:
+            return []
+        return self.store.due_revisits(fetched.source.name, utcnow(), room)
+
     async def _fetch_articles(self, fetcher: Fetcher, fetched: _Fetched) -> None:
-        """Fetch and read the source's articles until its deadline; the rest wait."""
+        """Fetch and read the source's articles, then revisit the ones due, until its
+        deadline; the rest wait."""
         pending = await self._reading(self._to_fetch, fetched)
-        self._articles_total += len(pending)
-        if not pending:
+        room = self.config.articles.max_per_source - len(pending)
+        revisits = await self._reading(self._due_revisits, fetched, room)
+        self._articles_total += len(pending) + len(revisits)
+        if not pending and not revisits:
             return
         started: set[str] = set()
         tasks = [
             asyncio.create_task(self._fetch_article(fetcher, fetched, item, started))
             for item in pending
         ]
+        revisit_tasks = [
+            asyncio.create_task(self._revisit(fetcher, fetched, revisit)) for revisit in revisits
+        ]
         left = max(0.0, fetched.deadline - asyncio.get_running_loop().time())
-        _, late = await asyncio.wait(tasks, timeout=left)
+        _, late = await asyncio.wait(tasks + revisit_tasks, timeout=left)
         for task in late:
             task.cancel()
         await asyncio.gather(*late, return_exceptions=True)
@@ -422,12 +463,18 @@ class Checker:
                 if isinstance(outcome, _Problem):
                     fetched.failed.append((item, outcome))
                 else:
-                    fetched.done.append((item, *outcome))
+                    fetched.done.append((item, outcome))
             elif item.item_id in started:
                 cut = f"{item.link}: cut off: {self._out_of_time(fetched)}"
                 fetched.failed.append((item, _Problem(cut, FailureReason.OUT_OF_TIME)))
             else:
                 fetched.report.deferred += 1
+        # A revisit cut off is simply due again next pass.
+        fetched.revisited = [
+            (revisit, task.result())
+            for revisit, task in zip(revisits, revisit_tasks, strict=True)
+            if task not in late
+        ]
 
     def _host_turn(self, link: str) -> asyncio.Semaphore:
         """A host's turns at the articles in flight, as many as it may have requests."""
@@ -439,7 +486,7 @@ class Checker:
 
     async def _fetch_article(
         self, fetcher: Fetcher, fetched: _Fetched, item: PendingItem, started: set[str]
-    ) -> tuple[Article, list[Observation]] | _Problem:
+    ) -> _Read | _Problem:
         assert self.readers is not None and self._in_flight is not None
         try:
             # Pages fetched faster than they are read would pile up in memory. A host
@@ -448,7 +495,7 @@ class Checker:
             async with self._host_turn(item.link), self._in_flight:
                 started.add(item.item_id)
                 result = await fetcher.get(item.link)
-                return await self.readers.read(
+                article, observations = await self.readers.read(
                     result.content,
                     result.url,
                     item.title,
@@ -456,6 +503,7 @@ class Checker:
                     fetched.source.name,
                     articles_in_pass=self._articles_total,
                 )
+                return _Read(article, observations, result.etag, result.last_modified)
         except FetchError as exc:
             return _Problem(str(exc), exc.kind)
         except ExtractError as exc:
@@ -476,6 +524,90 @@ class Checker:
             if self.progress:
                 self.progress(self._articles_done, self._articles_total)
 
+    async def _revisit(
+        self, fetcher: Fetcher, fetched: _Fetched, revisit: DueRevisit
+    ) -> _Read | _Unchanged | _Problem:
+        """Fetch an article again, conditionally, and read it when the page changed."""
+        assert self.readers is not None and self._in_flight is not None
+        try:
+            async with self._host_turn(revisit.url), self._in_flight:
+                result = await fetcher.get(
+                    revisit.url, etag=revisit.etag, last_modified=revisit.last_modified
+                )
+                if result.not_modified:
+                    return _Unchanged(result.etag, result.last_modified)
+                article, observations = await self.readers.read(
+                    result.content,
+                    result.url,
+                    revisit.title,
+                    revisit.published,
+                    fetched.source.name,
+                    articles_in_pass=self._articles_total,
+                )
+                return _Read(article, observations, result.etag, result.last_modified)
+        except FetchError as exc:
+            return _Problem(str(exc), exc.kind)
+        except ExtractError as exc:
+            return _Problem(f"{revisit.url}: {exc}", FailureReason.EXTRACT)
+        except Exception as exc:  # a bug met on one page must not cost the source the others
+            log.error(
+                "%s: unexpected error revisiting an article of %s: %s",
+                revisit.url,
+                fetched.source.name,
+                _one_line(exc),
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
+            reason = f"{revisit.url}: internal error: {_one_line(exc)}"
+            return _Problem(reason, FailureReason.INTERNAL)
+        finally:
+            self._articles_done += 1
+            if self.progress:
+                self.progress(self._articles_done, self._articles_total)
+
+    def _write_revisits(
+        self, conn: Any, fetched: _Fetched, *, at: datetime
+    ) -> dict[str, list[Observation]]:
+        """Record each revisit and schedule the next; a changed text is stored as the
+        article's next revision, and its readings for each story, marked with it, are
+        returned to be compared like any other."""
+        observations: dict[str, list[Observation]] = {}
+        for revisit, outcome in fetched.revisited:
+            next_at = next_revisit(revisit.first_fetched, self.config.articles, after=at)
+            if isinstance(outcome, _Problem):
+                log.info("revisit of %s failed: %s", revisit.url, outcome.reason)
+                self.store.record_revisit(
+                    conn,
+                    revisit,
+                    at=at,
+                    next_at=next_at,
+                    etag=revisit.etag,
+                    last_modified=revisit.last_modified,
+                )
+                continue
+            fetched.report.revisited += 1
+            revised = None
+            if isinstance(outcome, _Read) and text_hash(outcome.article.text) != revisit.text_hash:
+                revised = outcome.article
+                revision = revisit.revision + 1
+                for story, facts in outcome.observations.items():
+                    found = [
+                        replace(o, evidence=replace(o.evidence, revision=revision)) for o in facts
+                    ]
+                    rows = [o.to_json() for o in found]
+                    self.store.add_observations(conn, revisit.article_id, story, rows, at=at)
+                    observations.setdefault(story, []).extend(found)
+                fetched.report.revised.append(revised)
+            self.store.record_revisit(
+                conn,
+                revisit,
+                at=at,
+                next_at=next_at,
+                etag=outcome.etag,
+                last_modified=outcome.last_modified,
+                revised=revised,
+            )
+        return observations
+
     def _write(self, fetched: _Fetched) -> None:
         """Everything one source gave, in one transaction."""
         if fetched.report.status == "failed":
@@ -488,13 +620,24 @@ class Checker:
             self._drop_taken(conn, fetched)
             self.store.add_items(conn, fetched.new_items, at=now)
             observations: dict[str, list[Observation]] = {}
-            for item, article, found in fetched.done:
-                article_id = self.store.save_article(conn, item, article, at=now)
-                for story, facts in found.items():
+            revisit_at = next_revisit(now, self.config.articles, after=now)
+            for item, read in fetched.done:
+                article_id = self.store.save_article(
+                    conn,
+                    item,
+                    read.article,
+                    at=now,
+                    etag=read.etag,
+                    last_modified=read.last_modified,
+                    revisit_at=revisit_at,
+                )
+                for story, facts in read.observations.items():
                     rows = [o.to_json() for o in facts]
                     self.store.add_observations(conn, article_id, story, rows, at=now)
                     observations.setdefault(story, []).extend(facts)
-                report.articles.append(article)
+                report.articles.append(read.article)
+            for story, facts in self._write_revisits(conn, fetched, at=now).items():
+                observations.setdefault(story, []).extend(facts)
             for story in self.stories:
                 if observations.get(story.name):
                     report.changes += self._compare(conn, story, observations[story.name], at=now)
@@ -516,8 +659,9 @@ class Checker:
                 last_modified=fetched.last_modified,
                 body_hash=fetched.body_hash,
                 new_items=bool(fetched.new_items),
+                feed_url=fetched.feed_url,
             )
-            if report.status == "nothing_new" and report.articles:
+            if report.status == "nothing_new" and (report.articles or report.revised):
                 report.status = "new"
             _count(tally, report, facts_read=sum(len(o) for o in observations.values()))
             tally.write(conn)
