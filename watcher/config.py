@@ -84,6 +84,11 @@ def _check_http_url(value: str) -> str:
     return value
 
 
+def check_http_url(value: str) -> str:
+    """``value`` if it is an http(s) URL; a ValueError saying why not (for OPML outlines)."""
+    return _check_http_url(value)
+
+
 class Strict(BaseModel):
     # nan passes every "more than zero" test (nan <= 0 is false) and inf never ends a wait.
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)

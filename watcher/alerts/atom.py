@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from watcher.alerts.render import http_url, quoted
+from watcher.alerts.render import REVISION_MARK, http_url, quoted
 from watcher.models import FactChange
 from watcher.sanitize import xml_text
 
@@ -35,14 +35,28 @@ def _text(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Elem
     return element
 
 
+def _title(change: FactChange, *, with_story: bool) -> str:
+    mark = f" ({REVISION_MARK})" if change.revision else ""
+    title = f"{change.label}: {change.old or 'unknown'} → {change.new}{mark}"
+    if change.status == "rejected":
+        title = f"Rejected: {title}"
+    if with_story and change.story:
+        title = f"[{change.story}] {title}"
+    return title
+
+
 def _summary(change: FactChange) -> str:
     lines = [f"{change.label}: {change.old or 'unknown'} → {change.new} ({change.status})"]
     if change.story:
         lines.insert(0, f"Story: {change.story}")
+    if change.revision:
+        lines.append(f"{REVISION_MARK.capitalize()}: {change.old or 'unknown'} → {change.new}")
     for evidence in change.evidence:
         when = f", {evidence.published.isoformat()}" if evidence.published else ""
         where = f"({evidence.title or evidence.site}{when}) {evidence.url}"
         lines.append(f"{quoted(evidence.quote)} {where}")
+    for evidence in change.revised_from:
+        lines.append(f"Before the edit: {quoted(evidence.quote)}")
     return "\n\n".join(lines)
 
 
@@ -92,12 +106,7 @@ def build_feed(
     for change in newest_first[:MAX_ENTRIES]:
         entry = _element(feed, "entry")
         _text(entry, "id", entry_id(feed_id, change))
-        title = f"{change.label}: {change.old or 'unknown'} → {change.new}"
-        if change.status == "rejected":
-            title = f"Rejected: {title}"
-        if with_story and change.story:
-            title = f"[{change.story}] {title}"
-        _text(entry, "title", title)
+        _text(entry, "title", _title(change, with_story=with_story))
         _text(entry, "published", change.first_seen.isoformat())
         _text(entry, "updated", change.first_seen.isoformat())
         author = _element(entry, "author")

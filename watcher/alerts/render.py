@@ -29,6 +29,8 @@ from watcher.resources import resource_path
 from watcher.terminal import safe
 
 QUOTE_LIMIT = 600
+# How a change read from an edited article is marked, in every channel.
+REVISION_MARK = "updated article"
 TITLE_LIMIT = 300
 SUBJECT_LIMIT = 200
 UNKNOWN = "unknown"
@@ -170,6 +172,14 @@ class ChangeView:
     first_seen: datetime
     as_of: date | None
     sources: tuple[SourceView, ...]
+    # Read from an article's changed text; ``revised_from`` is what it said before.
+    revision: bool = False
+    revised_from: tuple[SourceView, ...] = ()
+
+    @property
+    def marker(self) -> str:
+        """``Updated article: 600 → 24`` for a revision, else empty."""
+        return f"{REVISION_MARK.capitalize()}: {self.old} → {self.new}" if self.revision else ""
 
     @classmethod
     def of(cls, change: FactChange) -> ChangeView:
@@ -183,6 +193,8 @@ class ChangeView:
             first_seen=change.first_seen,
             as_of=change.as_of,
             sources=tuple(SourceView.of(e) for e in change.evidence),
+            revision=change.revision,
+            revised_from=tuple(SourceView.of(e) for e in change.revised_from),
         )
 
 
@@ -210,7 +222,8 @@ class FactView:
 def alert_subject(change: FactChange) -> str:
     """``[watcher] Air Base 201 status: operating → handed over``: the same for the same change."""
     view = ChangeView.of(change)
-    return _header_line(f"[watcher] {view.label}: {view.old} → {view.new}")
+    mark = f" ({REVISION_MARK})" if view.revision else ""
+    return _header_line(f"[watcher] {view.label}: {view.old} → {view.new}{mark}")
 
 
 def thread_topic(label: str) -> str:
@@ -376,6 +389,8 @@ _SAMPLE_CHANGE = FactChange(
     first_seen=datetime(2024, 8, 5, 12, 0, tzinfo=UTC),
     evidence=(_SAMPLE_EVIDENCE,),
     as_of=date(2024, 8, 5),
+    revision=True,
+    revised_from=(_SAMPLE_EVIDENCE,),
 )
 _SAMPLE_DIGEST = Digest(
     title="Sample digest",
@@ -398,4 +413,6 @@ def sample_change(at: datetime) -> FactChange:
         label="Test message from watcher",
         status="a test: nothing changed",
         first_seen=at,
+        revision=False,
+        revised_from=(),
     )

@@ -105,11 +105,17 @@ def _change_blocks(change: ChangeView) -> list[Block]:
         f"{escaped(change.old, VALUE_LIMIT)} → *{escaped(change.new, VALUE_LIMIT)}*"
     )
     status = change.status + (f", as of {change.as_of.isoformat()}" if change.as_of else "")
-    blocks = [_section(fact), _context(escaped(status, VALUE_LIMIT))]
+    blocks = [_section(fact)]
+    if change.revision:
+        blocks.append(_context(f"*{escaped(change.marker, VALUE_LIMIT)}*"))
+    blocks.append(_context(escaped(status, VALUE_LIMIT)))
     blocks += [_source_block(s) for s in change.sources[:SOURCES_SHOWN]]
     hidden = len(change.sources) - SOURCES_SHOWN
     if hidden > 0:
         blocks.append(_context(f"and {hidden} more source{'s' if hidden > 1 else ''}"))
+    if change.revised_from:
+        blocks.append(_context("Before the edit, the article said:"))
+        blocks += [_source_block(s) for s in change.revised_from[:SOURCES_SHOWN]]
     return blocks
 
 

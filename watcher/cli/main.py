@@ -34,7 +34,17 @@ from watcher.cli.report import (
     format_observations,
     format_status,
 )
-from watcher.config import DEFAULT_LISTEN, Config, ConfigError, Routing, load_config, parse_listen
+from watcher.cli.sources import SourcesError
+from watcher.cli.sources import add_commands as add_source_commands
+from watcher.config import (
+    DEFAULT_LISTEN,
+    Config,
+    ConfigError,
+    Routing,
+    Source,
+    load_config,
+    parse_listen,
+)
 from watcher.facts import knowledge
 from watcher.facts.baseline import BaselineError
 from watcher.facts.corpus import Split
@@ -81,7 +91,8 @@ def _print_json(data: Any, out: TextIO) -> None:
 
 
 def cmd_check(args: argparse.Namespace, config: Config, out: TextIO) -> int:
-    if not config.enabled_sources():
+    sources = _chosen_sources(config, args.source)
+    if not sources:
         raise CommandError(f"{config.path}: sources: no enabled source to check")
     stories = _stories(config)
     renderer = _renderer(config)
@@ -94,7 +105,7 @@ def cmd_check(args: argparse.Namespace, config: Config, out: TextIO) -> int:
         checker.progress = progress
         if dispatcher is not None and dispatch is not None:
             checker.on_written = _sender(dispatcher, dispatch)
-        report = asyncio.run(checker.run())
+        report = asyncio.run(checker.run(sources))
         if progress:
             progress.close()
             progress = None
@@ -131,6 +142,20 @@ def cmd_check(args: argparse.Namespace, config: Config, out: TextIO) -> int:
         return EXIT_ERROR
     found = report.fact_changes if args.exit_on == ExitOn.CHANGES else report.found_something
     return EXIT_CHANGES if found else EXIT_OK
+
+
+def _chosen_sources(config: Config, names: list[str] | None) -> list[Source]:
+    """The sources ``--source`` names (enabled or not), else every enabled one."""
+    if not names:
+        return config.enabled_sources()
+    by_name = {source.name: source for source in config.sources}
+    unknown = [name for name in names if name not in by_name]
+    if unknown:
+        known = ", ".join(by_name) or "none"
+        raise CommandError(
+            f"{config.path}: sources: no source named {unknown[0]!r} (sources: {known})"
+        )
+    return [by_name[name] for name in dict.fromkeys(names)]
 
 
 def _sender(dispatcher: Dispatcher, dispatch: DispatchReport) -> OnWritten:
@@ -801,6 +826,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="queue alerts in the outbox but send nothing now (the daemon or "
         "`watcher outbox retry` sends them later)",
     )
+    check.add_argument(
+        "--source",
+        action="append",
+        metavar="NAME",
+        help="poll only this source (disabled ones too); may be given more than once",
+    )
     check.set_defaults(handler=cmd_check, needs_config=True)
 
     baseline = commands.add_parser(
@@ -1101,6 +1132,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to listen (default: [web] listen, else 127.0.0.1:8080; port 0: any free one)",
     )
     serve.set_defaults(handler=cmd_serve, needs_config=True)
+
+    add_source_commands(commands, common)
     return parser
 
 
@@ -1179,7 +1212,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         for mistake in str(exc).splitlines()[:-1]:
             _error(mistake)
         return _error(str(exc).splitlines()[-1] if str(exc) else "")
-    except (StoreError, CommandError, BaselineError, StoryError) as exc:
+    except (StoreError, CommandError, BaselineError, StoryError, SourcesError) as exc:
         return _error(str(exc))
     except KeyboardInterrupt:
         print("watcher: interrupted", file=sys.stderr)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 from watcher.alerts.notify import DispatchReport
-from watcher.alerts.render import quoted, status_text
+from watcher.alerts.render import REVISION_MARK, quoted, status_text
 from watcher.facts.compare import ChangeEvent, KnownFact, Reading, describe
 from watcher.facts.reading import Explanation
 from watcher.facts.topic import Topic
@@ -41,10 +41,15 @@ def format_changes(changes: list[ReportedChange], out: TextIO) -> None:
     for reported in news:
         change = reported.change
         out.write(f"* {_change_line(change)} [{_status(change)}; {_EVENTS[reported.event]}]\n")
+        if change.revision:
+            old = safe(change.old) if change.old else "unknown"
+            out.write(f"  {REVISION_MARK}: {old} -> {safe(change.new)}\n")
         if change.change_type == "conflict":
             out.write("  sources disagree; the known value stands until one side is confirmed\n")
         for evidence in change.evidence:
             out.write(_evidence_lines(evidence))
+        for evidence in change.revised_from:
+            out.write("  before the edit:\n" + _evidence_lines(evidence))
         if reported.alerts:
             out.write(f"  alert queued for: {', '.join(reported.alerts)}\n")
     corroborated = [c for c in changes if not c.is_news]
@@ -87,6 +92,8 @@ def format_check(report: CheckReport, out: TextIO) -> None:
         if detail and not source.articles:
             line = f"{safe(source.name)}: nothing new ({detail})"
         out.write(line + "\n")
+        for note in source.notes:
+            out.write(f"  {safe(note)}\n")
         if source.feed_problem:
             out.write(f"  warning: {safe(source.feed_problem)}\n")
         for article in source.articles:
@@ -94,6 +101,9 @@ def format_check(report: CheckReport, out: TextIO) -> None:
             out.write(
                 f"  + {safe(article.title or '(untitled)')} [{when}]\n    {safe(article.url)}\n"
             )
+        for article in source.revised:
+            out.write(f"  ~ updated: {safe(article.title or '(untitled)')}\n")
+            out.write(f"    {safe(article.url)}\n")
         for failure in source.failures:
             retry = "gave up" if failure.gave_up else "will retry"
             out.write(f"  ! {safe(failure.reason)} ({retry})\n")
@@ -109,6 +119,7 @@ def format_check(report: CheckReport, out: TextIO) -> None:
     out.write(
         f"{report.new_articles} new article(s) from {with_articles} of "
         f"{len(report.sources)} source(s)"
+        + (f", {report.revised_articles} updated" if report.revised_articles else "")
         + (f", {failed} failed" if failed else "")
         + f", {len(report.fact_changes)} fact change(s)\n"
     )
