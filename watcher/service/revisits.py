@@ -15,12 +15,19 @@ from watcher.config import ArticleSettings
 
 
 def next_revisit(
-    first_fetched: datetime, revisits_done: int, settings: ArticleSettings
+    first_fetched: datetime, settings: ArticleSettings, *, after: datetime
 ) -> datetime | None:
-    """When the revisit after ``revisits_done`` of them is due; None when there is none."""
+    """The first revisit time later than ``after``; None when the window holds no more.
+
+    Times already passed (the daemon was stopped, a pass ran late) are skipped, not
+    caught up one pass at a time.
+    """
     if settings.revisit <= 0:
         return None
-    age = settings.revisit_after * 2**revisits_done
-    if age > settings.revisit:
-        return None
-    return first_fetched + timedelta(seconds=age)
+    age = settings.revisit_after
+    while age <= settings.revisit:
+        when = first_fetched + timedelta(seconds=age)
+        if when > after:
+            return when
+        age *= 2
+    return None

@@ -1,0 +1,265 @@
+"""Articles that change after publication: revisited on a falling schedule with
+conditional GET, a changed text read again, and a moved fact alerted once, as a revision."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from alerting import Webhook
+from freezegun import freeze_time
+from loopback import LoopbackServer, Request, Response
+from test_check_facts import feed, page
+
+from watcher.alerts.render import load_templates
+from watcher.cli.main import main
+from watcher.config import ArticleSettings
+from watcher.models import FactChange
+from watcher.service.revisits import next_revisit
+
+WEBHOOK_ENV = "WATCHER_TEST_REVISIT_WEBHOOK"
+START = datetime(2024, 8, 6, 12, 0, tzinfo=UTC)
+
+FIRST = "NIAMEY — About 600 US troops remain in Niger, the Pentagon said on Tuesday."
+EDITED = "NIAMEY — Only 24 US troops remain in Niger, the Pentagon said on Tuesday."
+DEADLINE = "The United States agreed in April to withdraw its forces from Niger by September 15."
+REWORDED = "The US had agreed in April to pull its forces out of Niger by September 15."
+
+
+def story(*paragraphs: str) -> str:
+    return page(("US troops still in Niger", "2024-08-06", list(paragraphs)))
+
+
+class EditedPage:
+    """An article page that answers conditional GETs and can be edited in place."""
+
+    def __init__(self, html: str) -> None:
+        self.version = 1
+        self.html = html
+
+    def edit(self, html: str) -> None:
+        self.version += 1
+        self.html = html
+
+    def __call__(self, request: Request) -> Response:
+        etag = f'"v{self.version}"'
+        if request.headers.get("if-none-match") == etag:
+            return Response(b"", 304, {"ETag": etag})
+        return Response(self.html.encode(), 200, {"ETag": etag, "Content-Type": "text/html"})
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook()
+    yield hook
+    hook.stop()
+
+
+def make_config(folder: Path, server: LoopbackServer, **articles: str) -> Path:
+    folder.mkdir(exist_ok=True)
+    settings = "".join(f'{key} = "{value}"\n' for key, value in articles.items())
+    config = folder / "watcher.toml"
+    config.write_text(
+        '[state]\npath = "state.db"\n'
+        "[http]\nallow_private_addresses = true\nper_host_delay = 0\nretries = 0\n"
+        f"[articles]\n{settings}"
+        '[notify]\natom = "changes.atom"\n'
+        f'[notify.slack]\nwebhook_env = "{WEBHOOK_ENV}"\nimmediate = "all"\ndigest = "none"\n'
+        f'[[sources]]\nname = "wire"\nurl = "{server.url("/feed.xml")}"\n'
+    )
+    return config
+
+
+def check(config: Path, capsys: pytest.CaptureFixture[str], at: datetime) -> tuple[int, dict]:
+    with freeze_time(at, real_asyncio=True):
+        code = main(["check", "--config", str(config), "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+# -- the schedule ------------------------------------------------------------------------
+
+
+def test_revisits_fall_off_with_age_and_stop_after_the_window() -> None:
+    settings = ArticleSettings()  # revisit 48h, first after 1h
+    hours, after = [], START
+    while (when := next_revisit(START, settings, after=after)) is not None:
+        hours.append((when - START) / timedelta(hours=1))
+        after = when
+    assert hours == [1, 2, 4, 8, 16, 32]
+    # A pass that comes late skips the times already gone instead of catching up.
+    late = next_revisit(START, settings, after=START + timedelta(hours=20))
+    assert late == START + timedelta(hours=32)
+    short = ArticleSettings(revisit="6h", revisit_after="30m")
+    assert next_revisit(START, short, after=START + timedelta(hours=3)) == START + timedelta(
+        hours=4
+    )
+    assert next_revisit(START, short, after=START + timedelta(hours=4)) is None
+    assert next_revisit(START, ArticleSettings(revisit=0), after=START) is None
+    assert next_revisit(START, ArticleSettings(revisit="0"), after=START) is None
+
+
+# -- a count edited after the first pass ---------------------------------------------------
+
+
+def test_an_edited_count_raises_one_change_marked_as_a_revision(
+    tmp_path: Path,
+    server: LoopbackServer,
+    webhook: Webhook,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(WEBHOOK_ENV, webhook.url)
+    article = EditedPage(story(FIRST, DEADLINE))
+    server.route("/a/troops.html", article)
+    server.route("/feed.xml", feed(server.base_url, ["troops"]))
+    config = make_config(tmp_path, server)
+
+    code, report = check(config, capsys, START)
+    assert code == 1
+    counts = [c for c in report["changes"] if c["key"] == "us_forces.troop_count"]
+    assert [(c["new"], c["revision"]) for c in counts] == [("about 600", False)]
+    posts = len(webhook.posts)
+
+    # Not due yet: the page is not asked for again.
+    article.edit(story(EDITED, DEADLINE))
+    code, report = check(config, capsys, START + timedelta(minutes=50))
+    assert (code, report["sources"][0]["revisited"]) == (0, 0)
+    assert server.hits("/a/troops.html") == 1
+
+    # Due: fetched again conditionally; the edited count is one change, a revision.
+    code, report = check(config, capsys, START + timedelta(hours=1, minutes=5))
+    assert code == 1
+    assert server.requests[-1].headers["if-none-match"] == '"v1"'
+    [source] = report["sources"]
+    assert (source["revisited"], [a["url"] for a in source["revised"]]) == (
+        1,
+        [server.url("/a/troops.html")],
+    )
+    [change] = report["changes"]  # the restated deadline and status are no change
+    assert (change["key"], change["old"], change["new"]) == (
+        "us_forces.troop_count",
+        "about 600",
+        "24",
+    )
+    assert change["revision"] is True
+    assert [e["quote"] for e in change["evidence"]] == [EDITED]
+    assert [e["quote"] for e in change["revised_from"]] == [FIRST]
+    assert change["evidence"][0]["revision"] == 1
+
+    # Slack: one alert, marked, with the old quote kept.
+    [slack] = webhook.posts[posts:]
+    assert "Updated article: about 600 → 24" in slack["text"]
+    assert f"Before the edit: {FIRST}" in slack["text"]
+    blocks = json.dumps(slack["blocks"], ensure_ascii=False)
+    assert "Updated article: about 600 → 24" in blocks and "Before the edit" in blocks
+    # Email: subject, text and HTML.
+    mail = load_templates().alert(FactChange.from_json(change))
+    assert mail.subject.endswith("about 600 → 24 (updated article)")
+    text = " ".join(mail.text.split())  # quotes are wrapped at 72 columns
+    assert "Updated article: about 600 → 24" in text
+    assert f'Before the edit, the article said: "{FIRST}"' in text
+    assert "Updated article: about 600 → 24" in mail.html and FIRST in mail.html
+    # Atom.
+    atom = (tmp_path / "changes.atom").read_text()
+    assert "about 600 → 24 (updated article)" in atom and f'Before the edit: "{FIRST}"' in atom
+
+    # The knowledge follows the article's newest word.
+    main(["facts", "us_forces.troop_count", "--json", "--config", str(config)])
+    [fact] = json.loads(capsys.readouterr().out)["facts"]
+    assert (fact["value"], fact["qualifier"]) == (24, "exact")
+
+    # Reworded without a new fact: read again, no change; then unchanged: a 304.
+    article.edit(story(EDITED, REWORDED))
+    code, report = check(config, capsys, START + timedelta(hours=2, minutes=5))
+    assert (code, len(report["sources"][0]["revised"]), report["changes"]) == (1, 1, [])
+    code, report = check(config, capsys, START + timedelta(hours=4, minutes=5))
+    assert (code, report["sources"][0]["revisited"], report["changes"]) == (0, 1, [])
+    assert server.requests[-1].headers["if-none-match"] == '"v3"'
+    assert len(webhook.posts) == posts + 1
+
+    # A late pass does the one revisit due, not every one missed; after the window, none.
+    check(config, capsys, START + timedelta(days=1, hours=20))
+    hits = server.hits("/a/troops.html")
+    check(config, capsys, START + timedelta(days=1, hours=21))
+    assert server.hits("/a/troops.html") == hits
+    check(config, capsys, START + timedelta(days=4))
+    assert server.hits("/a/troops.html") == hits
+
+
+def test_revisits_off_fetch_nothing_again(
+    tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.route("/a/troops.html", EditedPage(story(FIRST, DEADLINE)))
+    server.route("/feed.xml", feed(server.base_url, ["troops"]))
+    config = make_config(tmp_path, server, revisit="0")
+    check(config, capsys, START)
+    check(config, capsys, START + timedelta(hours=1, minutes=5))
+    assert server.hits("/a/troops.html") == 1
+
+
+# -- crash safety: killed between the re-fetch and the alert -----------------------------------
+
+
+def _run(config: Path, webhook: Webhook) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "watcher", "check", "--config", str(config), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, WEBHOOK_ENV: webhook.url},
+    )
+
+
+def _settle(config: Path, webhook: Webhook) -> None:
+    for _ in range(5):
+        process = _run(config, webhook)
+        _, err = process.communicate(timeout=60)
+        assert process.returncode in (0, 1), err
+        if process.returncode == 0:
+            return
+    raise AssertionError("checks never settled")
+
+
+def _revision_alerts(config: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(config.parent / "state.db") as db:
+        assert db.execute("pragma integrity_check").fetchone() == ("ok",)
+        rows = db.execute("select payload, state from alerts where kind = 'change'").fetchall()
+    return [(p, s) for p, s in rows if json.loads(p).get("revision")]
+
+
+@pytest.mark.slow
+def test_killed_between_refetch_and_alert_a_revision_is_sent_at_most_once(
+    tmp_path: Path, server: LoopbackServer, webhook: Webhook
+) -> None:
+    chance = random.Random(20240806)
+    for attempt in range(4):
+        article = EditedPage(story(FIRST, DEADLINE))
+        slug = f"troops-{attempt}"
+        server.route(f"/a/{slug}.html", article)
+        server.route("/feed.xml", feed(server.base_url, [slug]))
+        config = make_config(tmp_path / f"run{attempt}", server, revisit_after="1s")
+        _settle(config, webhook)
+        article.edit(story(EDITED, DEADLINE))
+        time.sleep(1.2)
+        start = len(webhook.posts)
+        process = _run(config, webhook)
+        time.sleep(chance.uniform(0.3, 2.0))
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        _settle(config, webhook)
+
+        [(payload, state)] = _revision_alerts(config)
+        received = [p["text"] for p in webhook.posts[start:] if "Updated article" in p["text"]]
+        assert len(received) <= 1, (attempt, received)
+        assert len(received) == 1 or state == "uncertain", (attempt, state)
+        assert json.loads(payload)["new"] == "24"
