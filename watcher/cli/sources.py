@@ -308,7 +308,7 @@ def cmd_articles(args: argparse.Namespace, config: Config, out: TextIO) -> int:
     return EXIT_OK
 
 
-def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+def add_commands(commands: Any, common: list[argparse.ArgumentParser]) -> None:
     """``sources`` and ``articles``, on the main parser's subcommands."""
     sources = commands.add_parser(
         "sources",
@@ -320,12 +320,12 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     actions = sources.add_subparsers(dest="action", metavar="ACTION", required=True)
     kinds = list(SourceKind)
 
-    listing = actions.add_parser("list", parents=[common], help="the sources in the config")
+    listing = actions.add_parser("list", parents=common, help="the sources in the config")
     listing.set_defaults(handler=cmd_sources, needs_config=False)
 
     add = actions.add_parser(
         "add",
-        parents=[common],
+        parents=common,
         help="add a source: a feed, a site, a section page or a sitemap",
         description="Add a source to the config. A site's address is enough: its feed "
         "is found when it is polled (`watcher sources test URL` shows what it gives).",
@@ -339,13 +339,13 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     add.set_defaults(handler=cmd_sources, needs_config=False)
 
     for action, text in (("remove", "remove"), ("enable", "enable"), ("disable", "disable")):
-        parser = actions.add_parser(action, parents=[common], help=f"{text} a source by name")
+        parser = actions.add_parser(action, parents=common, help=f"{text} a source by name")
         parser.add_argument("name", metavar="NAME")
         parser.set_defaults(handler=cmd_sources, needs_config=False)
 
     test = actions.add_parser(
         "test",
-        parents=[common],
+        parents=common,
         help="show what a URL (or a configured source) would give: its kind, feed, first items",
         description="Poll a URL once, as a source, and show what would be polled (the "
         "feed found for a site, the page, the sitemap) and its first items. Nothing is "
@@ -359,7 +359,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
 
     opml_in = actions.add_parser(
         "import",
-        parents=[common],
+        parents=common,
         help="add the feeds of an OPML file",
         description="Add every feed of an OPML subscription list as a source. An outline "
         "with a broken URL is skipped with one line naming it; feeds already in the "
@@ -372,7 +372,7 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     opml_in.set_defaults(handler=cmd_sources, needs_config=False)
 
     opml_out = actions.add_parser(
-        "export", parents=[common], help="write the sources as an OPML file"
+        "export", parents=common, help="write the sources as an OPML file"
     )
     opml_out.add_argument("--output", metavar="FILE", help="write here (default: stdout)")
     opml_out.set_defaults(handler=cmd_sources, needs_config=False)
@@ -384,13 +384,13 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     article_actions = articles.add_subparsers(dest="action", metavar="ACTION", required=True)
     failed = article_actions.add_parser(
         "failed",
-        parents=[common],
+        parents=common,
         help="articles given up on after articles.max_attempts tries, with the reason",
     )
     failed.set_defaults(handler=cmd_articles, needs_config=True)
     retry = article_actions.add_parser(
         "retry",
-        parents=[common],
+        parents=common,
         help="queue articles given up on again (all, or by ID); the next pass fetches them",
     )
     retry.add_argument("ids", nargs="*", metavar="ID")
