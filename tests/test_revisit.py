@@ -14,12 +14,14 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from alerting import Webhook
 from freezegun import freeze_time
 from loopback import LoopbackServer, Request, Response
 from test_check_facts import feed, page
+from test_stories import write_chad
 
 from watcher.alerts.render import load_templates
 from watcher.cli.main import main
@@ -29,6 +31,7 @@ from watcher.service.revisits import next_revisit
 
 WEBHOOK_ENV = "WATCHER_TEST_REVISIT_WEBHOOK"
 START = datetime(2024, 8, 6, 12, 0, tzinfo=UTC)
+ATOM = "{http://www.w3.org/2005/Atom}"
 
 FIRST = "NIAMEY — About 600 US troops remain in Niger, the Pentagon said on Tuesday."
 EDITED = "NIAMEY — Only 24 US troops remain in Niger, the Pentagon said on Tuesday."
@@ -263,3 +266,88 @@ def test_killed_between_refetch_and_alert_a_revision_is_sent_at_most_once(
         assert len(received) <= 1, (attempt, received)
         assert len(received) == 1 or state == "uncertain", (attempt, state)
         assert json.loads(payload)["new"] == "24"
+
+
+# -- several stories: an edited article is read again for each ----------------------------------
+
+NIGER_FIRST = "NIAMEY — About 600 US troops remain in Niger, the Pentagon said on Tuesday."
+NIGER_EDITED = "NIAMEY — Only 24 US troops remain in Niger, the Pentagon said on Tuesday."
+CHAD_FIRST = (
+    "In Chad, about 100 US troops remain at the Adji Kossei air base in N'Djamena, officials said."
+)
+CHAD_EDITED = (
+    "In Chad, only 10 US troops remain at the Adji Kossei air base in N'Djamena, officials said."
+)
+
+
+def both(*paragraphs: str) -> str:
+    return page(("US troops in Niger and Chad", "2024-08-06", list(paragraphs)))
+
+
+def test_an_edited_article_is_read_again_for_each_story(
+    tmp_path: Path,
+    server: LoopbackServer,
+    webhook: Webhook,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One article about two stories, edited: each story compares its own readings of the
+    new text, and each change carries its story and is marked as a revision."""
+    monkeypatch.setenv(WEBHOOK_ENV, webhook.url)
+    write_chad(tmp_path)
+    article = EditedPage(both(NIGER_FIRST, CHAD_FIRST))
+    server.route("/a/troops.html", article)
+    server.route("/feed.xml", feed(server.base_url, ["troops"]))
+    config = make_config(tmp_path, server)
+    config.write_text(
+        config.read_text()
+        + '[[stories]]\nname = "niger"\ntopic = "niger-us-withdrawal"\n'
+        + '[[stories]]\nname = "chad"\ntopic = "chad/topic.toml"\nseeds = "chad/seeds"\n'
+    )
+
+    code, report = check(config, capsys, START)
+    assert code == 1
+    counts = {c["story"]: c for c in report["changes"] if c["key"] == "us_forces.troop_count"}
+    # Niger's count moves from the seeds' about 1,000; Chad's about 100 is restated.
+    assert set(counts) == {"niger"} and counts["niger"]["revision"] is False
+    posts = len(webhook.posts)
+
+    article.edit(both(NIGER_EDITED, CHAD_EDITED))
+    code, report = check(config, capsys, START + timedelta(hours=1, minutes=5))
+    assert code == 1
+    assert report["sources"][0]["revisited"] == 1
+    moved = {c["story"]: c for c in report["changes"]}
+    assert set(moved) == {"niger", "chad"}
+    for name, old, new, first, edited in (
+        ("niger", "about 600", "24", NIGER_FIRST, NIGER_EDITED),
+        ("chad", "about 100", "10", CHAD_FIRST, CHAD_EDITED),
+    ):
+        change = moved[name]
+        assert (change["key"], change["old"], change["new"]) == ("us_forces.troop_count", old, new)
+        assert change["revision"] is True
+        assert [e["quote"] for e in change["evidence"]] == [edited]
+        assert [e["quote"] for e in change["revised_from"]] == [first]
+
+    # Both stories' alerts are marked; the Atom feed of several stories names each.
+    texts = [p["text"] for p in webhook.posts[posts:]]
+    assert sorted(t.split(" (")[0].split(": ", 1)[1] for t in texts) == [
+        "about 100 → 10",
+        "about 600 → 24",
+    ]
+    assert all("Updated article:" in t and "Before the edit:" in t for t in texts)
+    entries = ElementTree.parse(tmp_path / "changes.atom").getroot().findall(f"{ATOM}entry")
+    marked = {
+        entry.findtext(f"{ATOM}title", ""): entry.findtext(f"{ATOM}content", "")
+        for entry in entries
+        if "(updated article)" in entry.findtext(f"{ATOM}title", "")
+    }
+    assert sorted(title.split(" ", 1)[0] for title in marked) == ["[chad]", "[niger]"]
+    for title, content in marked.items():
+        name = title[1:].split("]", 1)[0]
+        assert content.startswith(f"Story: {name}\n") and "Before the edit:" in content
+
+    # Each story's knowledge follows the article's newest word, and no other story's.
+    for name, value in (("niger", 24), ("chad", 10)):
+        main(["facts", "us_forces.troop_count", "--story", name, "--json", "--config", str(config)])
+        [fact] = json.loads(capsys.readouterr().out)["facts"]
+        assert (fact["story"], fact["value"], fact["qualifier"]) == (name, value, "exact")
