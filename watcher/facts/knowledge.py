@@ -331,7 +331,7 @@ def fold(
         if key not in refold and fact is not None and all(_position(o) >= mark for o in found):
             steps: list[Observation | Override] = [*found]
             steps += [o for o in overrides.get(key, []) if o.position() > mark]
-            start = fact
+            start: KnownFact | None = fact
         else:
             # Out of order, corrected, or the fact's row is damaged: fold it all again.
             refolded.add(key)
