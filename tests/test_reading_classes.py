@@ -560,3 +560,11 @@ def test_what_a_withdrawal_elsewhere_leaves_is_counted_there() -> None:
         "from Chad, leaving fewer than 100 to train local forces."
     )
     assert statuses(text, COUNT) == set()
+
+
+def test_a_negation_does_not_reach_into_a_clause_after_after() -> None:
+    text = (
+        "Washington no longer has a legal basis for operations in Niger "
+        "after the junta ended its 2012 military cooperation agreement with the US."
+    )
+    assert read(text).get("cooperation_agreement.status") == {"ended"}

@@ -135,8 +135,18 @@ def governing_sentence(tokens: list[Token], index: int) -> str | None:
     return None
 
 
+# Words that open a clause of their own, out of reach of a negation before them.
+_SUBORDINATORS = ("after", "because", "since", "when", "once", "although", "though")
+
+
 def negated(tokens: list[Token], clause: Clause, index: int) -> str | None:
+    start = clause.start
     for i in range(clause.start, index):
+        if tokens[i].is_word(*_SUBORDINATORS) and not (
+            i + 1 < len(tokens) and tokens[i + 1].is_word("that")
+        ):
+            start = i + 1  # "has no legal basis after Mali withdrew": not its negation
+    for i in range(start, index):
         token = tokens[i]
         if token.tag is not Tag.WORD:
             continue
