@@ -289,9 +289,8 @@ def dispatcher(config_path: Path, environ: dict[str, str] | None = None) -> Iter
     config = load_config(config_path)
     store = open_store(config.database_url())
     try:
-        with Dispatcher(
-            config, store, load_templates(config.templates_path()), environ=environ
-        ) as sender:
+        renderer = load_templates(config.templates_path(), with_story=config.several_stories)
+        with Dispatcher(config, store, renderer, environ=environ) as sender:
             yield sender
     finally:
         store.close()

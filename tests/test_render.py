@@ -182,6 +182,44 @@ def test_subject_is_stable_and_one_line() -> None:
     assert thread_topic("Air Base 201 status") == "[watcher] Air Base 201 status"
 
 
+def test_a_story_is_named_only_when_the_config_follows_several(renderer: Renderer) -> None:
+    """With one story every message is as it always was; with several, each names its
+    own (its title from the topic, and its name), and a title is text like any other."""
+    plain = change()
+    in_story = replace(plain, story="niger", story_title="US forces leave Niger")
+    assert renderer.alert(in_story) == renderer.alert(plain)
+    assert renderer.slack_alert(in_story) == renderer.slack_alert(plain)
+    story_digest = replace(digest(in_story), story="niger", story_title="US forces leave Niger")
+    assert renderer.digest(story_digest) == renderer.digest(digest(plain))
+    assert renderer.slack_digest(story_digest) == renderer.slack_digest(digest(plain))
+
+    several = load_templates(with_story=True)
+    named = several.alert(in_story)
+    assert named.subject == (
+        "[watcher] US forces leave Niger — Air Base 201 status: operating → handed over"
+    )
+    assert named.text.startswith("Story: US forces leave Niger (niger)\n\nAir Base 201 status:")
+    assert "Story: <strong>US forces leave Niger</strong> (niger)</p>" in named.html
+    assert several.slack_alert(in_story).startswith(
+        "US forces leave Niger — Air Base 201 status: operating → handed over"
+    )
+    assert several.digest(story_digest).text.startswith(
+        "Daily digest: US forces in Niger\nStory: US forces leave Niger (niger)\n"
+    )
+    assert thread_topic("Air Base 201 status", several.story_of(in_story)) == (
+        "[watcher] US forces leave Niger — Air Base 201 status"
+    )
+    # A source's health is no story's; an alert queued before titles were kept
+    # names its story by name.
+    assert several.alert(plain) == renderer.alert(plain)
+    untitled = several.alert(replace(in_story, story_title=None))
+    assert untitled.subject.startswith("[watcher] niger — ")
+    assert untitled.text.startswith("Story: niger\n")
+    hostile = several.alert(replace(in_story, story_title=HOSTILE))
+    assert "<script>" not in hostile.html and "\x1b" not in hostile.text + hostile.subject
+    assert "<!channel>" not in several.slack_alert(replace(in_story, story_title=HOSTILE))
+
+
 def test_digest_shows_changes_current_facts_and_outlook(renderer: Renderer) -> None:
     outlook = ("34 days left to the withdrawal deadline (2024-09-15)",)
     rendered = renderer.digest(digest(change(), outlook=outlook))

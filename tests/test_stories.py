@@ -297,6 +297,17 @@ def test_a_schema_2_database_is_upgraded_and_adopted_by_the_first_story(
     assert folds and all(k.startswith("fold:niger-us-withdrawal:") for k in folds)
 
 
+def test_several_stories_means_more_than_one(tmp_path: Path) -> None:
+    """Messages name their story only when there is more than one to tell apart."""
+    write_chad(tmp_path)
+    config = tmp_path / "watcher.toml"
+    chad = '[[stories]]\nname = "chad"\ntopic = "chad/topic.toml"\nseeds = "chad/seeds"\n'
+    niger = '[[stories]]\nname = "niger"\ntopic = "niger-us-withdrawal"\n'
+    for text, several in (("", False), (chad, False), (chad + niger, True)):
+        config.write_text(text)
+        assert load_config(config).several_stories is several
+
+
 def test_stories_and_a_topic_together_is_one_line(tmp_path: Path) -> None:
     write_chad(tmp_path)
     config = tmp_path / "watcher.toml"
@@ -496,3 +507,75 @@ def test_one_daemon_follows_two_stories_from_shared_sources(
     assert "Air Base 201" in slack_text and "Adji Kossei" not in slack_text
     subjects = " ".join(str(m["Subject"]) for m in inbox.messages())
     assert "Adji Kossei" in subjects and "Air Base 201" not in subjects
+
+
+CHAD_STORY = "Story: US forces leave Chad (chad)"
+CHAD_STORY_HTML = "Story: <strong>US forces leave Chad</strong> (chad)</p>"
+NIGER_STORY_BLOCK = {
+    "type": "context",
+    "elements": [
+        {"type": "mrkdwn", "text": "Story: *US forces leave Niger* (niger)", "verbatim": True}
+    ],
+}
+
+
+def bodies(mail: Any) -> tuple[list[str], str]:
+    """A message's plain text, as lines, and its HTML."""
+    text = mail.get_body(("plain",)).get_content()
+    return text.splitlines(), mail.get_body(("html",)).get_content()
+
+
+def test_with_several_stories_every_message_names_its_story(
+    tmp_path: Path,
+    server: LoopbackServer,
+    inbox: Inbox,
+    hook: Webhook,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Email (subject, text, HTML), Slack (text, blocks), digests and correction notices
+    say which story they belong to."""
+    feed = publish(server, {"niger": HANDOVER, "chad": CHAD_LEFT, "both": BOTH})
+    config = two_story_config(tmp_path, feed, smtp_port=inbox.port)  # type: ignore[attr-defined]
+    report = check(config, capsys)
+
+    # Email hears Chad: the subject, the thread's topic and a header to filter on name
+    # the story, and so do the first lines of the text and the HTML.
+    alerts = inbox.messages()
+    assert alerts
+    for mail in alerts:
+        assert str(mail["Subject"]).startswith("[watcher] US forces leave Chad — ")
+        assert str(mail["Thread-Topic"]).startswith("[watcher] US forces leave Chad — ")
+        assert mail["X-Watcher-Story"] == "chad"
+        lines, html = bodies(mail)
+        assert lines[:2] == [CHAD_STORY, ""]
+        assert CHAD_STORY_HTML in html
+    # Slack hears Niger: the text's first line, and a line under the header.
+    assert hook.delivered
+    for post in hook.delivered:
+        assert post["text"].startswith("US forces leave Niger — ")
+        assert post["blocks"][1] == NIGER_STORY_BLOCK
+
+    # Digests: each channel's digest of its story says which.
+    delivered = len(hook.delivered)
+    assert main(["digest", "--config", str(config), "--send"]) == 0
+    capsys.readouterr()
+    [digest] = inbox.messages()[len(alerts) :]
+    assert str(digest["Subject"]).startswith("[watcher] US forces leave Chad: daily digest")
+    lines, html = bodies(digest)
+    assert CHAD_STORY in lines[:3] and CHAD_STORY_HTML in html
+    [slack_digest] = hook.delivered[delivered:]
+    assert slack_digest["blocks"][1] == NIGER_STORY_BLOCK
+
+    # A correction notice names the story of the change it takes back.
+    [handed_over] = [
+        c
+        for c in report["changes"]
+        if (c["story"], c["key"]) == ("chad", "bases.adji_kossei.status")
+    ]
+    rejected = ["facts", "reject", str(handed_over["change_id"]), "--config", str(config)]
+    assert main([*rejected, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["notices"] == ["email"]
+    [notice] = inbox.messages()[len(alerts) + 1 :]
+    assert str(notice["Subject"]).startswith("[watcher] US forces leave Chad — Correction: ")
+    lines, html = bodies(notice)
+    assert lines[:2] == [CHAD_STORY, ""] and CHAD_STORY_HTML in html

@@ -475,6 +475,11 @@ class Config(Strict):
             )
         ]
 
+    @property
+    def several_stories(self) -> bool:
+        """Whether more than one story is followed: alerts and feeds then name each one's."""
+        return len(self.stories) > 1
+
     def story_topic_path(self, story: StorySettings) -> Path:
         shipped = shipped_topic_path(story.topic)
         return shipped if shipped is not None else self.resolve(Path(story.topic))

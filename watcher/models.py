@@ -186,6 +186,8 @@ class FactChange:
     counts and dates. ``status`` is reported or confirmed.
     ``revision`` marks a change read from an article's changed text (a revisit
     found it edited); ``revised_from`` keeps what that article said before.
+    ``story_title`` is its story's title (from the topic), kept with the change so
+    an alert queued now names its story as it was called then.
     """
 
     change_id: int
@@ -205,11 +207,13 @@ class FactChange:
     story: str | None = None  # the story it belongs to
     revision: bool = False
     revised_from: tuple[Evidence, ...] = ()
+    story_title: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "change_id": self.change_id,
             "story": self.story,
+            "story_title": self.story_title,
             "key": self.key,
             "label": self.label,
             "change_type": self.change_type,
@@ -245,6 +249,7 @@ class FactChange:
             old_qualifier=data.get("old_qualifier"),
             new_qualifier=data.get("new_qualifier"),
             story=data.get("story"),
+            story_title=data.get("story_title"),
             revision=data.get("revision", False),
             revised_from=tuple(Evidence.from_json(e) for e in data.get("revised_from", [])),
         )
@@ -292,10 +297,12 @@ class Digest:
     facts: tuple[CurrentFact, ...]
     outlook: tuple[str, ...]
     story: str | None = None  # the story it covers
+    story_title: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "story": self.story,
+            "story_title": self.story_title,
             "title": self.title,
             "period_start": self.period_start.isoformat(),
             "period_end": self.period_end.isoformat(),
@@ -314,6 +321,7 @@ class Digest:
             facts=tuple(CurrentFact.from_json(f) for f in data.get("facts", [])),
             outlook=tuple(data.get("outlook", [])),
             story=data.get("story"),
+            story_title=data.get("story_title"),
         )
 
 

@@ -113,6 +113,7 @@ def correction_notice(rejected: Rejected, *, at: datetime) -> FactChange:
     return FactChange(
         change_id=rejected.change_id,
         story=story.name,
+        story_title=story.title,
         key=rejected.key,
         label=f"Correction: {label}",
         change_type=CORRECTION,

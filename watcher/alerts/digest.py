@@ -66,6 +66,7 @@ def build_digest(
             knowledge.deadline_outlook(known, topic, end.date(), passed_within=PASSED_DEADLINE_DAYS)
         ),
         story=story.name,
+        story_title=story.title,
     )
 
 

@@ -25,6 +25,7 @@ from watcher.alerts.render import (
     RenderedAlert,
     RenderedDigest,
     RenderedMessage,
+    StoryView,
     clean,
     thread_topic,
 )
@@ -82,11 +83,15 @@ def build_alert_message(
     settings: MailSettings,
     message_id: str,
     thread_root_id: str | None = None,
+    story: StoryView | None = None,
 ) -> EmailMessage:
-    """An alert; ``thread_root_id`` is the Message-ID of the first alert about the same fact."""
+    """An alert; ``thread_root_id`` is the Message-ID of the first alert about the same fact;
+    ``story``, when stories are named, is in the thread's topic and a header to filter on."""
     message = _message(rendered, settings, message_id)
-    message["Thread-Topic"] = thread_topic(change.label)
+    message["Thread-Topic"] = thread_topic(change.label, story)
     message["X-Watcher-Fact"] = change.key
+    if story is not None:
+        message["X-Watcher-Story"] = story.name
     if thread_root_id and thread_root_id != message_id:
         message["In-Reply-To"] = thread_root_id
         message["References"] = thread_root_id

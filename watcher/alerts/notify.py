@@ -137,7 +137,12 @@ class EmailSender:
             else None
         )
         message = build_alert_message(
-            self.renderer.alert(change), change, settings, message_id, root
+            self.renderer.alert(change),
+            change,
+            settings,
+            message_id,
+            root,
+            story=self.renderer.story_of(change),
         )
         send_mail(settings, message)
         return message_id

@@ -219,16 +219,46 @@ class FactView:
         )
 
 
-def alert_subject(change: FactChange) -> str:
-    """``[watcher] Air Base 201 status: operating → handed over``: the same for the same change."""
+@dataclass(frozen=True)
+class StoryView:
+    """The story a message belongs to, cleaned for display: its title (from its topic)
+    and its name (what ``--story`` takes). Messages name it only when the config
+    follows several stories; a title older payloads lack falls back to the name."""
+
+    title: str
+    name: str
+
+    @property
+    def line(self) -> str:
+        """``Story: Wagner leaves Mali (mali)``."""
+        named = f" ({self.name})" if self.name != self.title else ""
+        return f"Story: {self.title}{named}"
+
+    @classmethod
+    def of(cls, name: str | None, title: str | None) -> StoryView | None:
+        if not name:
+            return None  # a source's health: no story of its own
+        name = clean(name)
+        return cls(title=truncate(clean(title or ""), TITLE_LIMIT) or name, name=name)
+
+
+def _in_story(text: str, story: StoryView | None) -> str:
+    return f"{story.title} — {text}" if story else text
+
+
+def alert_subject(change: FactChange, story: StoryView | None = None) -> str:
+    """``[watcher] Air Base 201 status: operating → handed over``: the same for the same
+    change; with ``story``, its title comes first (``[watcher] Wagner leaves Mali — ...``)."""
     view = ChangeView.of(change)
     mark = f" ({REVISION_MARK})" if view.revision else ""
-    return _header_line(f"[watcher] {view.label}: {view.old} → {view.new}{mark}")
+    return _header_line(
+        f"[watcher] {_in_story(f'{view.label}: {view.old} → {view.new}', story)}{mark}"
+    )
 
 
-def thread_topic(label: str) -> str:
-    """``[watcher] Air Base 201 status``: what every alert about one fact shares."""
-    return _header_line(f"[watcher] {label}")
+def thread_topic(label: str, story: StoryView | None = None) -> str:
+    """``[watcher] Air Base 201 status``: what every alert about one fact (of one story) shares."""
+    return _header_line(f"[watcher] {_in_story(label, story)}")
 
 
 def digest_subject(digest: Digest) -> str:
@@ -242,9 +272,10 @@ def period_text(start: datetime, end: datetime) -> str:
     return f"{text} {zone}" if zone else text
 
 
-def _digest_context(digest: Digest) -> dict[str, Any]:
+def _digest_context(digest: Digest, story: StoryView | None) -> dict[str, Any]:
     return {
         "subject": digest_subject(digest),
+        "story": story,
         "title": clean(digest.title),
         "period": period_text(digest.period_start, digest.period_end),
         "period_start": digest.period_start,
@@ -288,9 +319,14 @@ def _render_error(exc: Exception, template: jinja2.Template) -> TemplateError:
 
 
 class Renderer:
-    """The compiled templates. Build it with :func:`load_templates`."""
+    """The compiled templates. Build it with :func:`load_templates`.
 
-    def __init__(self, search_path: list[Path]) -> None:
+    ``with_story`` (a config following several stories) names each message's
+    story: in an alert's subject and first lines, and at the top of a digest.
+    """
+
+    def __init__(self, search_path: list[Path], *, with_story: bool = False) -> None:
+        self.with_story = with_story
         options: dict[str, Any] = {
             "loader": jinja2.FileSystemLoader([str(p) for p in search_path]),
             "undefined": jinja2.StrictUndefined,
@@ -327,8 +363,20 @@ class Renderer:
         except Exception as exc:
             raise _render_error(exc, template) from exc
 
+    def story_of(self, message: FactChange | Digest) -> StoryView | None:
+        """The story a change or digest names, or None when stories are not named."""
+        return StoryView.of(message.story, message.story_title) if self.with_story else None
+
+    def _alert_context(self, change: FactChange) -> dict[str, Any]:
+        story = self.story_of(change)
+        return {
+            "subject": alert_subject(change, story),
+            "change": ChangeView.of(change),
+            "story": story,
+        }
+
     def alert(self, change: FactChange) -> RenderedAlert:
-        context = {"subject": alert_subject(change), "change": ChangeView.of(change)}
+        context = self._alert_context(change)
         return RenderedMessage(
             subject=context["subject"],
             text=self._render("alert.txt.j2", context),
@@ -336,7 +384,7 @@ class Renderer:
         )
 
     def digest(self, digest: Digest) -> RenderedDigest:
-        context = _digest_context(digest)
+        context = _digest_context(digest, self.story_of(digest))
         return RenderedMessage(
             subject=context["subject"],
             text=self._render("digest.txt.j2", context),
@@ -345,17 +393,18 @@ class Renderer:
 
     def slack_alert(self, change: FactChange) -> str:
         """The plain ``text`` of a Slack alert (notifications, clients without blocks)."""
-        context = {"subject": alert_subject(change), "change": ChangeView.of(change)}
-        return self._render("slack_alert.j2", context).strip()
+        return self._render("slack_alert.j2", self._alert_context(change)).strip()
 
     def slack_digest(self, digest: Digest) -> str:
         """The plain ``text`` of a Slack digest."""
-        return self._render("slack_digest.j2", _digest_context(digest)).strip()
+        context = _digest_context(digest, self.story_of(digest))
+        return self._render("slack_digest.j2", context).strip()
 
 
-def load_templates(user_dir: Path | None = None) -> Renderer:
+def load_templates(user_dir: Path | None = None, *, with_story: bool = False) -> Renderer:
     """Compile the templates (``user_dir`` overriding the shipped ones) and try each once.
 
+    ``with_story``: messages name their story (see :class:`Renderer`).
     Raises :class:`TemplateError` naming the file and line of the first problem.
     """
     search_path = [resource_path("templates")]
@@ -363,7 +412,7 @@ def load_templates(user_dir: Path | None = None) -> Renderer:
         if not user_dir.is_dir():
             raise TemplateError(f"{user_dir}: templates folder not found")
         search_path.insert(0, user_dir)
-    renderer = Renderer(search_path)
+    renderer = Renderer(search_path, with_story=with_story)
     renderer.alert(_SAMPLE_CHANGE)
     renderer.slack_alert(_SAMPLE_CHANGE)
     renderer.digest(_SAMPLE_DIGEST)
@@ -391,6 +440,8 @@ _SAMPLE_CHANGE = FactChange(
     as_of=date(2024, 8, 5),
     revision=True,
     revised_from=(_SAMPLE_EVIDENCE,),
+    story="sample",
+    story_title="Sample story",
 )
 _SAMPLE_DIGEST = Digest(
     title="Sample digest",
@@ -402,6 +453,8 @@ _SAMPLE_DIGEST = Digest(
         CurrentFact("sample.count", "Sample count", None, None, None),
     ),
     outlook=("41 days left to the sample deadline (2024-09-15)",),
+    story="sample",
+    story_title="Sample story",
 )
 
 
@@ -415,4 +468,6 @@ def sample_change(at: datetime) -> FactChange:
         first_seen=at,
         revision=False,
         revised_from=(),
+        story=None,
+        story_title=None,
     )

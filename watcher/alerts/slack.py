@@ -20,6 +20,7 @@ from watcher.alerts.render import (
     FactView,
     Renderer,
     SourceView,
+    StoryView,
     clean,
     escape_mrkdwn,
     http_url,
@@ -141,6 +142,14 @@ def _outlook_blocks(lines: list[str]) -> list[Block]:
     return [_section(text) for text in texts]
 
 
+def _story_blocks(story: StoryView | None) -> list[Block]:
+    """``Story: *Wagner leaves Mali* (mali)`` under the header, when stories are named."""
+    if story is None:
+        return []
+    named = f" ({escaped(story.name, VALUE_LIMIT)})" if story.name != story.title else ""
+    return [_context(f"Story: *{escaped(story.title, VALUE_LIMIT)}*{named}")]
+
+
 def _payload(text: str, blocks: list[Block]) -> dict[str, Any]:
     return {
         "text": truncate(text, TEXT_LIMIT),
@@ -152,9 +161,11 @@ def _payload(text: str, blocks: list[Block]) -> dict[str, Any]:
 
 
 def build_alert_payload(change: FactChange, renderer: Renderer) -> dict[str, Any]:
-    """One message: the fact as header, old → new, the status, a section per source."""
+    """One message: the fact as header, its story (when named), old → new, the status,
+    a section per source."""
     view = ChangeView.of(change)
-    return _payload(renderer.slack_alert(change), [_header(view.label), *_change_blocks(view)])
+    blocks = [_header(view.label), *_story_blocks(renderer.story_of(change)), *_change_blocks(view)]
+    return _payload(renderer.slack_alert(change), blocks)
 
 
 def build_digest_payloads(digest: Digest, renderer: Renderer) -> list[dict[str, Any]]:
@@ -164,7 +175,10 @@ def build_digest_payloads(digest: Digest, renderer: Renderer) -> list[dict[str, 
     source) and a group is never split between two messages.
     """
     groups: list[list[Block]] = [
-        [_context(escape_mrkdwn(period_text(digest.period_start, digest.period_end)))],
+        [
+            *_story_blocks(renderer.story_of(digest)),
+            _context(escape_mrkdwn(period_text(digest.period_start, digest.period_end))),
+        ],
         [_section("*Changes*")],
     ]
     groups += [_change_blocks(ChangeView.of(c)) for c in digest.changes]

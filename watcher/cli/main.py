@@ -767,7 +767,7 @@ def _stories(config: Config, only: str | None = None) -> list[Story]:
 
 def _renderer(config: Config) -> Renderer:
     try:
-        return load_templates(config.templates_path())
+        return load_templates(config.templates_path(), with_story=config.several_stories)
     except TemplateError as exc:
         raise CommandError(f"templates: {exc}") from None
 

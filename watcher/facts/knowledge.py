@@ -467,9 +467,10 @@ def present(
     story: str | None = None,
     status: str | None = None,
 ) -> FactChange:
-    """A change as people read it: labels and described values."""
+    """A change as people read it: labels and described values, and its story's title."""
     return FactChange(
         story=story,
+        story_title=topic.title if story else None,
         change_id=change_id,
         key=change.key,
         label=label_of(topic, change.key),

@@ -116,7 +116,7 @@ def prepare(config: Config, store: Store) -> Prepared:
     try:
         stories = load_stories(config)
         digest = topics_digest(stories)
-        renderer = load_templates(config.templates_path())
+        renderer = load_templates(config.templates_path(), with_story=config.several_stories)
     except StoryError as exc:
         raise StartupError(str(exc)) from None
     except TemplateError as exc:
