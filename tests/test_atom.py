@@ -6,7 +6,7 @@ from pathlib import Path
 
 import feedparser
 
-from watcher.alerts.atom import build_feed, write_feed
+from watcher.alerts.atom import build_feed, entry_id, write_feed
 from watcher.models import Evidence, FactChange
 
 
@@ -94,3 +94,33 @@ def test_entry_ids_follow_the_change_not_the_database_row() -> None:
     assert all(entry_id.startswith("urn:uuid:") for entry_id in first)
     moved_on = replace(handed, new="withdrawing", new_value="withdrawing")
     assert feed_of(moved_on).entries[0].id not in first
+
+
+def test_entry_ids_of_several_stories_include_the_story() -> None:
+    """Two stories may see the same fact move the same way: two entries, two ids, each
+    the same on every run; a one-story feed keeps the ids its readers already have."""
+    niger = replace(change(1), story="niger", story_title="US forces leave Niger")
+    desk = replace(change(2), story="niger-desk", story_title="US forces leave Niger")
+
+    def ids(*changes: FactChange) -> list[str]:
+        parsed = feedparser.parse(
+            build_feed(
+                changes,
+                title="watcher: US forces leave Niger, US forces leave Niger",
+                feed_id="urn:watcher:stories",
+                updated=datetime(2024, 8, 6, tzinfo=UTC),
+                with_story=True,
+            )
+        )
+        return [entry.id for entry in parsed.entries]
+
+    both = ids(niger, desk)
+    assert len(set(both)) == 2
+    assert ids(replace(desk, change_id=1), replace(niger, change_id=2)) == both
+    assert ids(niger) == [both[1]]
+
+    # One story: the id is the one it had before stories were part of it.
+    [one] = feed_of(replace(niger, story="niger-us-withdrawal")).entries
+    assert one.id == entry_id("urn:watcher:test", change(1))
+    pinned = entry_id("urn:watcher:niger-us-withdrawal", change(1))
+    assert pinned == "urn:uuid:96de1b5e-0886-53ea-a11b-5b9ea44468cb"

@@ -32,6 +32,7 @@ from watcher.service import workers
 from watcher.store import SCHEMA_VERSION, open_store
 
 FIXTURES = Path(__file__).parent / "fixtures"
+ATOM = "{http://www.w3.org/2005/Atom}"
 
 CHAD_TOPIC = """\
 name = "chad"
@@ -295,6 +296,34 @@ def test_a_schema_2_database_is_upgraded_and_adopted_by_the_first_story(
         assert identities[change_id] == f"niger-us-withdrawal|{identity}"
     assert stories == {"niger-us-withdrawal"}
     assert folds and all(k.startswith("fold:niger-us-withdrawal:") for k in folds)
+
+
+def test_two_stories_seeing_the_same_change_are_two_atom_entries(
+    tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two desks follow one topic: each change is theirs twice, and the Atom feed of
+    both has an entry for each, with an id of its own (a reader would merge equal ids)."""
+    from xml.etree import ElementTree
+
+    feed = publish(server, {"niger": HANDOVER})
+    config = tmp_path / "watcher.toml"
+    config.write_text(
+        '[state]\npath = "state.db"\n'
+        "[http]\nallow_private_addresses = true\nper_host_delay = 0\nretries = 0\n"
+        '[notify]\natom = "changes.atom"\n'
+        '[[stories]]\nname = "niger"\ntopic = "niger-us-withdrawal"\n'
+        '[[stories]]\nname = "niger-desk"\ntopic = "niger-us-withdrawal"\n'
+        f'[[sources]]\nname = "wire"\nurl = "{feed}"\n'
+    )
+    report = check(config, capsys)
+    seen: dict[tuple[str, str, str], set[str]] = {}
+    for c in report["changes"]:
+        seen.setdefault((c["key"], c["old"], c["new"]), set()).add(c["story"])
+    assert seen and all(stories == {"niger", "niger-desk"} for stories in seen.values())
+    root = ElementTree.parse(tmp_path / "changes.atom").getroot()
+    ids = [entry.findtext(f"{ATOM}id") for entry in root.findall(f"{ATOM}entry")]
+    assert len(ids) == len(report["changes"]) == 2 * len(seen)
+    assert len(set(ids)) == len(ids)
 
 
 def test_several_stories_means_more_than_one(tmp_path: Path) -> None:

@@ -60,21 +60,26 @@ def _summary(change: FactChange) -> str:
     return "\n\n".join(lines)
 
 
-def entry_id(feed_id: str, change: FactChange) -> str:
+def entry_id(feed_id: str, change: FactChange, *, with_story: bool = False) -> str:
     """An entry's id, from what changed (not the database row, which a new database
-    numbers again from 1): the same change keeps its id, another never takes it."""
-    what = "|".join(
-        str(part)
-        for part in (
-            feed_id,
-            change.key,
-            change.change_type,
-            change.old_value,
-            change.old_qualifier,
-            change.new_value,
-            change.new_qualifier,
-        )
-    )
+    numbers again from 1): the same change keeps its id, another never takes it.
+
+    In a feed of several stories (``with_story``) the story is part of it, as two
+    stories may see the same fact move the same way; a one-story feed's ids are
+    those it always had, so readers do not show its entries again.
+    """
+    parts = [
+        feed_id,
+        change.key,
+        change.change_type,
+        change.old_value,
+        change.old_qualifier,
+        change.new_value,
+        change.new_qualifier,
+    ]
+    if with_story:
+        parts.insert(1, change.story)
+    what = "|".join(str(part) for part in parts)
     return uuid.uuid5(uuid.NAMESPACE_URL, what).urn
 
 
@@ -105,7 +110,7 @@ def build_feed(
     newest_first = sorted(changes, key=lambda c: (c.first_seen, c.change_id), reverse=True)
     for change in newest_first[:MAX_ENTRIES]:
         entry = _element(feed, "entry")
-        _text(entry, "id", entry_id(feed_id, change))
+        _text(entry, "id", entry_id(feed_id, change, with_story=with_story))
         _text(entry, "title", _title(change, with_story=with_story))
         _text(entry, "published", change.first_seen.isoformat())
         _text(entry, "updated", change.first_seen.isoformat())
