@@ -353,3 +353,78 @@ def test_outbox_page_shows_what_waits(tab: Tab, served: Served) -> None:
         assert text_of(cells.nth(7)) == (alert["last_error"] or "")
     assert any("connection refused" in (a["last_error"] or "") for a in waiting)
     save_screenshot(page, "outbox")
+
+
+def test_an_edited_article_is_marked_on_the_changes_and_fact_pages(
+    browser: Any, tmp_path: Path, server: Any
+) -> None:
+    """A count an article's edited text moved: the changes page, the story page and the
+    count's timeline say "updated article" and quote what the article said before,
+    as the terminal report and the alerts do; nothing else is marked."""
+    import os
+    import time
+
+    from alerting import Webhook
+    from test_check_facts import feed
+    from test_revisit import DEADLINE as SAID_DEADLINE
+    from test_revisit import EDITED, FIRST, WEBHOOK_ENV, EditedPage, make_config, story
+    from webview import check
+
+    hook = Webhook()
+    env = {**os.environ, WEBHOOK_ENV: hook.url}
+    article = EditedPage(story(FIRST, SAID_DEADLINE))
+    server.route("/a/troops.html", article)
+    server.route("/feed.xml", feed(server.base_url, ["troops"]))
+    config = make_config(tmp_path, server, revisit_after="1s")
+    try:
+        check(config, env)
+        article.edit(story(EDITED, SAID_DEADLINE))
+        time.sleep(1.2)  # the first revisit is due a second after the first fetch
+        report = check(config, env)
+    finally:
+        hook.stop()
+    [revised] = report["changes"]
+    assert revised["revision"] is True and revised["new"] == "24"
+
+    served = Served(config)
+    tab = Tab(browser)
+    try:
+        page = tab.open(served.url + "/changes")
+        marked = page.locator("article.change", has=page.locator(".badge.revision"))
+        assert marked.count() == 1
+        assert marked.get_attribute("id") == f"change-{revised['change_id']}"
+        assert text_of(marked.locator(".badge.revision")) == "updated article"
+        assert text_of(marked.locator(".transition")) == "about 600 → to 24"
+        assert text_of(marked.locator("header + .evidence blockquote")) == EDITED
+        before = marked.locator(".before-edit")
+        assert text_of(before.locator(".before-edit-title")) == "Before the edit, the article said:"
+        assert [text_of(q) for q in before.locator("blockquote").all()] == [FIRST]
+        assert page.locator("article.change .before-edit").count() == 1
+        save_screenshot(page, "changes-revision")
+
+        page = tab.open(served.url + "/")
+        card = by_id(page, f"fact-{COUNT}")
+        assert text_of(card.locator(".value strong")) == "24"
+        assert text_of(card.locator(".badge.revision")) == "updated article"
+        assert [text_of(q) for q in card.locator(".before-edit blockquote").all()] == [FIRST]
+        assert page.locator(".badge.revision").count() == 1
+
+        page = tab.open(served.url + f"/facts/{COUNT}")
+        # The value the edit replaced is a reading of its own, not marked; the new one is.
+        readings = {
+            text_of(reading.locator("h3")).split(" as of ")[0]: reading
+            for reading in page.locator("section.reading").all()
+        }
+        marked = {value for value, r in readings.items() if r.locator(".badge.revision").count()}
+        assert {"about 600", "24"} <= set(readings) and marked == {"24"}
+        edited = readings["24"]
+        assert [text_of(q) for q in edited.locator(".before-edit blockquote").all()] == [FIRST]
+        point = page.locator(f'svg.chart a.point[href="#{edited.get_attribute("id")}"]')
+        assert "updated article" in svg_text(point.locator("title"))
+        save_screenshot(page, "timeline-revision")
+    finally:
+        problems = tab.problems
+        tab.close()
+        code, err = served.stop()
+    assert problems == []
+    assert code == 0, err

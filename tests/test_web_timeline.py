@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -10,10 +11,10 @@ import pytest
 from freezegun import freeze_time
 
 from watcher.config import parse_config
-from watcher.facts.compare import Change, KnownFact, Reading
+from watcher.facts.compare import Change, Knowledge, KnownFact, Reading, compare
 from watcher.facts.stories import load_stories
 from watcher.facts.topic import load_topic
-from watcher.models import Evidence
+from watcher.models import Evidence, Observation
 from watcher.store import open_store
 from watcher.web import pages
 from watcher.web.timeline import Role, build_chart, readings_of
@@ -157,3 +158,40 @@ def test_story_page_of_a_fresh_database_shows_the_seeds(site: pages.Site) -> Non
     assert deadline.sources and all(s.link is None for s in deadline.sources)  # seed: links
     assert facts[BASE.key].value == "operating"
     assert site.store.load_knowledge(site.stories[0].name) == {}  # shown, not written
+
+
+def test_a_value_an_edited_article_moved_to_is_marked_as_its_change_is() -> None:
+    """The timeline marks a reading "updated article" exactly when the change that set it
+    is a revision, quoting the same earlier text: not when an edited article only came
+    to agree with a value another site reported first."""
+
+    def said(value: int, qualifier: str, day: int, site: str, revision: int = 0) -> Observation:
+        quote = f"{value} US troops remain in Niger (version {revision})."
+        evidence = Evidence(quote, f"https://{site}/troops", "Troops", date(2024, 8, day))
+        evidence = replace(evidence, revision=revision)
+        return Observation(COUNT.key, "quantity", value, qualifier, date(2024, 8, day), evidence)
+
+    def fold(*observations: Observation) -> KnownFact:
+        known = Knowledge()
+        for observation in observations:
+            known = compare(known, [observation], TOPIC).knowledge
+        fact = known.get(COUNT.key)
+        assert fact is not None and fact.change is not None
+        return fact
+
+    edited = fold(said(600, "about", 6, "a.example"), said(24, "exact", 6, "a.example", 1))
+    agreed = fold(
+        said(1000, "about", 1, "a.example"),
+        said(600, "about", 5, "b.example"),
+        said(600, "about", 6, "a.example", 1),
+    )
+    for fact, revision in ((edited, True), (agreed, False)):
+        assert fact.change is not None and fact.change.revision is revision
+        readings = readings_of(fact)
+        *_, current = [r for r in readings if r.role == Role.HELD]
+        assert current.revision is revision
+        assert current.revised_from == fact.change.revised_from
+        assert not any(r.revision for r in readings if r is not current)
+    assert [e.quote for e in readings_of(edited)[-1].revised_from] == [
+        "600 US troops remain in Niger (version 0)."
+    ]

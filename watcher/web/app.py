@@ -37,6 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from watcher import __version__
 from watcher.alerts.outbox import outbox_json
+from watcher.alerts.render import REVISION_MARK
 from watcher.facts.shapes import StoryFacts, facts_document
 from watcher.facts.stories import Story
 from watcher.resources import resource_path
@@ -225,6 +226,7 @@ def templates_for(site: Site) -> Jinja2Templates:
     env.filters["when"] = lambda value: _when(value, site)
     env.globals["story_title"] = ", ".join(s.title for s in site.stories)
     env.globals["version"] = __version__
+    env.globals["revision_mark"] = REVISION_MARK
     return Jinja2Templates(env=env)
 
 

@@ -8,7 +8,7 @@ autoescaped: a title or quote from the open web is shown as text, never run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -24,7 +24,14 @@ from watcher.facts.topic import Fact, FactKind, Topic
 from watcher.models import Evidence, FactChange
 from watcher.store import Store, utcnow
 from watcher.web import queries
-from watcher.web.timeline import Chart, Role, TimedReading, build_chart, readings_of
+from watcher.web.timeline import (
+    Chart,
+    Role,
+    TimedReading,
+    build_chart,
+    readings_of,
+    revised_from,
+)
 
 ORIGINS = {
     "seeds": "from the seed articles",
@@ -96,6 +103,8 @@ class ReadingView:
     number: int = 0  # its place under a timeline (``reading-<number>``)
     role: str = Role.HELD
     status: str = ""  # a dispute's "reported by 1 source"
+    # Set by an edited article: what it said before (see timeline.revised_from).
+    revised_from: list[SourceView] = field(default_factory=list)
 
     @classmethod
     def of(cls, kind: str, reading: Reading) -> ReadingView:
@@ -117,6 +126,7 @@ class ReadingView:
             number=timed.number,
             role=timed.role,
             status=status,
+            revised_from=sources_of(timed.revised_from),
         )
 
 
@@ -137,6 +147,8 @@ class FactCard:
     sources: tuple[SourceView, ...] = ()
     alternatives: tuple[ReadingView, ...] = ()
     disputes: tuple[ReadingView, ...] = ()
+    # The value was set by an edited article: what it said before.
+    revised_from: tuple[SourceView, ...] = ()
 
     @classmethod
     def of(cls, fact: Fact, known: KnownFact | None) -> FactCard:
@@ -155,6 +167,11 @@ class FactCard:
             status=change.status if change else "",
             status_text=status_text(change.status, change.evidence) if change else "",
             sources=tuple(sources_of(known.sources)),
+            revised_from=tuple(
+                sources_of(
+                    revised_from(known.current, known.history[-1] if known.history else None)
+                )
+            ),
             alternatives=tuple(ReadingView.of(known.kind, r) for r in known.alternatives),
             disputes=tuple(
                 ReadingView(
@@ -229,6 +246,9 @@ class ChangeCard:
     as_of: date | None
     sources: list[SourceView]
     alerts: list[queries.AlertRow]
+    # Read from an article's changed text; ``revised_from`` is what it said before.
+    revision: bool = False
+    revised_from: list[SourceView] = field(default_factory=list)
 
     @classmethod
     def of(cls, change: FactChange, sent: list[queries.AlertRow]) -> ChangeCard:
@@ -246,6 +266,8 @@ class ChangeCard:
             as_of=change.as_of,
             sources=sources_of(change.evidence),
             alerts=sent,
+            revision=change.revision,
+            revised_from=sources_of(change.revised_from),
         )
 
 

@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
+from watcher.alerts.render import REVISION_MARK
 from watcher.facts.compare import KnownFact, Reading, describe
 from watcher.facts.topic import Fact, FactKind
+from watcher.models import Evidence
 
 WIDTH, HEIGHT = 760, 280
 LEFT, RIGHT, TOP, BOTTOM = 150, 30, 36, 40
@@ -44,6 +46,12 @@ class TimedReading:
     text: str  # described: "about 1,000", "handed over"
     when: date | None  # first reported (see _when); None: cannot be placed
     status: str | None = None  # a dispute's reported/confirmed
+    # A value an edited article moved the fact to: what that article said before.
+    revised_from: tuple[Evidence, ...] = ()
+
+    @property
+    def revision(self) -> bool:
+        return bool(self.revised_from)
 
 
 @dataclass(frozen=True)
@@ -123,14 +131,33 @@ class Chart:
     empty: bool = False
 
 
+def revised_from(reading: Reading, previous: Reading | None) -> tuple[Evidence, ...]:
+    """What an edited article said before, when its changed text moved the fact from
+    ``previous`` to ``reading``: the quotes of ``previous`` from that same article.
+
+    As with a change's ``revision``, it is the reading's first source (the one
+    that moved the fact) that must be the later version; an edited article that
+    only came to agree with a value another source reported first revises nothing.
+    """
+    if previous is None or not reading.sources:
+        return ()
+    if not any(reading.sources[0].revises(e) for e in previous.sources):
+        return ()
+    return tuple(e for e in previous.sources if any(n.revises(e) for n in reading.sources))
+
+
 def readings_of(fact: KnownFact) -> list[TimedReading]:
     """The fact's readings in the order the page lists them: values held, oldest first,
     then alternatives and disputes."""
-    found: list[tuple[Role, Reading, str | None]] = [
-        *((Role.HELD, r, None) for r in fact.history),
-        (Role.HELD, fact.current, None),
-        *((Role.ALTERNATIVE, r, None) for r in fact.alternatives),
-        *((Role.DISPUTE, c.new, c.status) for c in fact.conflicts),
+    held = [*fact.history, fact.current]
+    previous: list[Reading | None] = [None, *fact.history]
+    found: list[tuple[Role, Reading, str | None, tuple[Evidence, ...]]] = [
+        *(
+            (Role.HELD, r, None, revised_from(r, before))
+            for r, before in zip(held, previous, strict=True)
+        ),
+        *((Role.ALTERNATIVE, r, None, ()) for r in fact.alternatives),
+        *((Role.DISPUTE, c.new, c.status, ()) for c in fact.conflicts),
     ]
     return [
         TimedReading(
@@ -140,8 +167,9 @@ def readings_of(fact: KnownFact) -> list[TimedReading]:
             text=describe(fact.kind, reading.value, reading.qualifier),
             when=_when(reading),
             status=status,
+            revised_from=before,
         )
-        for number, (role, reading, status) in enumerate(found, start=1)
+        for number, (role, reading, status, before) in enumerate(found, start=1)
     ]
 
 
@@ -210,7 +238,8 @@ def _title(reading: TimedReading) -> str:
     when = f" as of {reading.when.isoformat()}" if reading.when else ""
     role = {Role.HELD: "", Role.ALTERNATIVE: "also reported: ", Role.DISPUTE: "disputed by: "}
     status = f", {reading.status}" if reading.status else ""
-    return f"{role[reading.role]}{reading.text}{when} ({count}{status})"
+    mark = f", {REVISION_MARK}" if reading.revision else ""
+    return f"{role[reading.role]}{reading.text}{when} ({count}{status}{mark})"
 
 
 def _held_ends(held: list[TimedReading], scale: _TimeScale) -> list[tuple[float, float]]:
