@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import xml.sax
+import xml.sax.xmlreader
 from datetime import UTC, datetime
 
 import pytest
 
-from watcher.ingest.feeds import FeedError, canonical_link, parse_feed
+from watcher.ingest.feeds import FeedError, _describe, canonical_link, parse_feed
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Wire</title><link>http://news.test/</link>
@@ -79,3 +81,12 @@ def test_future_dates_are_dropped() -> None:
 
 def test_canonical_link_drops_fragment_and_tracking() -> None:
     assert canonical_link("HTTP://News.Test/a?id=3&utm_medium=x#c") == "http://news.test/a?id=3"
+
+
+def test_a_parse_error_without_a_line_number_is_described_without_one() -> None:
+    class NoPosition(xml.sax.xmlreader.Locator):
+        def getLineNumber(self) -> None:
+            return None
+
+    error = xml.sax.SAXParseException("not well-formed", None, NoPosition())
+    assert _describe(error, b"<rss>") == "not well-formed"

@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
-from trafilatura.settings import use_config
+from trafilatura.settings import Document, use_config
 
 from watcher.models import Article
 from watcher.sanitize import web_line
@@ -155,7 +155,7 @@ def extract_html(
     except Exception as exc:  # trafilatura raises a wide range on broken markup
         detail = " ".join(str(exc).split())
         raise ExtractError(f"could not parse the page: {type(exc).__name__}: {detail}") from None
-    if document is None or not document.text:
+    if not isinstance(document, Document) or not document.text:
         raise ExtractError("no article text found on the page")
     text = _clean(document.text)
     if len(text) < MIN_TEXT_CHARS:
@@ -227,8 +227,11 @@ def extract_file(
     )
     if is_html:
         article = extract_html(raw, url)
-        overrides = {"title": title, "published": as_datetime(published)}
-        return replace(article, **{k: v for k, v in overrides.items() if v is not None})
+        if title is not None:
+            article = replace(article, title=title)
+        if (published_at := as_datetime(published)) is not None:
+            article = replace(article, published=published_at)
+        return article
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:

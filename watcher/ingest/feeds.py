@@ -229,6 +229,8 @@ def _describe(exc: BaseException, content: bytes) -> str:
     """One line for a feedparser complaint, with a line number that matches the file."""
     if isinstance(exc, xml.sax.SAXParseException):
         line = exc.getLineNumber()
+        if line is None:
+            return exc.getMessage()
         # feedparser adds an XML declaration on a line of its own when there is none.
         if not content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<?xml"):
             line -= 1
