@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 from urllib.parse import quote
 
 from sqlalchemy import (
@@ -46,7 +46,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.engine import CursorResult, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAlchemyError
 
 from watcher.models import Article, ChangeStatus, FeedItem
@@ -318,6 +318,10 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+@overload
+def aware(value: datetime) -> datetime: ...
+@overload
+def aware(value: None) -> None: ...
 def aware(value: datetime | None) -> datetime | None:
     """SQLite hands datetimes back naive; everything here is stored in UTC."""
     if value is not None and value.tzinfo is None:
@@ -443,6 +447,13 @@ def item_key(source: str, item_id: str) -> str:
     """A short id for an item, the same on every database (items have no row number of
     their own: they are keyed by source and feed id)."""
     return hashlib.sha256(f"{source}\n{item_id}".encode()).hexdigest()[:10]
+
+
+def _new_row_id(result: CursorResult[Any]) -> int:
+    """The id of the one row an INSERT wrote (SQLAlchemy types the key as optional)."""
+    key = result.inserted_primary_key
+    assert key is not None, "a single-row INSERT always has its key"
+    return int(key[0])
 
 
 def decoded(table: str, row_id: object, data: str) -> Any | None:
@@ -980,7 +991,7 @@ class Store:
             revisit_at=revisit_at,
             revision=0,
         )
-        return conn.execute(insert(articles).values(**values)).inserted_primary_key[0]
+        return _new_row_id(conn.execute(insert(articles).values(**values)))
 
     def due_revisits(self, source: str, now: datetime, limit: int) -> list[DueRevisit]:
         """The source's articles due to be fetched again, longest due first."""
@@ -1113,7 +1124,9 @@ class Store:
             # VACUUM cannot run inside a transaction: use the driver connection directly.
             raw = self.engine.raw_connection()
             try:
-                raw.driver_connection.execute("VACUUM")
+                driver = raw.driver_connection
+                assert driver is not None, "a connection just checked out has its driver's"
+                driver.execute("VACUUM")
             finally:
                 raw.close()
 
@@ -1298,17 +1311,19 @@ class Store:
                 .values(status=status, data=payload, updated_at=at)
             )
             return row[0], aware(row[1])
-        new_id = conn.execute(
-            insert(changes).values(
-                story=story,
-                identity=change_identity(story, identity),
-                key=key,
-                status=status,
-                data=payload,
-                first_seen=at,
-                updated_at=at,
+        new_id = _new_row_id(
+            conn.execute(
+                insert(changes).values(
+                    story=story,
+                    identity=change_identity(story, identity),
+                    key=key,
+                    status=status,
+                    data=payload,
+                    first_seen=at,
+                    updated_at=at,
+                )
             )
-        ).inserted_primary_key[0]
+        )
         return new_id, at
 
     @staticmethod
@@ -1420,18 +1435,20 @@ class Store:
         why: str | None = None,
         change_id: int | None = None,
     ) -> int:
-        return conn.execute(
-            insert(corrections).values(
-                story=story,
-                kind=kind,
-                key=key,
-                change_id=change_id,
-                data=json.dumps(data, sort_keys=True),
-                why=why,
-                by=by,
-                created_at=at,
+        return _new_row_id(
+            conn.execute(
+                insert(corrections).values(
+                    story=story,
+                    kind=kind,
+                    key=key,
+                    change_id=change_id,
+                    data=json.dumps(data, sort_keys=True),
+                    why=why,
+                    by=by,
+                    created_at=at,
+                )
             )
-        ).inserted_primary_key[0]
+        )
 
     @staticmethod
     def undo_correction(conn: Connection, correction_id: int, *, by: str, at: datetime) -> None:
