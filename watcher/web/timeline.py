@@ -267,7 +267,7 @@ def _lay_out_values(
 
     chart.y_ticks = [Tick(y(value), axis.label(value)) for value in axis.ticks()]
     held = [r for r in placed if r.role == Role.HELD]
-    steps = []
+    steps: list[str] = []
     for reading, (x0, x1) in zip(held, _held_ends(held, scale), strict=True):
         # Each step starts where the previous one ended: rise (or fall), then run.
         level = y(axis.number(reading.reading))
