@@ -701,7 +701,7 @@ class Checker:
                 at=at,
                 subject_key=story.subject_key(change.key),
             )
-            reported.append(ReportedChange(change, recorded.event, tuple(queued)))
+            reported.append(ReportedChange(change, ChangeEvent(recorded.event), tuple(queued)))
         return reported
 
     def _check_health(self, source: Source) -> HealthEvent | None:

@@ -416,6 +416,7 @@ class Service:
     def status_line(self) -> str:
         sources = len(self.config.enabled_sources())
         last = self.status.last_pass.strftime("%H:%M") if self.status.last_pass else "none yet"
+        pending: int | str
         try:
             pending = self.store.alert_counts().get("pending", 0)
         except Exception:  # the status line must not fail because the database is busy
