@@ -42,6 +42,7 @@ FEEDS = {
 # their sites differ, and a change is confirmed by two of them.
 SITE_HOSTS = {"sahel-wire": "127.0.0.1", "desert-dispatch": "127.0.0.2"}
 WEBHOOK_ENV = "WATCHER_DEMO_WEBHOOK"
+WEBHOOK_HOST = "127.0.0.1"
 
 _TYPES = {".xml": "application/xml", ".html": "text/html; charset=utf-8"}
 
@@ -66,6 +67,7 @@ class DemoSite:
 
     def __init__(self, root: Path = SITE, host: str = "127.0.0.1") -> None:
         self.root = root
+        self.host = host
         self.early = True
         site = self
 
@@ -102,8 +104,7 @@ class DemoSite:
 
     @property
     def base_url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self.host}:{self.server.server_port}"
 
     def body(self, path: str) -> bytes | None:
         if self.early and path == FEEDS["sahel-wire"]:
@@ -139,13 +140,12 @@ class WebhookReceiver:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((WEBHOOK_HOST, 0), Handler)
         self.server.daemon_threads = True
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/services/demo"
+        return f"http://{WEBHOOK_HOST}:{self.server.server_port}/services/demo"
 
     def serving(self) -> contextlib.AbstractContextManager[ThreadingHTTPServer]:
         return _serving(self.server)

@@ -246,8 +246,8 @@ def format_known(
     shown = {f.key for f in facts}
     wanted = topic.keys if asked is None else asked
     missing = [f for f in topic.facts if f.key in wanted and f.key not in shown]
-    for fact in missing:
-        out.write(f"{safe(fact.label)} ({fact.key}): unknown\n")
+    for unknown in missing:
+        out.write(f"{safe(unknown.label)} ({unknown.key}): unknown\n")
 
 
 def format_corrections(
