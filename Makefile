@@ -3,13 +3,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck format bench clean
+.PHONY: demo test test-wheel lint typecheck format bench clean
 
 demo: $(VENV)/.installed
 	$(BIN)/watcher demo --serve
 
 test: $(VENV)/.installed
 	$(BIN)/pytest
+
+# The built wheel in a fresh virtual environment, with the CLI run from it.
+test-wheel: $(VENV)/.installed
+	$(BIN)/python .ci/wheel_smoke.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
