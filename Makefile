@@ -1,9 +1,10 @@
 # `make demo` and `make test` set everything up on first use.
 PYTHON ?= python3
 VENV := .venv
+LOWEST := .venv-lowest
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-wheel lint typecheck format bench clean
+.PHONY: demo test test-wheel test-lowest lint typecheck format bench clean
 
 demo: $(VENV)/.installed
 	$(BIN)/watcher demo --serve
@@ -14,6 +15,14 @@ test: $(VENV)/.installed
 # The built wheel in a fresh virtual environment, with the CLI run from it.
 test-wheel: $(VENV)/.installed
 	$(BIN)/python .ci/wheel_smoke.py
+
+# The suite on the lowest versions pyproject allows for watcher's own dependencies
+# (theirs at the newest), resolved afresh each time, so a floor that no longer works fails.
+test-lowest: $(VENV)/.installed
+	rm -rf $(LOWEST)
+	$(BIN)/uv venv --quiet --python $(PYTHON) $(LOWEST)
+	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[test]'
+	$(LOWEST)/bin/pytest
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -33,4 +42,4 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) $(LOWEST) .pytest_cache .ruff_cache .mypy_cache
