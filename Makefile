@@ -31,6 +31,11 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
+# Measurements, not tests (benchmarks/README.md): options go through BENCH_ARGS,
+# e.g. make bench BENCH_ARGS="--only warm,facts".
+bench: $(VENV)/.installed
+	benchmarks/run $(BENCH_ARGS)
+
 format: $(VENV)/.installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
