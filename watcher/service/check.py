@@ -631,13 +631,13 @@ class Checker:
                     last_modified=read.last_modified,
                     revisit_at=revisit_at,
                 )
-                for story, facts in read.observations.items():
+                for story_name, facts in read.observations.items():
                     rows = [o.to_json() for o in facts]
-                    self.store.add_observations(conn, article_id, story, rows, at=now)
-                    observations.setdefault(story, []).extend(facts)
+                    self.store.add_observations(conn, article_id, story_name, rows, at=now)
+                    observations.setdefault(story_name, []).extend(facts)
                 report.articles.append(read.article)
-            for story, facts in self._write_revisits(conn, fetched, at=now).items():
-                observations.setdefault(story, []).extend(facts)
+            for story_name, facts in self._write_revisits(conn, fetched, at=now).items():
+                observations.setdefault(story_name, []).extend(facts)
             for story in self.stories:
                 if observations.get(story.name):
                     report.changes += self._compare(conn, story, observations[story.name], at=now)
