@@ -16,6 +16,7 @@ from sqlalchemy import Connection, select, update
 from watcher.alerts.outbox import AlertState, enqueue, enqueue_change
 from watcher.config import Config
 from watcher.facts import corrections, knowledge
+from watcher.facts.compare import describe
 from watcher.facts.corrections import Corrected, Rejected
 from watcher.facts.stories import Story, policy_of
 from watcher.models import FactChange
@@ -108,7 +109,7 @@ def correction_notice(rejected: Rejected, *, at: datetime) -> FactChange:
     story, change = rejected.story, rejected.change
     assert change is not None
     label = knowledge.label_of(story.topic, rejected.key)
-    wrong = corrections.describe(change.kind, change.new.value, change.new.qualifier)
+    wrong = describe(change.kind, change.new.value, change.new.qualifier)
     reason = f": {rejected.why}" if rejected.why else ""
     return FactChange(
         change_id=rejected.change_id,
