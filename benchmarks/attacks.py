@@ -26,14 +26,11 @@ from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
 
+# The tests' loopback servers and sample news (run from the repository: python -m).
+from tests.support.alerting import Webhook
+from tests.support.checks import HANDOVER, page
+from tests.support.loopback import LoopbackServer, Request, Response
 from watcher.ingest.feeds import FeedError, parse_feed
-
-TESTS = Path(__file__).resolve().parent.parent / "tests"
-sys.path.insert(0, str(TESTS))
-
-from alerting import Webhook  # noqa: E402 (the tests' loopback helpers)
-from loopback import LoopbackServer, Request, Response  # noqa: E402
-from test_check_facts import HANDOVER, page  # noqa: E402
 
 HEAD = b'<?xml version="1.0"?><rss version="2.0"><channel><title>W</title>'
 TAIL = b"</channel></rss>"

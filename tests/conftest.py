@@ -1,15 +1,17 @@
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
+import json
+import socket
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from loopback import LoopbackServer
-from webview import ARTIFACTS, Replay, Served, replay, written_artifacts
+from tests.support.hostile import WATCHER_DIR, RawServer, serve_good, stored, write_config
+from tests.support.loopback import LoopbackServer
+from tests.support.webview import ARTIFACTS, Replay, Served, replay, written_artifacts
+from watcher.cli.main import main
 
 
 @pytest.fixture
@@ -42,3 +44,57 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(
             f"web view screenshots ({len(written_artifacts)}): {ARTIFACTS}/"
         )
+
+
+# -- hostile sources (test_hostile, test_attacks) -------------------------------------
+
+
+@pytest.fixture
+def raw() -> Iterator[Callable[[Callable[[socket.socket], None]], RawServer]]:
+    """Start TCP servers that answer with ``reply`` (for what no HTTP server would send)."""
+    started: list[RawServer] = []
+
+    def start(reply: Callable[[socket.socket], None]) -> RawServer:
+        started.append(RawServer(reply))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def check(
+    tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., dict[str, Any]]:
+    """Run one pass over ``good`` and ``hostile``; return the hostile source's report."""
+
+    def run(
+        hostile_url: str,
+        http: dict[str, Any] | None = None,
+        articles_settings: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        config = write_config(
+            tmp_path,
+            {"good": serve_good(server), "hostile": hostile_url},
+            http,
+            articles_settings,
+        )
+        code = main(["check", "--config", str(config), "--json"])
+        captured = capsys.readouterr()
+        report = json.loads(captured.out)
+        # The loopback server's threads may print tracebacks of their own when
+        # a client hangs up on them; none may come from watcher.
+        assert "unexpected error" not in captured.err
+        assert f'File "{WATCHER_DIR}' not in captured.err
+        by_name = {source["name"]: source for source in report["sources"]}
+        good, hostile = by_name["good"], by_name["hostile"]
+        assert good["status"] == "new", good
+        assert [a["title"] for a in good["articles"]] == ["Good story"]
+        assert stored(tmp_path).get("good") == ["Good story"]
+        assert code == 1  # something new, and not every source failed
+        for text in (hostile["error"], *(f["reason"] for f in hostile["failures"])):
+            assert "internal error" not in (text or "")
+        return hostile
+
+    return run

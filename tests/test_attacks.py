@@ -31,11 +31,10 @@ from typing import Any
 from xml.etree import ElementTree
 
 import pytest
-import test_hostile
-from alerting import Webhook
-from loopback import LoopbackServer, Request, Response
-from test_check_facts import HANDOVER, page
-from test_hostile import (
+
+from tests.support.alerting import Webhook
+from tests.support.checks import HANDOVER, page
+from tests.support.hostile import (
     RSS_TYPE,
     article,
     assert_failed,
@@ -46,7 +45,7 @@ from test_hostile import (
     stored,
     write_config,
 )
-
+from tests.support.loopback import LoopbackServer, Request, Response
 from watcher.alerts.atom import build_feed
 from watcher.cli import main as cli_main
 from watcher.cli.main import main
@@ -57,11 +56,6 @@ from watcher.ingest.fetch import Fetcher
 from watcher.models import Evidence, FactChange
 from watcher.service.workers import POOL_THRESHOLD, Readers
 from watcher.store import open_store
-
-# Fixtures shared with test_hostile.py: a pass over a good source and a hostile one,
-# and a TCP server for replies no HTTP server would send.
-check = test_hostile.check
-raw = test_hostile.raw
 
 WEBHOOK_ENV = "WATCHER_TEST_ATTACK_WEBHOOK"
 
@@ -540,7 +534,6 @@ def still_running(processes: dict[int, str]) -> list[int]:
     return running
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_workers_die_with_a_killed_check(server: LoopbackServer, tmp_path: Path) -> None:
     """SIGKILL during pooled extraction left the fork server, its workers and the resource
@@ -588,7 +581,6 @@ def test_workers_die_with_a_killed_check(server: LoopbackServer, tmp_path: Path)
 # -- 10: a database deleted, damaged or made read-only -----------------------------------------
 
 
-@pytest.mark.slow
 def test_database_deleted_during_a_pass_stops_it_and_sends_nothing_twice(
     server: LoopbackServer, tmp_path: Path
 ) -> None:
@@ -718,7 +710,6 @@ def one_byte_a_second(request: Request) -> Response:
     return Response(stream=trickle(), headers={"Content-Type": "text/html"})
 
 
-@pytest.mark.slow
 def test_slow_links_hold_only_their_own_source(
     server: LoopbackServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

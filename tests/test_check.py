@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from loopback import LoopbackServer, Request, Response
 
+from tests.support.checks import ARTICLE, rss, run, write_config
+from tests.support.loopback import LoopbackServer, Request, Response
 from watcher.cli.main import main
-
-ARTICLE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
-<meta property="article:published_time" content="2024-08-0{day}T10:00:00Z"></head>
-<body><nav>Home | World</nav><article><h1>{title}</h1>
-<p>{title}. The United States military said its forces in Niger continued to pack equipment
-at the bases this week, officials said on condition of anonymity.</p>
-<p>Further reporting followed from the capital, where ministers met diplomats.</p>
-</article><footer>Share. All rights reserved.</footer></body></html>"""
-
-
-def rss(base: str, *slugs: str) -> str:
-    items = "".join(
-        f"<item><title>Story {s}</title><link>{base}/a/{s}.html</link><guid>{s}</guid></item>"
-        for s in slugs
-    )
-    return (
-        f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}</channel></rss>'
-    )
 
 
 def with_etag(body: str, etag: str = '"v1"'):
@@ -36,29 +18,6 @@ def with_etag(body: str, etag: str = '"v1"'):
         return Response(body.encode(), 200, {"ETag": etag, "Content-Type": "application/rss+xml"})
 
     return handler
-
-
-def write_config(tmp_path: Path, server: LoopbackServer, sources: dict[str, str], **http) -> Path:
-    settings = {
-        "allow_private_addresses": "true",
-        "per_host_delay": "0",
-        "retries": "0",
-        "backoff": "0.05",
-        "read_timeout": "1",
-        **{k: str(v) for k, v in http.items()},
-    }
-    lines = ['[state]\npath = "state.db"\n[http]']
-    lines += [f"{k} = {v}" for k, v in settings.items()]
-    for name, path in sources.items():
-        lines.append(f'[[sources]]\nname = "{name}"\nurl = "{server.url(path)}"')
-    config = tmp_path / "watcher.toml"
-    config.write_text("\n".join(lines) + "\n")
-    return config
-
-
-def run(config: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, dict]:
-    code = main(["check", "--config", str(config), "--json", *extra])
-    return code, json.loads(capsys.readouterr().out)
 
 
 def serve_articles(server: LoopbackServer, *slugs: str) -> None:

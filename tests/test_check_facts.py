@@ -8,52 +8,19 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from loopback import LoopbackServer
-from test_check import run, write_config
 
+from tests.support.checks import (
+    EARLY_COMPLETION,
+    FRANCE,
+    HANDOVER,
+    RESTATEMENT,
+    publish,
+    run,
+    write_config,
+)
+from tests.support.loopback import LoopbackServer
 from watcher.cli.main import main
 
-PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
-<meta property="article:published_time" content="{published}T09:00:00Z"></head>
-<body><nav>Home | Africa</nav><article><h1>{title}</h1>{paragraphs}</article>
-<footer>Share. All rights reserved.</footer></body></html>"""
-
-HANDOVER = (
-    "US hands over Agadez drone base",
-    "2024-08-05",
-    [
-        "AGADEZ, Niger — The United States military handed over Air Base 201 near Agadez "
-        "to Niger's army on Monday, a joint statement said.",
-        "The handover leaves no American installation in Niger, officials said.",
-    ],
-)
-EARLY_COMPLETION = (
-    "US completes Niger withdrawal early",
-    "2024-08-06",
-    [
-        "NIAMEY — The US Africa Command said the withdrawal of American forces from Niger "
-        "has been completed, weeks before the September 15 deadline.",
-        "The last US troops left Niger on Monday, the Pentagon said.",
-    ],
-)
-FRANCE = (
-    "Last French troops leave Niger",
-    "2024-08-04",
-    [
-        "NIAMEY — The last French soldiers left Niger on Friday, completing a withdrawal "
-        "ordered by the junta after the coup.",
-        "France had about 1,500 troops in Niger, based mostly at the air base in Niamey.",
-    ],
-)
-RESTATEMENT = (
-    "What the US pullout from Niger involves",
-    "2024-06-10",
-    [
-        "NIAMEY — The United States agreed in April to withdraw its forces from Niger by "
-        "September 15, after the junta ended a 2012 military cooperation accord.",
-        "About 1,000 US troops are in Niger, most of them at Air Base 201 near Agadez.",
-    ],
-)
 DRAWDOWN = (
     "US troop numbers in Niger fall",
     "2024-07-20",
@@ -62,28 +29,6 @@ DRAWDOWN = (
         "withdrawal proceeds.",
     ],
 )
-
-
-def page(story: tuple[str, str, list[str]]) -> str:
-    title, published, paragraphs = story
-    body = "".join(f"<p>{p}</p>" for p in paragraphs)
-    return PAGE.format(title=title, published=published, paragraphs=body)
-
-
-def feed(base: str, slugs: list[str]) -> str:
-    items = "".join(
-        f"<item><title>{s}</title><link>{base}/a/{s}.html</link><guid>{s}</guid></item>"
-        for s in slugs
-    )
-    return (
-        f'<?xml version="1.0"?><rss version="2.0"><channel><title>W</title>{items}</channel></rss>'
-    )
-
-
-def publish(server: LoopbackServer, stories: dict[str, tuple[str, str, list[str]]]) -> None:
-    for slug, story in stories.items():
-        server.route(f"/a/{slug}.html", page(story))
-    server.route("/feed.xml", feed(server.base_url, list(stories)))
 
 
 def changes(report: dict) -> dict[str, dict]:

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from loopback import LoopbackServer
-from test_check import ARTICLE
 
+from tests.support.checks import ARTICLE
+from tests.support.loopback import LoopbackServer
 from watcher.cli.main import build_parser, main
 
 SEED = Path(__file__).parent.parent / "seeds" / "000_1b701daddded4476.txt"

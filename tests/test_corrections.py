@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alerting import WEBHOOK_ENV, Webhook
-from loopback import LoopbackServer
-from test_check_facts import page
 
+from tests.support.alerting import WEBHOOK_ENV, Webhook
+from tests.support.checks import page
+from tests.support.loopback import LoopbackServer
 from watcher.cli.main import main
 
 BASE_201 = "bases.air_base_201.status"

@@ -15,11 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from alerting import Webhook
-from loopback import LoopbackServer
-from test_check_facts import EARLY_COMPLETION, FRANCE, HANDOVER, RESTATEMENT, feed, page
 
-WEBHOOK_ENV = "WATCHER_TEST_WEBHOOK"
+from tests.support.alerting import WEBHOOK_ENV, Webhook
+from tests.support.checks import EARLY_COMPLETION, FRANCE, HANDOVER, RESTATEMENT, feed, page
+from tests.support.loopback import LoopbackServer
 
 
 @pytest.fixture

@@ -16,15 +16,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
-from alerting import (
+from freezegun import freeze_time
+
+from tests.support.alerting import (
     AGADEZ,
     BASE_101,
     WEBHOOK_ENV,
     Inbox,
     Reply,
     Webhook,
+    assert_inert,
     dispatcher,
     email_channel,
+    free_port,
     mrkdwn_texts,
     news_sites,
     open_state,
@@ -34,13 +38,9 @@ from alerting import (
     smtp_server,
     write_config,
 )
-from freezegun import freeze_time
-from loopback import LoopbackServer
-from test_mailer import free_port
-from test_render import change
-from test_render import digest as sample_digest
-from test_slack import assert_inert
-
+from tests.support.loopback import LoopbackServer
+from tests.support.samples import change
+from tests.support.samples import digest as sample_digest
 from watcher.alerts.digest import digest_for, last_due, period_start, queue_digest
 from watcher.alerts.mailer import make_message_id
 from watcher.alerts.outbox import enqueue_digest
@@ -289,7 +289,7 @@ def test_each_current_fact_is_as_of_the_source_shown_with_it(
     sites: tuple[LoopbackServer, LoopbackServer],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from test_check_facts import RESTATEMENT, page
+    from tests.support.checks import RESTATEMENT, page
 
     def restated(published: str) -> tuple[str, str]:
         title, _, paragraphs = RESTATEMENT

@@ -15,8 +15,8 @@ from typing import Any
 
 import brotli
 import pytest
-from loopback import LoopbackServer, Request, Response
 
+from tests.support.loopback import LoopbackServer, Request, Response
 from watcher.config import HttpSettings
 from watcher.ingest import fetch
 from watcher.ingest.fetch import (

@@ -20,10 +20,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from loopback import LoopbackServer
-from test_check import write_config
-from test_check_facts import HANDOVER, page
 
+from tests.support.checks import HANDOVER, page, write_config
+from tests.support.loopback import LoopbackServer
 from watcher.cli.main import main
 from watcher.config import Config
 from watcher.facts import knowledge
@@ -231,7 +230,6 @@ def changes_after(
     return {f"{c['key']}: {c['old']} -> {c['new']}" for c in facts["changes"]}
 
 
-@pytest.mark.slow
 def test_check_gives_the_same_changes_whichever_source_comes_first(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 from freezegun import freeze_time
-from loopback import LoopbackServer
-from test_check import run, write_config
-from test_check_facts import HANDOVER, RESTATEMENT, page, publish
 
+from tests.support.checks import HANDOVER, RESTATEMENT, page, publish, run, write_config
+from tests.support.loopback import LoopbackServer
 from watcher.cli.main import main
 
 

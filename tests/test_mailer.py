@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
-from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import Envelope, Session
 from freezegun import freeze_time
-from test_render import HOSTILE, change, digest, evidence
 
+from tests.support.alerting import PASSWORD, USER, authenticate, free_port
+from tests.support.samples import HOSTILE, change, digest, evidence
 from watcher.alerts.channels import ChannelError
 from watcher.alerts.mailer import (
     MailSettings,
@@ -28,8 +29,6 @@ from watcher.alerts.mailer import (
     send_mail,
 )
 from watcher.alerts.render import Renderer, load_templates
-
-USER, PASSWORD = "watcher", "s3cret-Pa55word"
 
 
 class Inbox:
@@ -61,22 +60,6 @@ class Inbox:
             message_from_bytes(e.original_content or b"", policy=policy.default)  # type: ignore[misc]
             for e in self.envelopes
         ]
-
-
-def authenticate(
-    server: SMTPServer, session: Session, envelope: Envelope, mechanism: str, data: Any
-) -> AuthResult:
-    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
-        USER.encode(),
-        PASSWORD.encode(),
-    )
-    return AuthResult(success=ok, handled=False)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start(inbox: Inbox, **kwargs: Any) -> Controller:

@@ -17,18 +17,24 @@ from urllib.parse import quote
 
 import pytest
 from aiosmtpd.controller import Controller
-from alerting import (
+from sqlalchemy import update
+
+from tests.support.alerting import (
     AGADEZ,
     APPRISE_ENV,
     COMPLETED,
+    PASSWORD,
     PASSWORD_ENV,
     SECRET_PATH,
+    USER,
     WEBHOOK_ENV,
     Inbox,
     Reply,
     Webhook,
+    authenticate,
     dispatcher,
     email_channel,
+    free_port,
     news_sites,
     open_state,
     parts,
@@ -37,10 +43,7 @@ from alerting import (
     smtp_server,
     write_config,
 )
-from loopback import LoopbackServer
-from sqlalchemy import update
-from test_mailer import PASSWORD, USER, authenticate, free_port
-
+from tests.support.loopback import LoopbackServer
 from watcher.alerts.mailer import make_message_id
 from watcher.cli.main import main
 from watcher.config import parse_config

@@ -9,78 +9,20 @@ import logging
 import os
 import re
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from loopback import LoopbackServer, Response
-from test_check import ARTICLE, rss, write_config
 
+from tests.support import WATCHER
+from tests.support.checks import ARTICLE, rss, write_config
+from tests.support.daemon import Daemon, NotifyListener, fast_config, status, wait_for
+from tests.support.loopback import LoopbackServer, Response
 from watcher.service.daemon import jitter_for, poll_job_id
-
-WATCHER = [sys.executable, "-m", "watcher"]
-
-
-def wait_for(condition: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-class Daemon:
-    def __init__(self, config: Path, notify_socket: str) -> None:
-        env = {**os.environ, "NOTIFY_SOCKET": notify_socket, "WATCHDOG_USEC": "2000000"}
-        env.pop("JOURNAL_STREAM", None)
-        # A file, not a pipe: an unread pipe would fill and block the daemon's logging.
-        self.log = config.parent / "daemon.log"
-        with self.log.open("w") as log:
-            self.process = subprocess.Popen(
-                [*WATCHER, "run", "--config", str(config), "--log-format", "text"],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-            )
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> tuple[int, str]:
-        self.process.send_signal(sig)
-        self.process.wait(timeout=timeout)
-        return self.process.returncode, self.log.read_text()
-
-
-class NotifyListener:
-    """Stands in for systemd: collects every datagram sent to the notify socket."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = str(path)
-        self.messages: list[str] = []
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._sock.bind(self.path)
-        self._sock.settimeout(0.2)
-        self._running = True
-        self._thread = threading.Thread(target=self._collect, daemon=True)
-        self._thread.start()
-
-    def _collect(self) -> None:
-        while self._running:
-            try:
-                self.messages.append(self._sock.recv(4096).decode())
-            except TimeoutError:
-                continue
-
-    def close(self) -> None:
-        self._running = False
-        self._thread.join()
-        self._sock.close()
 
 
 @pytest.fixture
@@ -88,20 +30,6 @@ def notify_socket(tmp_path: Path) -> Iterator[NotifyListener]:
     listener = NotifyListener(tmp_path / "notify.sock")
     yield listener
     listener.close()
-
-
-def status(config: Path) -> dict:
-    result = subprocess.run(
-        [*WATCHER, "status", "--config", str(config), "--json"], capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-def fast_config(tmp_path: Path, server: LoopbackServer) -> Path:
-    config = write_config(tmp_path, server, {"wire": "/feed.xml"})
-    config.write_text(config.read_text().replace('url = "', 'interval = 1\nurl = "'))
-    return config
 
 
 def test_daemon_polls_reports_ready_and_stops_cleanly(
@@ -207,8 +135,7 @@ def test_run_with_no_enabled_source_is_refused_like_check(tmp_path: Path) -> Non
 def test_a_topic_edited_before_sighup_is_read_with_its_new_facts(
     tmp_path: Path, server: LoopbackServer
 ) -> None:
-    from alerting import BASE_101, publish
-
+    from tests.support.alerting import BASE_101, publish
     from watcher.config import load_config, resource_path
     from watcher.service.daemon import Service
     from watcher.service.sdnotify import Notifier
@@ -318,10 +245,8 @@ def test_the_log_says_what_changed_what_was_sent_and_what_a_reload_changed(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from alerting import Webhook
-    from test_check_facts import HANDOVER, publish
-    from test_crash import WEBHOOK_ENV
-
+    from tests.support.alerting import WEBHOOK_ENV, Webhook
+    from tests.support.checks import HANDOVER, publish
     from watcher.config import load_config
     from watcher.service.daemon import Service
     from watcher.service.sdnotify import Notifier
@@ -480,9 +405,8 @@ def test_digest_jobs_fire_at_local_time_across_daylight_saving(tmp_path: Path) -
 def test_daemon_alerts_a_fact_change_within_one_interval(
     tmp_path: Path, server: LoopbackServer, notify_socket: NotifyListener
 ) -> None:
-    from alerting import Webhook
-    from test_check_facts import HANDOVER, RESTATEMENT, publish
-    from test_crash import WEBHOOK_ENV
+    from tests.support.alerting import WEBHOOK_ENV, Webhook
+    from tests.support.checks import HANDOVER, RESTATEMENT, publish
 
     hook = Webhook()
     publish(server, {"restatement": RESTATEMENT})

@@ -4,13 +4,12 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import date
-from typing import Any
 
 import httpx
 import pytest
-from alerting import SECRET_PATH, Reply, Webhook, mrkdwn_texts
-from test_render import HOSTILE, change, digest, evidence
 
+from tests.support.alerting import OUR_LINK, SECRET_PATH, Reply, Webhook, assert_inert, mrkdwn_texts
+from tests.support.samples import HOSTILE, change, digest, evidence
 from watcher.alerts.channels import ChannelError
 from watcher.alerts.render import Renderer, load_templates
 from watcher.alerts.slack import (
@@ -39,17 +38,6 @@ def webhook() -> Iterator[Webhook]:
 @pytest.fixture(scope="module")
 def renderer() -> Renderer:
     return load_templates()
-
-
-# Whatever is in angle brackets must be a link watcher made: an http(s) URL and a title.
-OUR_LINK = re.compile(r"<https?://[^\s<>|]+\|[^<>]*>")
-
-
-def assert_inert(payload: dict[str, Any]) -> None:
-    """No mrkdwn control character is left but our links and the blockquote markers."""
-    for text in mrkdwn_texts(payload):
-        rest = re.sub(r"^>", "", OUR_LINK.sub("", text), flags=re.MULTILINE)
-        assert "<" not in rest and ">" not in rest, text
 
 
 def test_alert_payload_as_slack_receives_it(webhook: Webhook, renderer: Renderer) -> None:

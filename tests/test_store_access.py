@@ -12,10 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from loopback import LoopbackServer
-from test_check import write_config
-from test_check_facts import HANDOVER, publish
 
+from tests.support.checks import HANDOVER, publish, write_config
+from tests.support.loopback import LoopbackServer
 from watcher.cli.main import main
 
 WATCHER = [sys.executable, "-m", "watcher"]

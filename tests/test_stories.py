@@ -13,19 +13,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alerting import (
+
+from tests.support.alerting import (
     PASSWORD_ENV,
     WEBHOOK_ENV,
     Inbox,
     Webhook,
     email_channel,
+    free_port,
     slack_channel,
     smtp_server,
 )
-from loopback import LoopbackServer
-from test_check_facts import HANDOVER, page
-from test_mailer import free_port
-
+from tests.support.checks import HANDOVER, page
+from tests.support.loopback import LoopbackServer
 from watcher.cli.main import main
 from watcher.config import ConfigError, load_config
 from watcher.service import workers
@@ -502,7 +502,7 @@ def test_one_daemon_follows_two_stories_from_shared_sources(
     import subprocess
     import sys
 
-    from test_service import wait_for
+    from tests.support.daemon import wait_for
 
     feed = publish(server, {"niger": HANDOVER, "chad": CHAD_LEFT, "both": BOTH})
     config = two_story_config(tmp_path, feed, smtp_port=inbox.port)  # type: ignore[attr-defined]

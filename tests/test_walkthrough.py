@@ -13,8 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from loopback import LoopbackServer
-from test_check_facts import page
+from tests.support.checks import page
+from tests.support.loopback import LoopbackServer
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 SECTION = "### Following a new story"

@@ -19,8 +19,9 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from webview import WATCHER, Replay, Served
 
+from tests.support import WATCHER
+from tests.support.webview import Replay, Served
 from watcher.cli.main import main
 from watcher.config import load_config, parse_config
 from watcher.facts.stories import load_stories

@@ -19,8 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
-from webview import HOSTILE_MARKUP, HOSTILE_TITLE, Served, save_screenshot
 
+from tests.support.webview import HOSTILE_MARKUP, HOSTILE_TITLE, Served, save_screenshot
 from watcher.facts.compare import describe
 
 CHROMIUM = Path("/usr/bin/chromium")

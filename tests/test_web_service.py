@@ -11,10 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from loopback import LoopbackServer
-from test_check import ARTICLE, rss
-from test_service import Daemon, NotifyListener, fast_config, status, wait_for
-from webview import WATCHER, read_url
+
+from tests.support import WATCHER
+from tests.support.checks import ARTICLE, rss
+from tests.support.daemon import Daemon, NotifyListener, fast_config, status, wait_for
+from tests.support.loopback import LoopbackServer
+from tests.support.webview import read_url
 
 TOKEN_ENV = "WATCHER_TEST_WEB_TOKEN"
 TOKEN = "daemon-web-token-1234"

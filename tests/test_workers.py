@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from test_check_facts import HANDOVER, page
-
+from tests.support.checks import HANDOVER, page
 from watcher.config import Config
 from watcher.facts.topic import load_topic
 from watcher.ingest.extract import ExtractError

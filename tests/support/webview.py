@@ -17,13 +17,13 @@ import os
 import queue
 import signal
 import subprocess
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alerting import (
+from tests.support import WATCHER
+from tests.support.alerting import (
     AGADEZ,
     BASE_101,
     COMPLETED,
@@ -31,16 +31,15 @@ from alerting import (
     WEBHOOK_ENV,
     Webhook,
     email_channel,
+    free_port,
     news_sites,
     publish,
     slack_channel,
     write_config,
 )
-from loopback import LoopbackServer
-from test_mailer import free_port
+from tests.support.loopback import LoopbackServer
 
-WATCHER = [sys.executable, "-m", "watcher"]
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "web"
 
 HOSTILE_TITLE = '<script>alert("pwned")</script> <!channel> About 600 US troops remain in Niger'
@@ -51,7 +50,6 @@ HOSTILE_SENTENCE = (
     f"from Niger since May, leaving about 600 in the country {HOSTILE_MARKUP} {FILLER}."
 )
 HOSTILE_PATH = "wire/2024/07/us-troops-600.html"
-
 
 HOSTILE_PAGE = f"""<!DOCTYPE html><html><head><meta charset="utf-8">
 <title>{html.escape(HOSTILE_TITLE)}</title>

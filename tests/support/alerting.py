@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -22,15 +24,14 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
-from aiosmtpd.smtp import Envelope, Session
-from loopback import LoopbackServer
+from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
+from tests.support.loopback import LoopbackServer
 from watcher.alerts.notify import Dispatcher
 from watcher.alerts.render import load_templates
+from watcher.cli.demo import SITE as DEMO_SITE
 from watcher.config import load_config
 from watcher.store import Store, open_store
-
-DEMO_SITE = Path(__file__).resolve().parent.parent / "watcher" / "cli" / "demo_site"
 
 # Demo articles, by what they report.
 BASE_101 = "sahel-wire/2024/07/air-base-101-handover.html"  # Air Base 101 handed over
@@ -129,6 +130,25 @@ def parts(message: EmailMessage) -> dict[str, str]:
     return {part.get_content_type(): part.get_content() for part in message.iter_parts()}
 
 
+USER, PASSWORD = "watcher", "s3cret-Pa55word"
+
+
+def authenticate(
+    server: SMTPServer, session: Session, envelope: Envelope, mechanism: str, data: Any
+) -> AuthResult:
+    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+        USER.encode(),
+        PASSWORD.encode(),
+    )
+    return AuthResult(success=ok, handled=False)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 # -- webhooks (Slack, Apprise's json://) ------------------------------------------------------
 
 
@@ -210,6 +230,17 @@ def mrkdwn_texts(payload: dict[str, Any]) -> list[str]:
             found.append(block["text"]["text"])
         found += [e["text"] for e in block.get("elements", []) if e["type"] == "mrkdwn"]
     return found
+
+
+# Whatever is in angle brackets must be a link watcher made: an http(s) URL and a title.
+OUR_LINK = re.compile(r"<https?://[^\s<>|]+\|[^<>]*>")
+
+
+def assert_inert(payload: dict[str, Any]) -> None:
+    """No mrkdwn control character is left but our links and the blockquote markers."""
+    for text in mrkdwn_texts(payload):
+        rest = re.sub(r"^>", "", OUR_LINK.sub("", text), flags=re.MULTILINE)
+        assert "<" not in rest and ">" not in rest, text
 
 
 # -- config ----------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""watcher's tests: real servers on loopback, real processes, real databases."""
