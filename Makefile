@@ -4,13 +4,17 @@ VENV := .venv
 LOWEST := .venv-lowest
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-wheel test-lowest lint typecheck format bench clean
+.PHONY: demo test test-fast test-wheel test-lowest lint typecheck format bench clean
 
 demo: $(VENV)/.installed
 	$(BIN)/watcher demo --serve
 
 test: $(VENV)/.installed
 	$(BIN)/pytest
+
+# The edit loop: everything but the tests marked slow.
+test-fast: $(VENV)/.installed
+	$(BIN)/pytest -m "not slow"
 
 # The built wheel in a fresh virtual environment, with the CLI run from it.
 test-wheel: $(VENV)/.installed

@@ -134,6 +134,7 @@ def many_items(server: LoopbackServer, count: int) -> bytes:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "shape",
     ["open-then-stray-closing", "stray-closing-within-the-depth-limit"],
@@ -159,6 +160,7 @@ def test_stray_closing_tags_cost_time_in_proportion(
     assert_failed(hostile, url, "no items read: ", reason)
 
 
+@pytest.mark.slow
 def test_deep_nesting_in_a_small_gzip_body_stays_small(
     server: LoopbackServer, tmp_path: Path
 ) -> None:
@@ -187,6 +189,7 @@ def test_deep_nesting_in_a_small_gzip_body_stays_small(
     assert child.peak_rss < 300_000_000, f"peak RSS {child.peak_rss / 1e6:.0f} MB"
 
 
+@pytest.mark.slow
 def test_depth_and_tag_limits_leave_a_real_feed_alone() -> None:
     """A feed of 1,000 items with nested XHTML content is read whole, without complaint."""
     content = (
@@ -210,6 +213,7 @@ def test_depth_and_tag_limits_leave_a_real_feed_alone() -> None:
 MALFORMED_LOCATIONS = ["http:\\\\example.org\\x", "https://xn--/"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("location", MALFORMED_LOCATIONS, ids=["backslashes", "bad-idna"])
 def test_malformed_redirect_fails_one_article_then_gives_up(
     server: LoopbackServer,
@@ -534,6 +538,8 @@ def still_running(processes: dict[int, str]) -> list[int]:
     return running
 
 
+@pytest.mark.slow
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_workers_die_with_a_killed_check(server: LoopbackServer, tmp_path: Path) -> None:
     """SIGKILL during pooled extraction left the fork server, its workers and the resource
@@ -581,6 +587,8 @@ def test_workers_die_with_a_killed_check(server: LoopbackServer, tmp_path: Path)
 # -- 10: a database deleted, damaged or made read-only -----------------------------------------
 
 
+@pytest.mark.slow
+@pytest.mark.slow
 def test_database_deleted_during_a_pass_stops_it_and_sends_nothing_twice(
     server: LoopbackServer, tmp_path: Path
 ) -> None:
@@ -640,6 +648,7 @@ def damage(database: Path, table: str, key_column: str, key: object) -> None:
     database.write_bytes(bytes(data))
 
 
+@pytest.mark.slow
 def test_a_damaged_row_is_reported_and_skipped(
     server: LoopbackServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -667,6 +676,7 @@ def test_a_damaged_row_is_reported_and_skipped(
     assert "Traceback" not in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_read_only_database_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -710,6 +720,8 @@ def one_byte_a_second(request: Request) -> Response:
     return Response(stream=trickle(), headers={"Content-Type": "text/html"})
 
 
+@pytest.mark.slow
+@pytest.mark.slow
 def test_slow_links_hold_only_their_own_source(
     server: LoopbackServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -767,6 +779,7 @@ def test_slow_links_hold_only_their_own_source(
     assert sum(p.attempts == 0 for p in pending) == slow_report["deferred"]
 
 
+@pytest.mark.slow
 def test_the_pass_budget_bounds_every_source(
     server: LoopbackServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -25,6 +25,7 @@ def serve_articles(server: LoopbackServer, *slugs: str) -> None:
         server.route(f"/a/{slug}.html", ARTICLE.format(title=f"Story {slug}", day=day % 10))
 
 
+@pytest.mark.slow
 def test_second_pass_uses_conditional_get_and_fetches_no_page_again(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -47,6 +48,7 @@ def test_second_pass_uses_conditional_get_and_fetches_no_page_again(
     assert server.hits("/a/one.html") == 1 and server.hits("/a/two.html") == 1
 
 
+@pytest.mark.slow
 def test_feed_ignoring_conditional_get_is_not_parsed_again(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -58,6 +60,7 @@ def test_feed_ignoring_conditional_get_is_not_parsed_again(
     assert (code, report["sources"][0]["status"]) == (0, "unchanged")
 
 
+@pytest.mark.slow
 def test_new_item_in_a_later_pass_is_the_only_article_fetched(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -72,6 +75,7 @@ def test_new_item_in_a_later_pass_is_the_only_article_fetched(
     assert server.hits("/a/one.html") == 1
 
 
+@pytest.mark.slow
 def test_broken_sources_fail_alone_with_a_reason(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -108,6 +112,7 @@ def test_broken_sources_fail_alone_with_a_reason(
     assert "larger than 10000 bytes" in failure["reason"] and not failure["gave_up"]
 
 
+@pytest.mark.slow
 def test_failed_article_is_retried_then_given_up(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -124,6 +129,7 @@ def test_failed_article_is_retried_then_given_up(
     assert server.hits("/a/flaky.html") == 2
 
 
+@pytest.mark.slow
 def test_every_source_failing_exits_2(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -133,6 +139,7 @@ def test_every_source_failing_exits_2(
     assert code == 2
 
 
+@pytest.mark.slow
 def test_loopback_sources_are_refused_unless_allowed(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -155,6 +162,7 @@ def test_bad_config_is_one_line_on_stderr_and_exit_2(
     assert "watcher.toml: sources[0] ('x').url: not an http(s) URL" in err
 
 
+@pytest.mark.slow
 def test_text_report_names_sources_and_failures(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -35,6 +35,7 @@ def changes(report: dict) -> dict[str, dict]:
     return {c["key"]: c for c in report["changes"]}
 
 
+@pytest.mark.slow
 def test_update_article_is_reported_once_with_its_quote(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -75,6 +76,7 @@ def test_update_article_is_reported_once_with_its_quote(
     assert report["changes"] == []
 
 
+@pytest.mark.slow
 def test_exit_on_changes_tells_a_fact_change_from_new_articles(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -94,6 +96,7 @@ def test_exit_on_changes_tells_a_fact_change_from_new_articles(
     assert "invalid choice: 'sometimes'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_base_handover_and_early_completion_are_the_two_changes(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -122,6 +125,7 @@ def test_base_handover_and_early_completion_are_the_two_changes(
     assert "us_forces.withdrawal_deadline" not in found
 
 
+@pytest.mark.slow
 def test_knowledge_and_changes_are_stored(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -142,6 +146,7 @@ def test_knowledge_and_changes_are_stored(
         assert db.execute("pragma integrity_check").fetchone() == ("ok",)
 
 
+@pytest.mark.slow
 def test_facts_text_shows_history(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -160,6 +165,7 @@ def test_facts_text_shows_history(
     assert "not a fact of topic" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_text_report_lists_the_change_with_its_source(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -173,6 +179,7 @@ def test_text_report_lists_the_change_with_its_source(
     assert "2 fact change(s)" in text
 
 
+@pytest.mark.slow
 def test_changes_in_json_carry_machine_values_beside_the_display_text(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -191,6 +198,7 @@ def test_changes_in_json_carry_machine_values_beside_the_display_text(
         assert (base["old_value"], base["new_value"]) == ("operating", "handed_over")
 
 
+@pytest.mark.slow
 def test_a_relative_atom_path_is_written_in_the_state_folder(
     tmp_path: Path,
     server: LoopbackServer,

@@ -31,6 +31,7 @@ def closed_reader(*argv: str) -> tuple[int, str]:
     return process.wait(timeout=60), err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("as_json", [False, True])
 def test_a_closed_pipe_ends_quietly(tmp_path: Path, as_json: bool) -> None:
     config = tmp_path / "watcher.toml"
@@ -103,6 +104,7 @@ def test_extract_url_needs_no_config(
     assert "allow_private_addresses" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_run_says_it_needs_linux_where_sigtimedwait_is_missing(tmp_path: Path) -> None:
     # macOS has no sigtimedwait; a process without it stands in for one.
     config = minimal_config(tmp_path)

@@ -96,6 +96,7 @@ def texts(hook: Webhook) -> list[str]:
     return [p["text"] for p in hook.delivered]
 
 
+@pytest.mark.slow
 def test_a_rejected_change_never_alerts_again_and_its_notice_goes_once(
     tmp_path: Path, server: LoopbackServer, hook: Webhook, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -141,6 +142,7 @@ def test_a_rejected_change_never_alerts_again_and_its_notice_goes_once(
     assert "already rejected" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_rejecting_before_the_alert_went_cancels_it_and_sends_no_notice(
     tmp_path: Path, server: LoopbackServer, hook: Webhook, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -159,6 +161,7 @@ def test_rejecting_before_the_alert_went_cancels_it_and_sends_no_notice(
     assert states == [("cancelled",)]
 
 
+@pytest.mark.slow
 def test_undo_of_a_rejection_restores_the_change_without_alerting_it_again(
     tmp_path: Path, server: LoopbackServer, hook: Webhook, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -180,6 +183,7 @@ def test_undo_of_a_rejection_restores_the_change_without_alerting_it_again(
     assert "already undone" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_value_set_wins_until_a_later_article_reports_a_further_change(
     tmp_path: Path, server: LoopbackServer, hook: Webhook, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -239,6 +243,7 @@ def test_set_checks_the_value_and_names_the_problem(
         assert problem in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_pin_behaves_like_a_value_set_and_is_recorded(
     tmp_path: Path, server: LoopbackServer, hook: Webhook, capsys: pytest.CaptureFixture[str]
 ) -> None:

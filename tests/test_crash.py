@@ -20,6 +20,8 @@ from tests.support.alerting import WEBHOOK_ENV, Webhook
 from tests.support.checks import EARLY_COMPLETION, FRANCE, HANDOVER, RESTATEMENT, feed, page
 from tests.support.loopback import LoopbackServer
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def webhook() -> Iterator[Webhook]:

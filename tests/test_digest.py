@@ -243,6 +243,7 @@ def digest_at(config_path: Path, end: datetime, routing: Routing = DAILY) -> Dig
         store.close()
 
 
+@pytest.mark.slow
 def test_digest_holds_the_periods_changes_only_across_fall_back(
     tmp_path: Path,
     sites: tuple[LoopbackServer, LoopbackServer],
@@ -284,6 +285,7 @@ def test_digest_holds_the_periods_changes_only_across_fall_back(
     }
 
 
+@pytest.mark.slow
 def test_each_current_fact_is_as_of_the_source_shown_with_it(
     tmp_path: Path,
     sites: tuple[LoopbackServer, LoopbackServer],
@@ -311,6 +313,7 @@ def test_each_current_fact_is_as_of_the_source_shown_with_it(
     assert facts["us_forces.troop_count"].value == "about 1,000"
 
 
+@pytest.mark.slow
 def test_digest_counts_down_to_the_deadline_then_says_what_came_of_it(
     tmp_path: Path,
     sites: tuple[LoopbackServer, LoopbackServer],
@@ -347,6 +350,7 @@ def test_digest_counts_down_to_the_deadline_then_says_what_came_of_it(
     assert digest_at(config, paris(2026, 11, 29, 8, 0)).outlook == ()
 
 
+@pytest.mark.slow
 def test_preview_prints_the_digest_and_sends_nothing(
     tmp_path: Path,
     sites: tuple[LoopbackServer, LoopbackServer],
@@ -396,6 +400,7 @@ def test_preview_prints_the_digest_and_sends_nothing(
     assert json.loads(capsys.readouterr().out)["alerts"] == []
 
 
+@pytest.mark.slow
 def test_digest_send_delivers_once_by_email_and_slack(
     tmp_path: Path,
     sites: tuple[LoopbackServer, LoopbackServer],
@@ -455,6 +460,7 @@ def test_digest_send_delivers_once_by_email_and_slack(
     assert len(inbox.envelopes) == 1 and len(hook.posts) == 1
 
 
+@pytest.mark.slow
 def test_a_check_on_a_timer_sends_each_digest_once_its_time_has_come(
     tmp_path: Path,
     sites: tuple[LoopbackServer, LoopbackServer],
@@ -483,6 +489,7 @@ def test_a_check_on_a_timer_sends_each_digest_once_its_time_has_come(
     assert len(hook.posts) == 1
 
 
+@pytest.mark.slow
 def test_digest_queued_twice_for_the_same_period_is_sent_once(
     tmp_path: Path,
     sites: tuple[LoopbackServer, LoopbackServer],
@@ -526,6 +533,7 @@ def test_digest_queued_twice_for_the_same_period_is_sent_once(
     assert len(hook.posts) == 1
 
 
+@pytest.mark.slow
 def test_empty_digest_is_skipped_unless_the_channel_wants_it(
     tmp_path: Path,
     sites: tuple[LoopbackServer, LoopbackServer],
@@ -610,6 +618,7 @@ def assert_safe_slack(payload: dict[str, Any]) -> None:
         assert len(text) <= SECTION_LIMIT
 
 
+@pytest.mark.slow
 def test_hostile_article_text_is_escaped_and_cut_in_mail_and_slack(
     tmp_path: Path,
     sites: tuple[LoopbackServer, LoopbackServer],

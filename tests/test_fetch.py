@@ -249,6 +249,7 @@ def test_500_forever_fails_after_all_attempts(server: LoopbackServer) -> None:
     assert str(error) == f"{url}: HTTP 500 Internal Server Error after 3 attempts"
 
 
+@pytest.mark.slow
 def test_backoff_grows_between_attempts(server: LoopbackServer) -> None:
     url = server.route("/down", Response(b"oops", 502))
     fails(url, retries=2, backoff=0.2)
@@ -264,6 +265,7 @@ def test_404_fails_at_once(server: LoopbackServer) -> None:
     assert str(error) == f"{server.url('/missing')}: HTTP 404 Not Found"
 
 
+@pytest.mark.slow
 def test_429_waits_for_retry_after(server: LoopbackServer) -> None:
     url = server.route(
         "/busy",
@@ -299,6 +301,7 @@ def test_parse_retry_after() -> None:
 # -- timeouts and connections ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_read_timeout(server: LoopbackServer) -> None:
     url = server.route("/slow", Response(b"late", delay=1.0))
     error = fails(url, read_timeout=0.3, retries=1)
@@ -412,6 +415,7 @@ def test_relative_url_is_refused() -> None:
 # -- politeness --------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_per_host_delay_spaces_request_starts(server: LoopbackServer) -> None:
     for n in range(3):
         server.route(f"/p{n}", b"ok")
@@ -431,6 +435,7 @@ def test_different_hosts_are_not_held_back(server: LoopbackServer) -> None:
     assert second - first < 1.5
 
 
+@pytest.mark.slow
 def test_per_host_concurrency_limit(server: LoopbackServer) -> None:
     lock = threading.Lock()
     state = {"now": 0, "most": 0}

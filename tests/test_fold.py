@@ -139,6 +139,7 @@ def arrivals(draw: st.DrawFn) -> list[list[Article]]:
     return [shuffled[a:b] for a, b in itertools.pairwise(bounds)]
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(arrivals())
 def test_any_arrival_order_gives_the_same_knowledge_and_changes(
@@ -230,6 +231,7 @@ def changes_after(
     return {f"{c['key']}: {c['old']} -> {c['new']}" for c in facts["changes"]}
 
 
+@pytest.mark.slow
 def test_check_gives_the_same_changes_whichever_source_comes_first(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -20,6 +20,7 @@ def count(db: Path, table: str) -> int:
         return conn.execute(f"select count(*) from {table}").fetchone()[0]
 
 
+@pytest.mark.slow
 def test_gc_prunes_text_but_keeps_facts_changes_and_seen_items(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -57,6 +58,7 @@ def test_gc_prunes_text_but_keeps_facts_changes_and_seen_items(
     assert "handed over Air Base 201" in facts["bases.air_base_201.status"]["quote"]
 
 
+@pytest.mark.slow
 def test_check_prunes_once_a_day_as_the_daemon_does(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

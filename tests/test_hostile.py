@@ -149,6 +149,7 @@ def test_not_http_at_all(
 # -- encodings ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("body", "content_type"),
     [
@@ -189,6 +190,7 @@ def test_wrong_or_missing_encoding_declaration(
 # -- items ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_feed_with_50000_items(
     tmp_path: Path, server: LoopbackServer, check: Callable[..., dict[str, Any]]
 ) -> None:
@@ -223,6 +225,7 @@ def test_feed_with_50000_items(
         store.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("head", "entry", "tail"),
     [
@@ -256,6 +259,7 @@ def test_item_cap_keeps_a_well_formed_feed_well_formed(head: str, entry: str, ta
     )
 
 
+@pytest.mark.slow
 def test_duplicate_and_missing_item_ids(
     tmp_path: Path, server: LoopbackServer, check: Callable[..., dict[str, Any]]
 ) -> None:
@@ -279,6 +283,7 @@ def test_duplicate_and_missing_item_ids(
     assert server.hits("/h/two.html") == 0
 
 
+@pytest.mark.slow
 def test_dates_in_the_future_or_unparseable(
     tmp_path: Path, server: LoopbackServer, check: Callable[..., dict[str, Any]]
 ) -> None:
@@ -319,6 +324,7 @@ def test_dates_in_the_future_or_unparseable(
 # -- slow, huge and looping responses ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_slowloris_body_trickle(
     server: LoopbackServer, check: Callable[..., dict[str, Any]]
 ) -> None:
@@ -342,6 +348,7 @@ def test_slowloris_body_trickle(
     assert server.hits("/hostile.xml") == 1  # a deadline is not retried
 
 
+@pytest.mark.slow
 def test_slowloris_header_trickle(
     raw: Callable[..., RawServer], check: Callable[..., dict[str, Any]]
 ) -> None:
@@ -379,6 +386,7 @@ def brotli_bomb(size: int = 1 << 30) -> bytes:
     return b"".join([*out, compressor.finish()])
 
 
+@pytest.mark.slow
 def test_gzip_bomb(server: LoopbackServer, check: Callable[..., dict[str, Any]]) -> None:
     bomb = gzip_bomb()
     assert len(bomb) < 1_000_000
@@ -387,6 +395,7 @@ def test_gzip_bomb(server: LoopbackServer, check: Callable[..., dict[str, Any]])
     assert_failed(hostile, url, "response larger than 1000000 bytes (cut off)")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("encoding", "bomb"),
     [
@@ -615,6 +624,7 @@ def test_metadata_address_is_refused_before_connecting(
 # -- entities -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_entity_expansion_bomb(
     server: LoopbackServer, check: Callable[..., dict[str, Any]]
 ) -> None:
@@ -759,6 +769,7 @@ def stories(tmp_path_factory: pytest.TempPathFactory) -> list[Story]:
     return load_stories(config)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=40,
     deadline=None,

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).parent.parent
 UNITS = ROOT / "systemd"
 SERVICES = ["watcher.service", "watcher-check.service"]

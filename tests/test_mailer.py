@@ -260,6 +260,7 @@ def test_server_down_is_temporary(renderer: Renderer) -> None:
     assert "connection refused" in str(caught.value)
 
 
+@pytest.mark.slow
 def test_server_that_never_answers_is_temporary(renderer: Renderer) -> None:
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))

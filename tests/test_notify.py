@@ -119,6 +119,7 @@ def seconds_from_now(iso: str) -> float:
 # -- end to end ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_change_found_by_check_arrives_once_by_email_and_once_in_slack(
     tmp_path: Path,
     sites: tuple[LoopbackServer, LoopbackServer],
@@ -193,6 +194,7 @@ def test_change_found_by_check_arrives_once_by_email_and_once_in_slack(
     assert listed(capsys, config) == []
 
 
+@pytest.mark.slow
 def test_confirmation_by_a_second_site_replies_to_the_first_alert_about_the_fact(
     tmp_path: Path,
     sites: tuple[LoopbackServer, LoopbackServer],
@@ -236,6 +238,7 @@ def test_confirmation_by_a_second_site_replies_to_the_first_alert_about_the_fact
 # -- outages ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_smtp_server_down_delays_the_alert_which_then_arrives_exactly_once(
     tmp_path: Path,
     sites: tuple[LoopbackServer, LoopbackServer],
@@ -278,6 +281,7 @@ def test_smtp_server_down_delays_the_alert_which_then_arrives_exactly_once(
     assert listed(capsys, config) == []
 
 
+@pytest.mark.slow
 def test_slack_500_then_429_with_retry_after_then_200_delivers_once(
     tmp_path: Path,
     sites: tuple[LoopbackServer, LoopbackServer],
@@ -319,6 +323,7 @@ def test_slack_500_then_429_with_retry_after_then_200_delivers_once(
 # -- crashes -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_alert_claimed_but_never_recorded_becomes_uncertain_and_is_resent_on_request(
     tmp_path: Path,
     sites: tuple[LoopbackServer, LoopbackServer],
@@ -354,6 +359,7 @@ def test_alert_claimed_but_never_recorded_becomes_uncertain_and_is_resent_on_req
     assert len(inbox.envelopes) == 1
 
 
+@pytest.mark.slow
 def test_check_killed_after_the_server_took_the_mail_does_not_send_it_again(
     tmp_path: Path,
     sites: tuple[LoopbackServer, LoopbackServer],
@@ -411,6 +417,7 @@ def test_check_killed_after_the_server_took_the_mail_does_not_send_it_again(
 # -- permanent failures and secrets ----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_rejected_login_fails_after_one_attempt_visibly_and_retry_resends(
     tmp_path: Path,
     sites: tuple[LoopbackServer, LoopbackServer],
@@ -447,6 +454,7 @@ def test_rejected_login_fails_after_one_attempt_visibly_and_retry_resends(
     assert cli(capsys, "status", "--config", str(config))[1]["alerts"]["failed"] == 0
 
 
+@pytest.mark.slow
 def test_webhook_404_fails_after_one_post_and_retry_resends(
     tmp_path: Path,
     sites: tuple[LoopbackServer, LoopbackServer],
@@ -470,6 +478,7 @@ def test_webhook_404_fails_after_one_post_and_retry_resends(
     assert listed(capsys, config) == []
 
 
+@pytest.mark.slow
 def test_outbox_retry_sends_an_alert_waiting_out_its_backoff_now(
     tmp_path: Path,
     sites: tuple[LoopbackServer, LoopbackServer],
@@ -489,6 +498,7 @@ def test_outbox_retry_sends_an_alert_waiting_out_its_backoff_now(
     assert listed(capsys, config) == []
 
 
+@pytest.mark.slow
 def test_outbox_retry_of_an_unknown_or_sent_alert_is_an_error(
     tmp_path: Path,
     sites: tuple[LoopbackServer, LoopbackServer],
@@ -509,6 +519,7 @@ def test_outbox_retry_of_an_unknown_or_sent_alert_is_an_error(
     assert hook.statuses == [200]
 
 
+@pytest.mark.slow
 def test_missing_secret_is_a_permanent_failure_naming_the_variable(
     tmp_path: Path,
     sites: tuple[LoopbackServer, LoopbackServer],
@@ -536,6 +547,7 @@ def test_missing_secret_is_a_permanent_failure_naming_the_variable(
     assert inbox.envelopes == [] and hook.posts == []
 
 
+@pytest.mark.slow
 def test_secrets_never_appear_in_logs_errors_or_json(
     tmp_path: Path,
     sites: tuple[LoopbackServer, LoopbackServer],
@@ -581,6 +593,7 @@ def test_secrets_never_appear_in_logs_errors_or_json(
             assert secret not in output, output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "echo",
     [
@@ -612,6 +625,7 @@ def test_webhook_echoing_its_secret_in_another_form_never_shows_it(
         assert token not in output and token.lower() not in output.lower(), output
 
 
+@pytest.mark.slow
 def test_apprise_url_is_not_logged_under_v(
     tmp_path: Path,
     sites: tuple[LoopbackServer, LoopbackServer],
@@ -703,6 +717,7 @@ def test_notify_test_with_the_mail_server_down_and_slack_up(
 # -- Apprise -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_apprise_channel_delivers_to_a_loopback_json_endpoint(
     tmp_path: Path,
     sites: tuple[LoopbackServer, LoopbackServer],
@@ -730,6 +745,7 @@ def test_apprise_channel_delivers_to_a_loopback_json_endpoint(
     assert len(hook.posts) == 1
 
 
+@pytest.mark.slow
 def test_apprise_endpoint_down_is_retried(
     tmp_path: Path,
     sites: tuple[LoopbackServer, LoopbackServer],

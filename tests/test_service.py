@@ -32,6 +32,7 @@ def notify_socket(tmp_path: Path) -> Iterator[NotifyListener]:
     listener.close()
 
 
+@pytest.mark.slow
 def test_daemon_polls_reports_ready_and_stops_cleanly(
     tmp_path: Path, server: LoopbackServer, notify_socket: NotifyListener
 ) -> None:
@@ -58,6 +59,7 @@ def test_daemon_polls_reports_ready_and_stops_cleanly(
     assert server.hits("/a/one.html") == 1
 
 
+@pytest.mark.slow
 def test_sigterm_mid_job_still_exits_0(
     tmp_path: Path, server: LoopbackServer, notify_socket
 ) -> None:
@@ -72,6 +74,7 @@ def test_sigterm_mid_job_still_exits_0(
     assert time.monotonic() - started < 8
 
 
+@pytest.mark.slow
 def test_sighup_with_bad_config_keeps_running(
     tmp_path: Path, server: LoopbackServer, notify_socket
 ) -> None:
@@ -100,6 +103,7 @@ def test_sighup_with_bad_config_keeps_running(
     assert "reload refused" in err and "nonsense: unknown key" in err
 
 
+@pytest.mark.slow
 def test_a_poll_still_running_is_skipped_in_plain_words(
     tmp_path: Path, server: LoopbackServer, notify_socket: NotifyListener
 ) -> None:
@@ -119,6 +123,7 @@ def test_a_poll_still_running_is_skipped_in_plain_words(
     assert "maximum number of running instances" not in err
 
 
+@pytest.mark.slow
 def test_run_with_no_enabled_source_is_refused_like_check(tmp_path: Path) -> None:
     config = tmp_path / "watcher.toml"
     config.write_text(
@@ -132,6 +137,7 @@ def test_run_with_no_enabled_source_is_refused_like_check(tmp_path: Path) -> Non
     assert result.stderr == f"watcher: error: {config}: sources: no enabled source to poll\n"
 
 
+@pytest.mark.slow
 def test_a_topic_edited_before_sighup_is_read_with_its_new_facts(
     tmp_path: Path, server: LoopbackServer
 ) -> None:
@@ -165,6 +171,7 @@ def test_a_topic_edited_before_sighup_is_read_with_its_new_facts(
     assert "bases.air_base_101.status" not in {c.change.key for c in source.changes}
 
 
+@pytest.mark.slow
 def test_polls_at_the_same_moment_share_the_per_host_limits(
     tmp_path: Path, server: LoopbackServer
 ) -> None:
@@ -196,6 +203,7 @@ def test_polls_at_the_same_moment_share_the_per_host_limits(
     assert all(gap >= 0.45 for gap in gaps), gaps
 
 
+@pytest.mark.slow
 def test_a_write_waiting_for_another_process_holds_up_no_fetch(
     tmp_path: Path, server: LoopbackServer
 ) -> None:
@@ -239,6 +247,7 @@ def test_a_write_waiting_for_another_process_holds_up_no_fetch(
     assert report.new_articles == 2 and not report.failed_sources
 
 
+@pytest.mark.slow
 def test_the_log_says_what_changed_what_was_sent_and_what_a_reload_changed(
     tmp_path: Path,
     server: LoopbackServer,
@@ -278,6 +287,7 @@ def test_the_log_says_what_changed_what_was_sent_and_what_a_reload_changed(
     assert "polling wire every 120s now (was 1s)" in lines
 
 
+@pytest.mark.slow
 def test_status_shows_readable_times_and_no_schedule_for_a_stopped_daemon(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -402,6 +412,7 @@ def test_digest_jobs_fire_at_local_time_across_daylight_saving(tmp_path: Path) -
         service.close()
 
 
+@pytest.mark.slow
 def test_daemon_alerts_a_fact_change_within_one_interval(
     tmp_path: Path, server: LoopbackServer, notify_socket: NotifyListener
 ) -> None:
@@ -437,6 +448,7 @@ def test_daemon_alerts_a_fact_change_within_one_interval(
     assert "pending alerts" in "\n".join(notify_socket.messages)
 
 
+@pytest.mark.slow
 def test_daemon_stops_when_its_database_is_deleted(
     tmp_path: Path, server: LoopbackServer, notify_socket: NotifyListener
 ) -> None:

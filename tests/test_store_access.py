@@ -64,6 +64,7 @@ def lock(paths: list[Path], *targets: Path) -> None:
         paths.append(target)
 
 
+@pytest.mark.slow
 def test_status_and_facts_read_a_database_they_may_not_write(
     tmp_path: Path,
     server: LoopbackServer,
@@ -88,6 +89,7 @@ def test_status_and_facts_read_a_database_they_may_not_write(
     assert sorted(p.name for p in state.iterdir()) == ["state.db", "watcher.toml"]
 
 
+@pytest.mark.slow
 def test_an_unwritable_directory_is_named_with_what_to_do(
     tmp_path: Path, read_only: list[Path]
 ) -> None:

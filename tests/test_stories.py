@@ -165,6 +165,7 @@ def hook(monkeypatch: pytest.MonkeyPatch) -> Any:
     webhook.stop()
 
 
+@pytest.mark.slow
 def test_two_stories_share_a_source_each_article_read_once_each_channel_its_story(
     tmp_path: Path,
     server: LoopbackServer,
@@ -241,6 +242,7 @@ def test_two_stories_share_a_source_each_article_read_once_each_channel_its_stor
     assert status[("chad", "us_forces.troop_count")] != 1000
 
 
+@pytest.mark.slow
 def test_a_digest_per_story_to_the_channels_that_hear_it(
     tmp_path: Path, server: LoopbackServer, hook: Webhook, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -453,6 +455,7 @@ def test_story_check_lists_every_problem_at_once(
     )
 
 
+@pytest.mark.slow
 def test_web_view_shows_one_story_at_a_time_with_a_selector(
     tmp_path: Path, server: LoopbackServer, hook: Webhook, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -489,6 +492,7 @@ def test_web_view_shows_one_story_at_a_time_with_a_selector(
         store.close()
 
 
+@pytest.mark.slow
 def test_one_daemon_follows_two_stories_from_shared_sources(
     tmp_path: Path,
     server: LoopbackServer,

@@ -19,6 +19,7 @@ def hang_up_abruptly(port: int | None) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
+@pytest.mark.slow
 def test_a_client_hanging_up_leaves_no_traceback(
     server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -29,6 +29,8 @@ from watcher.store import open_store
 from watcher.web import pages
 from watcher.web.server import start_web
 
+pytestmark = pytest.mark.slow
+
 CSP = "default-src 'none'"
 
 

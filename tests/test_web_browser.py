@@ -36,6 +36,7 @@ FLAGS = [
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,
     pytest.mark.skipif(
         not CHROMIUM.exists(),
         reason=f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)",

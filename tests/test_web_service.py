@@ -18,6 +18,8 @@ from tests.support.daemon import Daemon, NotifyListener, fast_config, status, wa
 from tests.support.loopback import LoopbackServer
 from tests.support.webview import read_url
 
+pytestmark = pytest.mark.slow
+
 TOKEN_ENV = "WATCHER_TEST_WEB_TOKEN"
 TOKEN = "daemon-web-token-1234"
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from tests.support.checks import HANDOVER, page
 from watcher.config import Config
 from watcher.facts.topic import load_topic
@@ -34,6 +36,7 @@ def read_all(readers: Readers, pages: list[bytes], articles_in_pass: int) -> lis
     return asyncio.run(go())
 
 
+@pytest.mark.slow
 def test_worker_processes_read_like_threads() -> None:
     topic = load_topic(TOPIC_PATH)
     pages = [page(HANDOVER).encode()] * 6 + [b"<html><body>too short</body></html>"]
