@@ -132,21 +132,21 @@ def parse_sitemap(
     content = gunzip(content, max_bytes)
     if not content.strip():
         raise SitemapError("empty response, no sitemap")
-    parser_options = {
-        "events": ("start", "end"),
-        "resolve_entities": False,
-        "no_network": True,
-        "load_dtd": False,
-        "huge_tree": False,
-        "recover": False,
-    }
     root: str | None = None
     elements = 0
     entries: list[tuple[str, datetime | None, str | None]] = []
     children: list[tuple[str, datetime | None]] = []
     problem = None
     try:
-        for event, element in etree.iterparse(BytesIO(content), **parser_options):
+        for event, element in etree.iterparse(
+            BytesIO(content),
+            events=("start", "end"),
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+            recover=False,
+        ):
             if event == "start":
                 elements += 1
                 if root is None:
