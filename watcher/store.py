@@ -969,7 +969,7 @@ class Store:
                 .values(state="done", attempts=item.attempts + 1, last_error=None)
             )
         existing = conn.execute(select(articles.c.id).where(articles.c.url == article.url)).first()
-        values = {
+        values: dict[str, Any] = {
             "url": article.url,
             "canonical_url": article.canonical_url,
             "source": article.source,
