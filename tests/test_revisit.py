@@ -17,12 +17,12 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from alerting import Webhook
 from freezegun import freeze_time
-from loopback import LoopbackServer, Request, Response
-from test_check_facts import feed, page
-from test_stories import write_chad
 
+from tests.support.alerting import Webhook
+from tests.support.checks import feed, page
+from tests.support.loopback import LoopbackServer, Request, Response
+from tests.support.stories import write_chad
 from watcher.alerts.render import load_templates
 from watcher.cli.main import main
 from watcher.config import ArticleSettings

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from loopback import LoopbackServer, Response
-from test_check import ARTICLE
 
+from tests.support.checks import ARTICLE
+from tests.support.loopback import LoopbackServer, Response
 from watcher.cli.main import main
 from watcher.config import load_config
 from watcher.ingest.pages import looks_like_article

@@ -26,6 +26,7 @@ from tests.support.alerting import (
 )
 from tests.support.checks import HANDOVER, page
 from tests.support.loopback import LoopbackServer
+from tests.support.stories import CHAD_MANIFEST, CHAD_SEED, CHAD_TOPIC, write_chad
 from watcher.cli.main import main
 from watcher.config import ConfigError, load_config
 from watcher.service import workers
@@ -34,41 +35,6 @@ from watcher.store import SCHEMA_VERSION, open_store
 FIXTURES = Path(__file__).parent / "fixtures"
 ATOM = "{http://www.w3.org/2005/Atom}"
 
-CHAD_TOPIC = """\
-name = "chad"
-title = "US forces leave Chad"
-
-[subject]
-id = "us_forces"
-label = "US"
-names = ["US", "U.S.", "American", "Americans", "Pentagon", "United States", "Washington"]
-
-[place]
-label = "Chad"
-names = ["Chad", "N'Djamena"]
-host = ["Chadian", "Deby"]
-
-[[bases]]
-id = "adji_kossei"
-label = "Adji Kossei air base"
-names = ["Adji Kossei"]
-"""
-
-CHAD_SEED = """\
-The United States will withdraw about 100 troops from Chad in the coming days, the \
-Pentagon said on Thursday, after Chad's government questioned an agreement that allows \
-American forces to operate in the country.
-
-Most of the US troops in Chad are based at the Adji Kossei air base in N'Djamena, where \
-they work alongside French forces.
-"""
-
-CHAD_MANIFEST = """\
-[[seed]]
-file = "us-to-leave-chad.txt"
-published = 2024-04-25
-title = "US to pull troops out of Chad"
-"""
 
 CHAD_LEFT = (
     "Last US troops leave Chad",
@@ -89,13 +55,6 @@ BOTH = (
         "The United States handed over Air Base 201 near Agadez to Niger's army.",
     ],
 )
-
-
-def write_chad(folder: Path) -> None:
-    (folder / "chad" / "seeds").mkdir(parents=True)
-    (folder / "chad" / "topic.toml").write_text(CHAD_TOPIC)
-    (folder / "chad" / "seeds" / "us-to-leave-chad.txt").write_text(CHAD_SEED)
-    (folder / "chad" / "seeds" / "manifest.toml").write_text(CHAD_MANIFEST)
 
 
 def two_story_config(
