@@ -114,6 +114,7 @@ def test_revisits_fall_off_with_age_and_stop_after_the_window() -> None:
 # -- a count edited after the first pass ---------------------------------------------------
 
 
+@pytest.mark.slow
 def test_an_edited_count_raises_one_change_marked_as_a_revision(
     tmp_path: Path,
     server: LoopbackServer,
@@ -199,6 +200,7 @@ def test_an_edited_count_raises_one_change_marked_as_a_revision(
     assert server.hits("/a/troops.html") == hits
 
 
+@pytest.mark.slow
 def test_revisits_off_fetch_nothing_again(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -284,6 +286,7 @@ def both(*paragraphs: str) -> str:
     return page(("US troops in Niger and Chad", "2024-08-06", list(paragraphs)))
 
 
+@pytest.mark.slow
 def test_an_edited_article_is_read_again_for_each_story(
     tmp_path: Path,
     server: LoopbackServer,

@@ -67,6 +67,7 @@ HOME = """<!doctype html><html><head><title>Sahel Wire</title>
 # -- a site whose feed is only named in its head ----------------------------------------
 
 
+@pytest.mark.slow
 def test_a_site_whose_only_feed_is_named_in_its_head_is_polled_through_that_feed(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -151,6 +152,7 @@ SECTION = """
 """
 
 
+@pytest.mark.slow
 def test_a_section_page_gives_its_article_links_once_each(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -216,6 +218,7 @@ def news_sitemap(base: str, *entries: tuple[str, str]) -> str:
     )
 
 
+@pytest.mark.slow
 def test_a_news_sitemap_index_gives_the_recent_entries_of_its_sitemaps(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -278,6 +281,7 @@ def test_a_sitemap_without_dates_is_refused_in_one_line(
 # -- each kind of bad source fails alone ---------------------------------------------------
 
 
+@pytest.mark.slow
 def test_bad_sources_of_each_kind_fail_alone_in_one_line(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -319,6 +323,7 @@ def opml(*outlines: str) -> str:
     )
 
 
+@pytest.mark.slow
 def test_an_opml_list_of_50_feeds_is_imported_and_polled(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -459,6 +464,7 @@ def test_check_source_polls_that_source_only(
     assert "no source named 'c' (sources: a, b)" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_articles_given_up_on_are_listed_and_retried(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
