@@ -5,8 +5,9 @@ the bottom up:
 
     ground   models, resources, sanitize, terminal, logs, and the package itself
     state    store (the database) and config (the settings)
-    shared   counters and status: small readers and writers over store and config
-    ingest   fetch, feeds, extract: from a feed's URL to an article
+    shared   counters, status, config_edit, opml: small readers and writers over store
+             and config (metrics, status, the config's sources, OPML lists)
+    ingest   fetch, poll (feeds, pages, sitemaps, discover), extract: source to articles
     facts    topic, reading, compare, baseline, knowledge, evaluate: article to changes
     alerts   outbox, render, mailer, slack, atom, digest, health, notify: changes to messages
     web      the read-only view of what the layers below stored
@@ -29,7 +30,7 @@ import watcher
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("ground", frozenset({"watcher", "models", "resources", "sanitize", "terminal", "logs"})),
     ("state", frozenset({"store", "config"})),
-    ("shared", frozenset({"counters", "status"})),
+    ("shared", frozenset({"counters", "status", "config_edit", "opml"})),
     ("ingest", frozenset({"ingest"})),
     ("facts", frozenset({"facts"})),
     ("alerts", frozenset({"alerts"})),
