@@ -262,6 +262,7 @@ def test_extract_of_a_malformed_redirect_is_one_line(
     assert err.startswith(f"watcher: error: {url}: redirect") and one_line(err)
 
 
+@pytest.mark.slow
 def test_a_bug_on_one_article_costs_only_that_article(
     server: LoopbackServer,
     tmp_path: Path,
@@ -352,6 +353,7 @@ def test_dns_rebinding_cannot_reach_the_second_answer(
     assert secret.hits("/page.html") == 0
 
 
+@pytest.mark.slow
 def test_dns_rebinding_through_a_feed_item_link(
     rebinding: tuple[LoopbackServer, LoopbackServer],
     tmp_path: Path,
@@ -458,6 +460,7 @@ army on Monday, a joint statement said.</p>
 </article></body></html>"""
 
 
+@pytest.mark.slow
 def test_control_characters_from_a_feed_never_break_the_atom_feed(
     server: LoopbackServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

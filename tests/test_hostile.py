@@ -78,17 +78,20 @@ def hostile_feed_to(server: LoopbackServer, page: str) -> str:
 # -- feeds that are not feeds -------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_not_xml(server: LoopbackServer, check: Callable[..., dict[str, Any]]) -> None:
     url = server.route("/hostile.xml", b"{'this': 'is JSON-ish, not XML'}\n" * 20)
     assert_failed(check(url), url, "not an RSS or Atom feed", "XML error")
 
 
+@pytest.mark.slow
 def test_html_served_as_feed(server: LoopbackServer, check: Callable[..., dict[str, Any]]) -> None:
     page = b"<!DOCTYPE html>\n<html><head><title>Wire</title></head><body>" + b"<p>x</p>" * 5000
     url = server.route("/hostile.xml", page, headers={"Content-Type": "text/html"})
     assert_failed(check(url), url, "not an RSS or Atom feed: an HTML page")
 
 
+@pytest.mark.slow
 def test_binary_served_as_feed(
     server: LoopbackServer, check: Callable[..., dict[str, Any]]
 ) -> None:
@@ -96,11 +99,13 @@ def test_binary_served_as_feed(
     assert_failed(check(url), url, "not an RSS or Atom feed")
 
 
+@pytest.mark.slow
 def test_empty_200_feed(server: LoopbackServer, check: Callable[..., dict[str, Any]]) -> None:
     url = server.route("/hostile.xml", b"", headers=RSS_TYPE)
     assert_failed(check(url), url, "empty response, no feed")
 
 
+@pytest.mark.slow
 def test_truncated_xml_keeps_the_items_before_the_cut(
     server: LoopbackServer, check: Callable[..., dict[str, Any]]
 ) -> None:
@@ -116,6 +121,7 @@ def test_truncated_xml_keeps_the_items_before_the_cut(
     assert hostile["url"] == url
 
 
+@pytest.mark.slow
 def test_truncated_xml_before_the_first_item(
     server: LoopbackServer, check: Callable[..., dict[str, Any]]
 ) -> None:
@@ -124,6 +130,7 @@ def test_truncated_xml_before_the_first_item(
     assert_failed(check(url), url, "malformed feed, no items read")
 
 
+@pytest.mark.slow
 def test_body_shorter_than_its_content_length(
     raw: Callable[..., RawServer], check: Callable[..., dict[str, Any]]
 ) -> None:
@@ -137,6 +144,7 @@ def test_body_shorter_than_its_content_length(
     assert_failed(check(url), url, "connection failed")
 
 
+@pytest.mark.slow
 def test_not_http_at_all(
     raw: Callable[..., RawServer], check: Callable[..., dict[str, Any]]
 ) -> None:
@@ -431,6 +439,7 @@ def test_compression_bomb_never_inflates_past_the_cap(
     assert peak < 20_000_000, f"peak {peak} bytes while decoding"
 
 
+@pytest.mark.slow
 def test_page_over_the_size_cap(
     server: LoopbackServer, check: Callable[..., dict[str, Any]]
 ) -> None:
@@ -454,6 +463,7 @@ def test_page_over_the_size_cap(
     }
 
 
+@pytest.mark.slow
 def test_redirect_loop(server: LoopbackServer, check: Callable[..., dict[str, Any]]) -> None:
     server.route("/loop-a", Response(status=302, headers={"Location": "/loop-b"}))
     server.route("/loop-b", Response(status=301, headers={"Location": "/loop-a"}))
@@ -462,6 +472,7 @@ def test_redirect_loop(server: LoopbackServer, check: Callable[..., dict[str, An
     assert server.hits("/loop-a") == 1 and server.hits("/loop-b") == 1
 
 
+@pytest.mark.slow
 def test_redirect_loop_on_an_article(
     server: LoopbackServer, check: Callable[..., dict[str, Any]]
 ) -> None:
@@ -471,6 +482,7 @@ def test_redirect_loop_on_an_article(
     assert server.hits("/h/loop") == 1
 
 
+@pytest.mark.slow
 def test_endless_redirects(server: LoopbackServer, check: Callable[..., dict[str, Any]]) -> None:
     """A new URL at every hop: no loop to see, only the limit."""
 
@@ -487,6 +499,7 @@ def test_endless_redirects(server: LoopbackServer, check: Callable[..., dict[str
 # -- articles that are not web pages --------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_pdf_served_as_article(
     server: LoopbackServer, check: Callable[..., dict[str, Any]]
 ) -> None:
@@ -496,6 +509,7 @@ def test_pdf_served_as_article(
     assert_article_failed(check(url), server.url("/h/report.pdf"), "not a web page: a PDF")
 
 
+@pytest.mark.slow
 def test_binary_served_as_article(
     server: LoopbackServer, check: Callable[..., dict[str, Any]]
 ) -> None:
@@ -504,12 +518,14 @@ def test_binary_served_as_article(
     assert_article_failed(check(url), server.url("/h/blob"), "not a web page: binary data")
 
 
+@pytest.mark.slow
 def test_empty_200_article(server: LoopbackServer, check: Callable[..., dict[str, Any]]) -> None:
     url = hostile_feed_to(server, "/h/empty.html")
     server.route("/h/empty.html", b"", headers={"Content-Type": "text/html"})
     assert_article_failed(check(url), server.url("/h/empty.html"), "the page is empty")
 
 
+@pytest.mark.slow
 def test_nul_in_the_declared_encoding(
     server: LoopbackServer, check: Callable[..., dict[str, Any]]
 ) -> None:
@@ -522,6 +538,7 @@ def test_nul_in_the_declared_encoding(
     assert_failed(check(url), url, "feedparser cannot read it: ValueError: embedded null character")
 
 
+@pytest.mark.slow
 def test_text_report_gives_the_failure_one_line(
     server: LoopbackServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -553,6 +570,7 @@ def loopback_looks_public(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fetch, "address_problem", problem)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("location", "shown", "problem"),
     [
@@ -647,6 +665,7 @@ def test_entity_expansion_bomb(
     assert one_line(hostile["feed_problem"]) and "amplification" in hostile["feed_problem"]
 
 
+@pytest.mark.slow
 def test_external_entity_is_not_read(
     server: LoopbackServer, check: Callable[..., dict[str, Any]]
 ) -> None:

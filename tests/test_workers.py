@@ -76,6 +76,7 @@ def test_small_passes_start_no_workers() -> None:
         readers.close()
 
 
+@pytest.mark.slow
 def test_retired_readers_finish_a_pass_in_threads() -> None:
     topic = load_topic(TOPIC_PATH)
     readers = Readers([("niger", topic, TOPIC_PATH)], workers=2)
