@@ -21,7 +21,16 @@ from freezegun import freeze_time
 
 from tests.support.alerting import Webhook
 from tests.support.checks import feed, page
-from tests.support.loopback import LoopbackServer, Request, Response
+from tests.support.loopback import LoopbackServer
+from tests.support.revisits import (
+    DEADLINE,
+    EDITED,
+    FIRST,
+    WEBHOOK_ENV,
+    EditedPage,
+    make_config,
+    story,
+)
 from tests.support.stories import write_chad
 from watcher.alerts.render import load_templates
 from watcher.cli.main import main
@@ -29,36 +38,10 @@ from watcher.config import ArticleSettings
 from watcher.models import FactChange
 from watcher.service.revisits import next_revisit
 
-WEBHOOK_ENV = "WATCHER_TEST_REVISIT_WEBHOOK"
 START = datetime(2024, 8, 6, 12, 0, tzinfo=UTC)
 ATOM = "{http://www.w3.org/2005/Atom}"
 
-FIRST = "NIAMEY — About 600 US troops remain in Niger, the Pentagon said on Tuesday."
-EDITED = "NIAMEY — Only 24 US troops remain in Niger, the Pentagon said on Tuesday."
-DEADLINE = "The United States agreed in April to withdraw its forces from Niger by September 15."
 REWORDED = "The US had agreed in April to pull its forces out of Niger by September 15."
-
-
-def story(*paragraphs: str) -> str:
-    return page(("US troops still in Niger", "2024-08-06", list(paragraphs)))
-
-
-class EditedPage:
-    """An article page that answers conditional GETs and can be edited in place."""
-
-    def __init__(self, html: str) -> None:
-        self.version = 1
-        self.html = html
-
-    def edit(self, html: str) -> None:
-        self.version += 1
-        self.html = html
-
-    def __call__(self, request: Request) -> Response:
-        etag = f'"v{self.version}"'
-        if request.headers.get("if-none-match") == etag:
-            return Response(b"", 304, {"ETag": etag})
-        return Response(self.html.encode(), 200, {"ETag": etag, "Content-Type": "text/html"})
 
 
 @pytest.fixture
@@ -66,21 +49,6 @@ def webhook() -> Iterator[Webhook]:
     hook = Webhook()
     yield hook
     hook.stop()
-
-
-def make_config(folder: Path, server: LoopbackServer, **articles: str) -> Path:
-    folder.mkdir(exist_ok=True)
-    settings = "".join(f'{key} = "{value}"\n' for key, value in articles.items())
-    config = folder / "watcher.toml"
-    config.write_text(
-        '[state]\npath = "state.db"\n'
-        "[http]\nallow_private_addresses = true\nper_host_delay = 0\nretries = 0\n"
-        f"[articles]\n{settings}"
-        '[notify]\natom = "changes.atom"\n'
-        f'[notify.slack]\nwebhook_env = "{WEBHOOK_ENV}"\nimmediate = "all"\ndigest = "none"\n'
-        f'[[sources]]\nname = "wire"\nurl = "{server.url("/feed.xml")}"\n'
-    )
-    return config
 
 
 def check(config: Path, capsys: pytest.CaptureFixture[str], at: datetime) -> tuple[int, dict]:

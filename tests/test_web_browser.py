@@ -365,11 +365,11 @@ def test_an_edited_article_is_marked_on_the_changes_and_fact_pages(
     import os
     import time
 
-    from alerting import Webhook
-    from test_check_facts import feed
-    from test_revisit import DEADLINE as SAID_DEADLINE
-    from test_revisit import EDITED, FIRST, WEBHOOK_ENV, EditedPage, make_config, story
-    from webview import check
+    from tests.support.alerting import Webhook
+    from tests.support.checks import feed
+    from tests.support.revisits import DEADLINE as SAID_DEADLINE
+    from tests.support.revisits import EDITED, FIRST, WEBHOOK_ENV, EditedPage, make_config, story
+    from tests.support.webview import check
 
     hook = Webhook()
     env = {**os.environ, WEBHOOK_ENV: hook.url}
