@@ -130,6 +130,7 @@ def test_report_json_and_text() -> None:
     assert "false observations on off-topic articles: 0" in text
     for key in REPORT.scores:
         assert key in text
+    assert text.endswith("\n")  # the shell's prompt starts on a line of its own
 
 
 # -- a deliberately wrong label --------------------------------------------------------------

@@ -332,7 +332,7 @@ def format_report(report: Report, *, mistakes: bool = True) -> str:
     if report.articles == 0 and report.skipped:
         return (
             f"no article texts here ({report.skipped} skipped): re-create them as "
-            "corpus/README.md says, then run this again"
+            "corpus/README.md says, then run this again\n"
         )
     tables = [("fact", report.scores)]
     if report.stories:
@@ -360,4 +360,4 @@ def format_report(report: Report, *, mistakes: bool = True) -> str:
         qualifier = f" ({mistake.qualifier})" if mistake.qualifier else ""
         line = f"  {mistake.kind:<6} {mistake.file}: {mistake.key} = {mistake.value}{qualifier}"
         lines.append(line + (f"\n         {mistake.quote}" if mistake.quote else ""))
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"
