@@ -74,6 +74,34 @@ def test_sigterm_mid_job_still_exits_0(
     assert time.monotonic() - started < 8
 
 
+def _blocked_signals(task: Path) -> int:
+    status = (task / "status").read_text()
+    return int(re.search(r"^SigBlk:\s*([0-9a-f]+)$", status, re.M).group(1), 16)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_every_daemon_thread_blocks_the_signals_it_waits_for(
+    tmp_path: Path, server: LoopbackServer, notify_socket
+) -> None:
+    """A thread that does not block SIGTERM is killed by it (exit -15, nothing shut down)
+    whenever the kernel hands the signal to that thread rather than the main one."""
+    server.route("/feed.xml", rss(server.base_url))
+    daemon = Daemon(fast_config(tmp_path, server), notify_socket.path)
+    try:
+        wait_for(lambda: server.hits("/feed.xml"), 15, "the first poll")
+        pid = daemon.process.pid
+        # The main thread unblocks them only while it waits in sigtimedwait.
+        tasks = [t for t in Path(f"/proc/{pid}/task").iterdir() if t.name != str(pid)]
+        assert tasks  # the network loop, the scheduler, the writer...
+        wanted = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+        for task in tasks:
+            blocked = _blocked_signals(task)
+            assert all(blocked & (1 << (sig - 1)) for sig in wanted), task.name
+    finally:
+        code, err = daemon.stop()
+    assert code == 0, err
+
+
 @pytest.mark.slow
 def test_sighup_with_bad_config_keeps_running(
     tmp_path: Path, server: LoopbackServer, notify_socket

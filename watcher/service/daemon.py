@@ -440,10 +440,10 @@ class Service:
     def run(self, *, heartbeat: float = 5.0) -> int:
         """Run until SIGTERM or SIGINT; SIGHUP reloads the config. Returns the exit status.
 
-        Signals are blocked and taken synchronously with sigtimedwait rather
-        than by handlers, which could interrupt the main thread anywhere.
+        Signals are taken synchronously with sigtimedwait rather than by handlers,
+        which could interrupt the main thread anywhere; :func:`run_service` blocks
+        them before any thread starts.
         """
-        signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)  # inherited by every thread
         self._schedule_sources()
         self._schedule_notifications()
         # Queued digests are keyed by period, so one already sent is not sent again.
@@ -523,6 +523,10 @@ def run_service(config_path: str | None) -> int:
     config = load_config(config_path)
     if problem := no_sources(config):
         raise ConfigError(problem)
+    # Before the first thread starts (the network loop starts with the Service), so that
+    # every thread inherits the mask: a thread that did not block SIGTERM would be
+    # killed by it whenever the main thread is not in sigtimedwait.
+    signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
     try:
         service = Service(config_path, config)
     except StartupError as exc:
