@@ -94,6 +94,25 @@ def test_a_new_deadline_replaces_the_others_the_article_names() -> None:
     assert statuses(text, DEADLINE) == {"2024-09-15"}
 
 
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Hundreds of US troops will leave Niger by August 1, and the rest by September 15.",
+        "Some US troops will leave Niger by August 1, the remainder by September 15.",
+        "US forces are to leave Niger by August 1 for some units and by September 15 for others.",
+    ],
+)
+def test_when_some_of_the_force_leave_by_a_date_it_is_a_stage_not_the_deadline(
+    sentence: str,
+) -> None:
+    assert statuses(sentence, DEADLINE) == {"2024-09-15"}
+
+
+def test_some_troops_leaving_before_the_deadline_still_name_the_deadline() -> None:
+    text = "A small contingent of US troops is expected to leave before the September 15 deadline."
+    assert statuses(text, DEADLINE) == {"2024-09-15"}
+
+
 def test_a_deadline_said_to_be_unlikely_is_none() -> None:
     text = "Officials say that withdrawing the last US troops from Niger by August 1 is unlikely."
     assert statuses(text, DEADLINE) == set()

@@ -19,6 +19,7 @@ from watcher.facts.lexicon import (
     Cue,
 )
 from watcher.facts.names import Party
+from watcher.facts.numbers import Qualifier
 from watcher.facts.tokens import Tag, Token
 
 
@@ -81,12 +82,28 @@ def read_deadlines(
             continue
         if event is not None and (event.elsewhere and not event.here):
             continue
+        if (
+            event is not None
+            and marker not in DEADLINE_NOUNS
+            and _some_leave(tokens, event)
+            and not _the_rest(tokens, event.index, i)
+        ):
+            # "hundreds of troops will leave by September 2025": a stage, unless the
+            # date is the deadline itself ("before the September 15 deadline").
+            notes.append(f"{token.text!r}: when some of the force leave, a stage")
+            continue
         if event is not None:
             event.deadline = True
         value, qualifier = _date_value(token.date)
         replaces = next((w for w in _REPLACING if f" {w} " in f" {window} "), None)
         why = f"deadline: {marker!r}" + (f", {replaces!r}" if replaces else "")
         found.append(DeadlineReading(value, qualifier, token.text, why, bool(replaces)))
+    if len(found) > 1 and not any(d.replaces for d in found):
+        # "by September 2025 for some and by the end of 2026 for others": the end of
+        # the whole is the last of them; the others are stages.
+        last = max(found, key=lambda d: d.value)
+        notes += [f"{d.phrase!r}: a stage before {last.phrase!r}" for d in found if d != last]
+        found = [last]
     return found, notes
 
 
@@ -184,6 +201,36 @@ def _planned_end(tokens: list[Token], index: int, events: list[Event]) -> str | 
     if event.aspect in (Aspect.NAMED, Aspect.DECIDED) and event.whole and not event.elsewhere:
         return "the whole withdrawal"  # "leading to a full withdrawal in September 2026"
     return None
+
+
+def _some_leave(tokens: list[Token], event: Event) -> bool:
+    """ "Some US troops will leave", "hundreds of soldiers are to depart": the ones
+    leaving are a part of the force, named before the cue."""
+    if event.whole or event.cue is not Cue.LEAVE:
+        return False
+    for token in tokens[clause_of(tokens, event.index).start : event.index]:
+        if token.tag is Tag.COUNT and token.count is not None:
+            if token.count.qualifier is Qualifier.VAGUE:
+                return True
+        elif token.tag is Tag.WORD and token.low in _SOME:
+            return True
+    return False
+
+
+def _the_rest(tokens: list[Token], cue: int, index: int) -> bool:
+    """ "...by August 1, and the rest by September 15": the last of them go then."""
+    for token in reversed(tokens[cue + 1 : index]):
+        if token.tag is Tag.PUNCT or token.is_word("and"):
+            return False
+        if token.is_word(*_REST):
+            return True
+    return False
+
+
+_REST = ("rest", "remainder", "remaining", "all", "last")
+
+
+_SOME = frozenset({"some", "hundreds", "dozens", "thousands", "several", "part", "portion"})
 
 
 def _date_before(tokens: list[Token], index: int) -> int:
