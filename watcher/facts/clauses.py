@@ -127,7 +127,7 @@ def previous_clause(tokens: list[Token], clause: Clause) -> Clause | None:
 
 
 @dataclass(frozen=True)
-class Reading:
+class ClauseAspect:
     """What a clause says of the event a cue word names."""
 
     aspect: Aspect
@@ -135,19 +135,19 @@ class Reading:
     governor: int | None = None  # the token of a governing cue ("completed [the withdrawal]")
 
 
-def aspect_of(tokens: list[Token], index: int, form: Form, question: bool) -> Reading:
+def aspect_of(tokens: list[Token], index: int, form: Form, question: bool) -> ClauseAspect:
     """How the clause around the cue at ``index`` presents its event."""
     clause = clause_of(tokens, index)
     denial = negated(tokens, clause, index)
     if denial:
-        return Reading(Aspect.NEGATED, denial)
+        return ClauseAspect(Aspect.NEGATED, denial)
     if question:
-        return Reading(Aspect.NEGATED, "a question")
+        return ClauseAspect(Aspect.NEGATED, "a question")
     reading = _grammatical(tokens, clause, index, form)
     governing = governing_sentence(tokens, index)
     if governing == ACCEPTED:
         if reading.aspect in (Aspect.PLANNED, Aspect.PROPOSED, Aspect.DECIDED):
-            return Reading(Aspect.DECIDED, governing)
+            return ClauseAspect(Aspect.DECIDED, governing)
         governing = None
     doubt = doubted(tokens, clause, index) or governing or doubted_after(tokens, clause, index)
     if doubt and reading.aspect in (
@@ -157,16 +157,16 @@ def aspect_of(tokens: list[Token], index: int, form: Form, question: bool) -> Re
         Aspect.PLANNED,
         Aspect.NAMED,  # "that withdrawing by May 1 would be unlikely"
     ):
-        return Reading(Aspect.PROPOSED, doubt)
+        return ClauseAspect(Aspect.PROPOSED, doubt)
     if reading.aspect is Aspect.PLANNED or reading.why == "possibility: 'would'":
         # "agreed that US forces would leave": the future of a decision.
         decided = decided_before(tokens, index)
         if decided:
-            return Reading(Aspect.DECIDED, f"{reading.why}, after {decided!r}")
+            return ClauseAspect(Aspect.DECIDED, f"{reading.why}, after {decided!r}")
     return reading
 
 
-def _grammatical(tokens: list[Token], clause: Clause, index: int, form: Form) -> Reading:
+def _grammatical(tokens: list[Token], clause: Clause, index: int, form: Form) -> ClauseAspect:
     """Tense and aspect from the auxiliaries and the governing word."""
     chain: list[Token] = []
     i = index - 1
@@ -198,34 +198,34 @@ def _grammatical(tokens: list[Token], clause: Clause, index: int, form: Form) ->
         )
     if modal:
         if modal in ("will", "shall", "'ll", "must"):
-            return Reading(Aspect.PLANNED, f"future: {modal!r}")
-        return Reading(Aspect.PROPOSED, f"possibility: {modal!r}")
+            return ClauseAspect(Aspect.PLANNED, f"future: {modal!r}")
+        return ClauseAspect(Aspect.PROPOSED, f"possibility: {modal!r}")
     future = _future_time(tokens, clause, index)
     if form is Form.GERUND:
         if any(w in _BE for w in lows):
             if _relative(tokens, clause):
                 # "the base from which US forces are withdrawing": describes the base
-                return Reading(Aspect.NAMED, "progressive in a relative clause")
-            return Reading(Aspect.ONGOING, "progressive")
+                return ClauseAspect(Aspect.NAMED, "progressive in a relative clause")
+            return ClauseAspect(Aspect.ONGOING, "progressive")
         lead = tokens[i].low if i >= 0 and tokens[i].tag is Tag.WORD else ""
         if lead in _DONE_LEADS:
-            return Reading(Aspect.DONE, f"after {lead!r}")
+            return ClauseAspect(Aspect.DONE, f"after {lead!r}")
         if lead in _PLAN_LEADS:
-            return Reading(Aspect.PLANNED, f"after {lead!r}")
+            return ClauseAspect(Aspect.PLANNED, f"after {lead!r}")
         if lead in _BEGIN_GOVERNORS:
-            return Reading(Aspect.ONGOING, f"after {lead!r}", governor=i)
+            return ClauseAspect(Aspect.ONGOING, f"after {lead!r}", governor=i)
         if lead in ("of", "for", "on", "about", "by", "without", "in", "with"):
             return (
                 _governed(tokens, i, clause)
                 if lead != "without"
-                else Reading(Aspect.NEGATED, "without")
+                else ClauseAspect(Aspect.NEGATED, "without")
             )
         if lead in FORCE_NOUNS and i >= clause.start:
             # "a convoy departing Ain al-Asad": the force does it, when the sentence says
             return (
-                Reading(Aspect.PLANNED, future)
+                ClauseAspect(Aspect.PLANNED, future)
                 if future
-                else Reading(Aspect.DONE, f"a {lead} doing it")
+                else ClauseAspect(Aspect.DONE, f"a {lead} doing it")
             )
         if (
             i >= 0
@@ -239,23 +239,24 @@ def _grammatical(tokens: list[Token], clause: Clause, index: int, form: Form) ->
                 "so",
             )
         ):
-            return Reading(Aspect.NAMED, f"describes {tokens[i].text!r}")  # "a timeline ending..."
+            # "a timeline ending..."
+            return ClauseAspect(Aspect.NAMED, f"describes {tokens[i].text!r}")
         if future:
-            return Reading(Aspect.PLANNED, future)
-        return Reading(Aspect.DONE, "participle clause")
+            return ClauseAspect(Aspect.PLANNED, future)
+        return ClauseAspect(Aspect.DONE, "participle clause")
     if form in (Form.PARTICIPLE, Form.PAST):
         if "being" in lows:
-            return Reading(Aspect.ONGOING, "being done")
+            return ClauseAspect(Aspect.ONGOING, "being done")
         if any(w in _HAVE for w in lows):
-            return Reading(Aspect.DONE, "perfect")
+            return ClauseAspect(Aspect.DONE, "perfect")
         lead = tokens[i].low if i >= 0 and tokens[i].tag is Tag.WORD else ""
         if lead in _PLAN_LEADS and not any(w in _BE for w in lows):
-            return Reading(Aspect.PLANNED, f"after {lead!r}")
+            return ClauseAspect(Aspect.PLANNED, f"after {lead!r}")
         if any(w in _BE for w in lows) or (
             form is Form.PARTICIPLE and index + 1 < len(tokens) and tokens[index + 1].is_word("by")
         ):
-            return Reading(Aspect.DONE, "passive")
-        return Reading(Aspect.DONE, "past")
+            return ClauseAspect(Aspect.DONE, "passive")
+        return ClauseAspect(Aspect.DONE, "past")
     if form is Form.BASE and i >= clause.start and tokens[i].is_word("and"):
         # "voted to end the mission and fully withdraw it": the same governor.
         partner = _infinitive_before(tokens, clause, i)
@@ -265,12 +266,12 @@ def _grammatical(tokens: list[Token], clause: Clause, index: int, form: Form) ->
     # unless a subordinate clause or a time makes it future ("after the force completes").
     lead = _lead(tokens, clause)
     if lead in _PLAN_LEADS | {"after", "when", "once", "if", "unless"}:
-        return Reading(Aspect.PLANNED, f"after {lead!r}")
+        return ClauseAspect(Aspect.PLANNED, f"after {lead!r}")
     if lead in ("as", "while"):
-        return Reading(Aspect.ONGOING, f"after {lead!r}")
+        return ClauseAspect(Aspect.ONGOING, f"after {lead!r}")
     if future:
-        return Reading(Aspect.PLANNED, future)
-    return Reading(Aspect.DONE, "present")
+        return ClauseAspect(Aspect.PLANNED, future)
+    return ClauseAspect(Aspect.DONE, "present")
 
 
 _FUTURE_TIMES = (
@@ -313,7 +314,7 @@ def _lead(tokens: list[Token], clause: Clause) -> str:
     return ""
 
 
-def _governed(tokens: list[Token], before_to: int, clause: Clause) -> Reading:
+def _governed(tokens: list[Token], before_to: int, clause: Clause) -> ClauseAspect:
     """An infinitive or a gerund after a preposition: the governing word decides."""
     i = before_to
     # Skip adverbs and a time between the governor and "to": "agreed in April to leave".
@@ -323,30 +324,30 @@ def _governed(tokens: list[Token], before_to: int, clause: Clause) -> Reading:
     ):
         i -= 1
     if i < clause.start or tokens[i].tag is not Tag.WORD:
-        return Reading(Aspect.PLANNED, "infinitive")
+        return ClauseAspect(Aspect.PLANNED, "infinitive")
     word = tokens[i].low
     two = f"{tokens[i - 1].low} {word}" if i > clause.start else word
     if word in _DENY_GOVERNORS:
-        return Reading(Aspect.NEGATED, f"after {word!r}")
+        return ClauseAspect(Aspect.NEGATED, f"after {word!r}")
     if word in _DECIDE_GOVERNORS:
         if word in ("order", "ordered", "orders") and host_does(tokens, i):
-            return Reading(Aspect.PROPOSED, f"ordered by the host: {word!r}")
+            return ClauseAspect(Aspect.PROPOSED, f"ordered by the host: {word!r}")
         inner = _grammatical(tokens, clause, i, _form_of(tokens[i]))
         if inner.aspect in (Aspect.DONE, Aspect.ONGOING):
-            return Reading(Aspect.DECIDED, f"after {word!r}", governor=i)
-        return Reading(
+            return ClauseAspect(Aspect.DECIDED, f"after {word!r}", governor=i)
+        return ClauseAspect(
             inner.aspect if inner.aspect is not Aspect.NAMED else Aspect.DECIDED, inner.why
         )
     if word in _BEGIN_GOVERNORS:
         inner = _grammatical(tokens, clause, i, _form_of(tokens[i]))
         if inner.aspect is Aspect.DONE:
-            return Reading(Aspect.ONGOING, f"after {word!r}", governor=i)
+            return ClauseAspect(Aspect.ONGOING, f"after {word!r}", governor=i)
         return inner
     if word in _DEMAND_GOVERNORS or two in _DEMAND_GOVERNORS:
-        return Reading(Aspect.PROPOSED, f"after {word!r}")
+        return ClauseAspect(Aspect.PROPOSED, f"after {word!r}")
     if word in PLANS or two in PLANS:
-        return Reading(Aspect.PLANNED, f"after {word!r}")
-    return Reading(Aspect.PLANNED, "infinitive")
+        return ClauseAspect(Aspect.PLANNED, f"after {word!r}")
+    return ClauseAspect(Aspect.PLANNED, "infinitive")
 
 
 def _form_of(token: Token) -> Form:
@@ -363,23 +364,25 @@ def _form_of(token: Token) -> Form:
     return Form.PRESENT
 
 
-def _noun(tokens: list[Token], clause: Clause, index: int) -> Reading:
+def _noun(tokens: list[Token], clause: Clause, index: int) -> ClauseAspect:
     """A noun's event is what its clause says of it: "the withdrawal is complete",
     "after the handover"; a bare noun says nothing."""
     lead = _preposition_before(tokens, clause, index)
     if lead in ("for", "on", "of"):
         plan = _plan_before(tokens, clause, index)
         if plan:
-            return Reading(Aspect.DECIDED, f"{plan!r} for it")  # "an agreement for the withdrawal"
+            # "an agreement for the withdrawal"
+            return ClauseAspect(Aspect.DECIDED, f"{plan!r} for it")
     if lead in _DONE_LEADS:
-        return Reading(Aspect.DONE, f"after {lead!r}")
+        return ClauseAspect(Aspect.DONE, f"after {lead!r}")
     if lead in ("amid", "amidst"):
-        return Reading(Aspect.ONGOING, f"after {lead!r}")
+        return ClauseAspect(Aspect.ONGOING, f"after {lead!r}")
     if lead in _PLAN_LEADS:
-        return Reading(Aspect.PLANNED, f"after {lead!r}")
+        return ClauseAspect(Aspect.PLANNED, f"after {lead!r}")
     if index > 0 and tokens[index - 1].is_word(*_EARLIER):
-        return Reading(Aspect.DONE, f"{tokens[index - 1].text!r}")  # "their earlier withdrawal"
-    return Reading(Aspect.NAMED, "a noun")
+        # "their earlier withdrawal"
+        return ClauseAspect(Aspect.DONE, f"{tokens[index - 1].text!r}")
+    return ClauseAspect(Aspect.NAMED, "a noun")
 
 
 _EARLIER = ("earlier", "recent", "previous")

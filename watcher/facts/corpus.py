@@ -20,8 +20,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
+from watcher.facts.schema import StrictSchema
 from watcher.facts.topic import Topic, TopicError, load_topic
 from watcher.models import Article
 
@@ -57,11 +58,7 @@ def split_of(url: str) -> Split:
     return (Split.DEV, Split.TEST)[int(hashlib.sha1(url.encode("utf-8")).hexdigest(), 16) % 2]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class LabelledFact(_Strict):
+class LabelledFact(StrictSchema):
     key: str
     value: str | int
     qualifier: str | None = None
@@ -69,7 +66,7 @@ class LabelledFact(_Strict):
     as_of: date | None = None
 
 
-class LabelledArticle(_Strict):
+class LabelledArticle(StrictSchema):
     id: str
     url: str
     site: str
@@ -82,7 +79,7 @@ class LabelledArticle(_Strict):
     note: str | None = None
 
 
-class StoryLabels(_Strict):
+class StoryLabels(StrictSchema):
     story: str
     title: str
     subject: str
@@ -109,7 +106,7 @@ class CorpusArticle:
 
 
 @dataclass(frozen=True)
-class Story:
+class LabelledStory:
     labels: StoryLabels
     topic: Topic
     articles: tuple[CorpusArticle, ...]
@@ -117,7 +114,7 @@ class Story:
 
 def load_corpus(
     folder: Path, split: Split | None = None, stories: list[str] | None = None
-) -> list[Story]:
+) -> list[LabelledStory]:
     """Every story with its topic and its articles (of one split, if given)."""
     label_files = sorted((folder / "labels").glob("*.toml"))
     if not label_files:
@@ -138,7 +135,7 @@ def load_corpus(
             text_path = folder / "texts" / labels.story / f"{item.id}.txt"
             text = text_path.read_text(encoding="utf-8") if text_path.exists() else None
             articles.append(CorpusArticle(labels.story, item, text))
-        found.append(Story(labels, topic, tuple(articles)))
+        found.append(LabelledStory(labels, topic, tuple(articles)))
     if stories and not found:
         raise CorpusError(f"{folder}: no story named {', '.join(stories)}")
     return found

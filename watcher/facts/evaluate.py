@@ -22,10 +22,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from watcher.facts.corpus import CorpusError, Kind, Split, load_corpus
 from watcher.facts.reading import extract_facts
+from watcher.facts.schema import StrictSchema
 from watcher.facts.topic import FactType, Topic
 from watcher.models import Article, Observation
 
@@ -36,11 +37,7 @@ class EvalError(ValueError):
     """A labelled folder that cannot be read; the message is one line."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Expected(_Strict):
+class Expected(StrictSchema):
     """One fact an article states; qualifier, upper and as_of count only when given.
 
     A date labelled with its month only ("2025-09") matches any reading of
@@ -67,7 +64,7 @@ class Expected(_Strict):
         )
 
 
-class Labelled(_Strict):
+class Labelled(StrictSchema):
     file: str
     title: str
     url: str
@@ -81,7 +78,7 @@ class Labelled(_Strict):
         return Article(url=self.url, title=self.title, text=text, published=published)
 
 
-class _LabelsFile(_Strict):
+class _LabelsFile(StrictSchema):
     article: list[Labelled]
 
 

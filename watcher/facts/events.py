@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from watcher.facts.agents import read_agent
 from watcher.facts.clauses import (
     Aspect,
-    Reading,
+    ClauseAspect,
     aspect_of,
     clause_of,
 )
@@ -42,7 +42,7 @@ class Event:
     cue: Cue
     index: int  # the cue word's token
     words: str  # the cue as written, particle included
-    reading: Reading
+    reading: ClauseAspect
     agent: Named | None = None
     agent_why: str = ""
     bases: list[tuple[str, DateMatch | None]] = field(default_factory=list)

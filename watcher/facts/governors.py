@@ -9,7 +9,7 @@ from watcher.facts.clauses import (
     ADVERBS,
     Aspect,
     Clause,
-    Reading,
+    ClauseAspect,
     aspect_of,
 )
 from watcher.facts.lexicon import (
@@ -69,25 +69,29 @@ def read_governors(tokens: list[Token], event: Event, clause: Clause, lexeme: Le
             outer = aspect_of(tokens, i, governor.form, False)
             if governor.lemma == "order" and host_does(tokens, i):
                 # "the junta ordered French troops to leave": a demand, not a decision
-                event.reading = Reading(Aspect.PROPOSED, f"ordered by the host: {tokens[i].text!r}")
+                event.reading = ClauseAspect(
+                    Aspect.PROPOSED, f"ordered by the host: {tokens[i].text!r}"
+                )
                 return
             if governor.lemma in FACTIVE and lexeme.form is Form.NOUN:
                 # "confirmed the departure": it happened.
                 if outer.aspect in (Aspect.DONE, Aspect.ONGOING):
-                    event.reading = Reading(Aspect.DONE, f"{tokens[i].text!r}: {outer.why}")
+                    event.reading = ClauseAspect(Aspect.DONE, f"{tokens[i].text!r}: {outer.why}")
                 return
             event.reading = _combine(governor.cue, outer, tokens[i].text)
             if governor.cue is Cue.DEMAND and accepted_before(tokens, i):
                 # "will respect Burkina Faso's request to withdraw": agreed
-                event.reading = Reading(Aspect.DECIDED, f"{tokens[i].text!r}: a demand accepted")
+                event.reading = ClauseAspect(
+                    Aspect.DECIDED, f"{tokens[i].text!r}: a demand accepted"
+                )
             if governor.cue is Cue.COMPLETE and event.reading.aspect is Aspect.DONE:
                 event.whole = not event.partial
                 if event.partial:
-                    event.reading = Reading(Aspect.ONGOING, f"{tokens[i].text!r} a part")
+                    event.reading = ClauseAspect(Aspect.ONGOING, f"{tokens[i].text!r} a part")
             elif governor.cue is Cue.COMPLETE and _imminent(tokens, clause, i):
                 # "days away from completing", "will complete it in the coming days":
                 # not done yet, and under way.
-                event.reading = Reading(Aspect.ONGOING, f"{tokens[i].text!r}: soon")
+                event.reading = ClauseAspect(Aspect.ONGOING, f"{tokens[i].text!r}: soon")
                 event.partial = True
             return
     if lexeme.form is not Form.NOUN:
@@ -136,10 +140,10 @@ def read_governors(tokens: list[Token], event: Event, clause: Clause, lexeme: Le
                 if state.cue is Cue.COMPLETE and event.reading.aspect is Aspect.DONE:
                     degree = _degree(tokens, event.index, j)
                     if degree:
-                        event.reading = Reading(Aspect.ONGOING, f"{degree} {token.text}")
+                        event.reading = ClauseAspect(Aspect.ONGOING, f"{degree} {token.text}")
                         event.partial = True
                     elif event.partial:  # "the first phase of the withdrawal is complete"
-                        event.reading = Reading(Aspect.ONGOING, f"{token.text!r} a part")
+                        event.reading = ClauseAspect(Aspect.ONGOING, f"{token.text!r} a part")
                     else:
                         event.whole = True
                 return
@@ -153,11 +157,11 @@ def read_governors(tokens: list[Token], event: Event, clause: Clause, lexeme: Le
             and j + 1 < clause.end
             and tokens[j + 1].is_word("place", "taken", "begun", "started")
         ):
-            event.reading = Reading(Aspect.DONE, f"{token.text} {tokens[j + 1].text}")
+            event.reading = ClauseAspect(Aspect.DONE, f"{token.text} {tokens[j + 1].text}")
             return
         if token.is_word(*PRESUPPOSING) and event.reading.aspect is Aspect.NAMED:
             # "the closure of the Tessalit camp represents...": it happened.
-            event.reading = Reading(Aspect.DONE, f"the subject of {token.text!r}")
+            event.reading = ClauseAspect(Aspect.DONE, f"the subject of {token.text!r}")
             return
         j += 1
 
@@ -244,7 +248,7 @@ def _adjective(token: Token) -> bool:
     )
 
 
-def _copula(tokens: list[Token], clause: Clause, index: int) -> Reading | None:
+def _copula(tokens: list[Token], clause: Clause, index: int) -> ClauseAspect | None:
     """The tense of "is"/"was"/"will be" before a state word."""
     i = index - 1
     while i >= clause.start and (
@@ -266,27 +270,27 @@ def _copula(tokens: list[Token], clause: Clause, index: int) -> Reading | None:
     )
 
 
-def _combine(cue: Cue, outer: Reading, word: str) -> Reading:
+def _combine(cue: Cue, outer: ClauseAspect, word: str) -> ClauseAspect:
     """A core event under a governing cue: "completed" makes it done, "began"
     ongoing, "agreed" decided, "asked" proposed; the governor's own tense counts."""
     if outer.aspect in (Aspect.NEGATED, Aspect.PROPOSED):
-        return Reading(outer.aspect, outer.why)
+        return ClauseAspect(outer.aspect, outer.why)
     if cue is Cue.COMPLETE:
-        return Reading(outer.aspect, f"{word!r}: {outer.why}")
+        return ClauseAspect(outer.aspect, f"{word!r}: {outer.why}")
     if cue is Cue.BEGIN:
         if outer.aspect is Aspect.DONE:
-            return Reading(Aspect.ONGOING, f"{word!r}: {outer.why}")
+            return ClauseAspect(Aspect.ONGOING, f"{word!r}: {outer.why}")
         if outer.aspect is Aspect.PLANNED:
             # "the withdrawal will begin in several weeks": settled, not yet begun
-            return Reading(Aspect.DECIDED, f"{word!r}: {outer.why}")
-        return Reading(outer.aspect, f"{word!r}: {outer.why}")
+            return ClauseAspect(Aspect.DECIDED, f"{word!r}: {outer.why}")
+        return ClauseAspect(outer.aspect, f"{word!r}: {outer.why}")
     if cue is Cue.DECIDE:
         if outer.aspect in (Aspect.DONE, Aspect.ONGOING, Aspect.NAMED):
-            return Reading(Aspect.DECIDED, f"{word!r}: {outer.why}")
-        return Reading(outer.aspect, f"{word!r}: {outer.why}")
+            return ClauseAspect(Aspect.DECIDED, f"{word!r}: {outer.why}")
+        return ClauseAspect(outer.aspect, f"{word!r}: {outer.why}")
     if cue is Cue.EXTEND:
-        return Reading(Aspect.NAMED, f"{word!r}")
-    return Reading(Aspect.PROPOSED, f"{word!r}: asked for")
+        return ClauseAspect(Aspect.NAMED, f"{word!r}")
+    return ClauseAspect(Aspect.PROPOSED, f"{word!r}: asked for")
 
 
 def read_alternative(tokens: list[Token], event: Event, clause: Clause) -> None:
@@ -297,6 +301,8 @@ def read_alternative(tokens: list[Token], event: Event, clause: Clause) -> None:
         if tokens[i].is_word("or") and tokens[i + 1].is_word(
             "are", "is", "will", "about", "nearing", "soon", "expected", "set"
         ):
-            event.reading = Reading(Aspect.ONGOING, f"done {tokens[i].text} {tokens[i + 1].text}")
+            event.reading = ClauseAspect(
+                Aspect.ONGOING, f"done {tokens[i].text} {tokens[i + 1].text}"
+            )
             event.partial = True
             return

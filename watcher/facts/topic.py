@@ -22,7 +22,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
+
+from watcher.facts.schema import StrictSchema
 
 
 class TopicError(ValueError):
@@ -112,16 +114,12 @@ class Topic:
 # -- file schema ---------------------------------------------------------------
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 Name = Annotated[str, Field(min_length=1)]
 Names = Annotated[list[Name], Field(min_length=1)]
 Ident = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 
 
-class _Subject(_Strict):
+class _Subject(StrictSchema):
     id: Ident
     label: Name
     names: Names
@@ -129,7 +127,7 @@ class _Subject(_Strict):
     process: list[Name] = []
 
 
-class _Place(_Strict):
+class _Place(StrictSchema):
     label: Name
     names: Names
     host: list[Name] = []
@@ -138,7 +136,7 @@ class _Place(_Strict):
     min_mentions: int = Field(default=1, ge=1)
 
 
-class _Named(_Strict):
+class _Named(StrictSchema):
     id: Ident
     label: Name
     names: Names
@@ -149,20 +147,20 @@ class _Base(_Named):
     near: list[Name] = []  # towns that name it: "the base near Agadez", "Agadez air base"
 
 
-class _Other(_Strict):
+class _Other(StrictSchema):
     label: Name
     names: Names
     track_presence: bool = False
 
 
-class _Track(_Strict):
+class _Track(StrictSchema):
     deadline: bool = True
     troop_count: bool = True
     withdrawal_status: bool = True
     completed_implies_bases: bool = True
 
 
-class _TopicFile(_Strict):
+class _TopicFile(StrictSchema):
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
     title: Name
     since: date | None = None
