@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from watcher.facts.topic import FactKind, FactType, TopicError, load_topic
+from watcher.facts.topic import FactType, TopicError, load_topic
+from watcher.models import FactKind
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "config" / "topics" / "niger-us-withdrawal.toml"

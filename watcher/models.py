@@ -19,6 +19,47 @@ def site_of(url: str) -> str:
     return host.removeprefix("www.")
 
 
+class FactKind(StrEnum):
+    """What sort of value a fact holds (``Observation.kind``)."""
+
+    DATE = "date"  # an ISO date string
+    QUANTITY = "quantity"  # an int, with a count's qualifier
+    STATUS = "status"  # a name on the fact's ladder
+
+
+class ChangeType(StrEnum):
+    """How a fact changed (``change_type`` of a change)."""
+
+    NEW_VALUE = "new_value"  # a fact with no value before
+    DATE_CHANGED = "date_changed"
+    STATUS_MOVED = "status_moved"  # further on its ladder
+    COUNT_CHANGED = "count_changed"  # outside the tolerance
+    CONFLICT = "conflict"  # sources disagree; the current value stays
+
+
+class AlertKind(StrEnum):
+    """What an alert is about (the ``alerts.kind`` column)."""
+
+    CHANGE = "change"  # a fact change
+    CORRECTION = "correction"  # a notice that a change already alerted was rejected
+    HEALTH = "health"  # a source failing, silent or recovered: not a fact change
+    DIGEST = "digest"  # a period's changes
+    TEST = "test"  # a sample sent by `watcher notify test`: never stored
+
+
+class AlertState(StrEnum):
+    """Where an alert is in the outbox (the ``alerts.state`` column)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    # The sender stopped between sending and recording: it may have arrived.
+    UNCERTAIN = "uncertain"
+    # Never to be sent: the change it was about was rejected before it went out.
+    CANCELLED = "cancelled"
+
+
 @dataclass(frozen=True)
 class FeedItem:
     """One entry of a feed, before its article is fetched."""
@@ -118,7 +159,7 @@ class Observation:
     """
 
     key: str
-    kind: str
+    kind: FactKind
     value: str | int
     qualifier: str | None
     as_of: date | None
@@ -148,7 +189,7 @@ class Observation:
         """An observation as stored (:meth:`to_json`); ``extra`` is not kept."""
         return cls(
             key=data["key"],
-            kind=data["kind"],
+            kind=FactKind(data["kind"]),
             value=data["value"],
             qualifier=data.get("qualifier"),
             as_of=_day(data.get("as_of")),

@@ -13,22 +13,19 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection, select, update
 
-from watcher.alerts.outbox import AlertState, enqueue, enqueue_change
+from watcher.alerts.outbox import enqueue, enqueue_change
 from watcher.config import Config
 from watcher.facts import corrections, knowledge
-from watcher.facts.compare import describe
 from watcher.facts.corrections import Corrected, Rejected
+from watcher.facts.known import ChangeEvent, describe
 from watcher.facts.stories import Story, policy_of
-from watcher.models import FactChange
+from watcher.models import AlertKind, AlertState, FactChange
 from watcher.store import Store, alerts, utcnow
-
-# The kind of alert a correction notice is.
-CORRECTION = "correction"
 
 
 def queue_recorded(
     conn: Connection, config: Config, corrected: Corrected, *, at: datetime
-) -> list[tuple[FactChange, str, list[str]]]:
+) -> list[tuple[FactChange, ChangeEvent, list[str]]]:
     """Queue the alerts of the changes a correction's refold created or moved on."""
     story = corrected.story
     channels = {n: r for n, r in config.notify.channels().items() if story.hears(n)}
@@ -67,7 +64,7 @@ def reject_change(
                 continue  # no longer configured: nothing to send it with
             if enqueue(
                 conn,
-                kind=CORRECTION,
+                kind=AlertKind.CORRECTION,
                 channel=channel,
                 idempotency_key=f"correction:{change_id}:{channel}",
                 subject_key=story.subject_key(rejected.key),
@@ -85,14 +82,14 @@ def _cancel_and_heard(conn: Connection, change_id: int, correction_id: int) -> l
     have: uncertain, or being sent right now)."""
     rows = conn.execute(
         select(alerts.c.channel, alerts.c.state).where(
-            alerts.c.change_id == change_id, alerts.c.kind == "change"
+            alerts.c.change_id == change_id, alerts.c.kind == AlertKind.CHANGE
         )
     ).all()
     conn.execute(
         update(alerts)
         .where(
             alerts.c.change_id == change_id,
-            alerts.c.kind == "change",
+            alerts.c.kind == AlertKind.CHANGE,
             alerts.c.state.in_((AlertState.PENDING, AlertState.FAILED)),
         )
         .values(
@@ -117,7 +114,7 @@ def correction_notice(rejected: Rejected, *, at: datetime) -> FactChange:
         story_title=story.title,
         key=rejected.key,
         label=f"Correction: {label}",
-        change_type=CORRECTION,
+        change_type=AlertKind.CORRECTION,  # a notice, not a ChangeType
         old=wrong,
         new=corrections.value_text(rejected.fact),
         status=f"the report of {wrong} was rejected by {rejected.by}{reason}",

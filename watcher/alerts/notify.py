@@ -32,7 +32,7 @@ from watcher.alerts.render import Renderer, sample_change
 from watcher.alerts.slack import build_alert_payload, build_digest_payloads, post_webhook
 from watcher.config import AppriseChannel, Config, EmailChannel, Routing, SlackChannel
 from watcher.logs import redact, register_secret
-from watcher.models import Digest, FactChange
+from watcher.models import AlertKind, AlertState, Digest, FactChange
 from watcher.store import Store, utcnow
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def health_change(event: HealthEvent) -> FactChange:
         change_id=0,
         key=event.subject_key,
         label=f"Source {event.source}",
-        change_type="health",
+        change_type=AlertKind.HEALTH,  # a source's health, not a ChangeType
         old=event.previous,
         new=event.kind,
         status=event.detail,
@@ -60,13 +60,13 @@ def what_it_says(alert: OutgoingAlert) -> str:
     """An alert in one line for the log: what changed, from what to what."""
     payload = alert.payload
     try:
-        if alert.kind == "change":
+        if alert.kind == AlertKind.CHANGE:
             change = FactChange.from_json(payload)
             return f"{change.label}: {change.old or 'unknown'} -> {change.new} ({change.status})"
-        if alert.kind == "health":
+        if alert.kind == AlertKind.HEALTH:
             event = HealthEvent.from_json(payload)
             return f"source {event.source}: {event.previous} -> {event.kind}"
-        if alert.kind == "digest":
+        if alert.kind == AlertKind.DIGEST:
             digest = Digest.from_json(payload)
             return f"{digest.title} ({len(digest.changes)} change(s))"
     except (KeyError, TypeError, ValueError):
@@ -133,7 +133,7 @@ class EmailSender:
         message_id = make_message_id(alert.idempotency_key, settings.domain)
         root = (
             self.outbox.thread_root(self.name, alert.subject_key)
-            if alert.kind in ("change", "correction")
+            if alert.kind in (AlertKind.CHANGE, AlertKind.CORRECTION)
             else None
         )
         message = build_alert_message(
@@ -359,7 +359,7 @@ class Dispatcher:
         state = self.outbox.failed(
             alert, exc.reason, permanent=exc.permanent, retry_after=exc.retry_after
         )
-        if state == "failed":
+        if state == AlertState.FAILED:
             log.error("alert %s on %s failed for good: %s", alert.id, alert.channel, exc.reason)
             report.failed.append((alert, exc.reason))
         else:
@@ -369,11 +369,11 @@ class Dispatcher:
 
     @staticmethod
     def _send(channel: Channel, alert: OutgoingAlert) -> str | None:
-        if alert.kind in ("change", "correction"):
+        if alert.kind in (AlertKind.CHANGE, AlertKind.CORRECTION):
             return channel.send_change(FactChange.from_json(alert.payload), alert)
-        if alert.kind == "health":
+        if alert.kind == AlertKind.HEALTH:
             return channel.send_change(health_change(HealthEvent.from_json(alert.payload)), alert)
-        if alert.kind == "digest":
+        if alert.kind == AlertKind.DIGEST:
             return channel.send_digest(Digest.from_json(alert.payload), alert)
         raise ChannelError(f"unknown alert kind {alert.kind!r}", permanent=True)
 
@@ -384,13 +384,13 @@ class Dispatcher:
         for name, channel in self.channels.items():
             alert = OutgoingAlert(
                 id=0,
-                kind="test",
+                kind=AlertKind.TEST,
                 change_id=None,
                 subject_key="test",
                 channel=name,
                 idempotency_key=f"test:{name}:{change.first_seen.isoformat()}",
                 payload={},
-                state="sending",
+                state=AlertState.SENDING,
                 attempts=0,
                 next_attempt=change.first_seen,
                 last_error=None,

@@ -14,29 +14,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, true, update
 
 from watcher.alerts.health import HealthEvent
 from watcher.config import Routing
-from watcher.facts.compare import ChangeEvent
-from watcher.models import Digest, FactChange
+from watcher.facts.known import ChangeEvent
+from watcher.models import AlertKind, AlertState, Digest, FactChange
 from watcher.store import Store, alerts, aware, decoded, utcnow
-
-
-class AlertState(StrEnum):
-    """Where an alert is in the outbox (the ``alerts.state`` column)."""
-
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"
-    # The sender stopped between sending and recording: it may have arrived.
-    UNCERTAIN = "uncertain"
-    # Never to be sent: the change it was about was rejected before it went out.
-    CANCELLED = "cancelled"
 
 
 class OutboxError(Exception):
@@ -46,13 +32,13 @@ class OutboxError(Exception):
 @dataclass(frozen=True)
 class OutgoingAlert:
     id: int
-    kind: str
+    kind: str  # an AlertKind
     change_id: int | None
     subject_key: str
     channel: str
     idempotency_key: str
     payload: dict[str, Any]
-    state: str
+    state: str  # an AlertState
     attempts: int
     next_attempt: datetime
     last_error: str | None
@@ -128,7 +114,7 @@ def enqueue(
             channel=channel,
             idempotency_key=idempotency_key,
             payload=json.dumps(payload, sort_keys=True),
-            state="pending",
+            state=AlertState.PENDING,
             attempts=0,
             next_attempt=at,
             created_at=at,
@@ -164,7 +150,7 @@ def enqueue_change(
             continue
         if enqueue(
             conn,
-            kind="change",
+            kind=AlertKind.CHANGE,
             channel=name,
             idempotency_key=f"change:{change.change_id}:{change.status}:{name}",
             subject_key=subject_key or change.key,
@@ -184,7 +170,7 @@ def enqueue_health(
     for name, routing in channels.items():
         if routing.health and enqueue(
             conn,
-            kind="health",
+            kind=AlertKind.HEALTH,
             channel=name,
             idempotency_key=f"health:{event.source}:{event.kind}:{event.at.isoformat()}:{name}",
             subject_key=event.subject_key,
@@ -203,7 +189,7 @@ def enqueue_digest(
     part = f"{story}:" if story else ""
     return enqueue(
         conn,
-        kind="digest",
+        kind=AlertKind.DIGEST,
         channel=channel,
         idempotency_key=f"digest:{part}{channel}:{digest.period_end.isoformat()}",
         subject_key=f"digest:{part}{channel}",
@@ -219,7 +205,7 @@ def digest_covered(store: Store, channel: str, end: datetime) -> bool:
         found = conn.execute(
             select(alerts.c.id)
             .where(
-                alerts.c.kind == "digest",
+                alerts.c.kind == AlertKind.DIGEST,
                 alerts.c.channel == channel,
                 alerts.c.created_at > end,
             )
@@ -246,9 +232,9 @@ class Outbox:
         with self.store.transaction() as conn:
             result = conn.execute(
                 update(alerts)
-                .where(alerts.c.state == "sending", alerts.c.next_attempt <= cutoff)
+                .where(alerts.c.state == AlertState.SENDING, alerts.c.next_attempt <= cutoff)
                 .values(
-                    state="uncertain",
+                    state=AlertState.UNCERTAIN,
                     last_error="the sender stopped between sending and recording; "
                     "it may have been delivered (watcher outbox retry to send again)",
                 )
@@ -261,7 +247,7 @@ class Outbox:
         now = now or utcnow()
         query = (
             select(alerts)
-            .where(alerts.c.state == "pending", alerts.c.next_attempt <= now)
+            .where(alerts.c.state == AlertState.PENDING, alerts.c.next_attempt <= now)
             .order_by(alerts.c.created_at, alerts.c.id)
         )
         if channels is not None:
@@ -274,9 +260,11 @@ class Outbox:
         with self.store.transaction() as conn:
             result = conn.execute(
                 update(alerts)
-                .where(alerts.c.id == alert.id, alerts.c.state == "pending")
+                .where(alerts.c.id == alert.id, alerts.c.state == AlertState.PENDING)
                 # next_attempt holds the claim time while sending (see recover).
-                .values(state="sending", attempts=alerts.c.attempts + 1, next_attempt=utcnow())
+                .values(
+                    state=AlertState.SENDING, attempts=alerts.c.attempts + 1, next_attempt=utcnow()
+                )
             )
         return result.rowcount == 1
 
@@ -288,7 +276,7 @@ class Outbox:
         with self.store.transaction() as conn:
             conn.execute(
                 update(alerts)
-                .where(alerts.c.id == alert.id, alerts.c.state == "sending")
+                .where(alerts.c.id == alert.id, alerts.c.state == AlertState.SENDING)
                 .values(message_id=marker)
             )
 
@@ -297,7 +285,9 @@ class Outbox:
             conn.execute(
                 update(alerts)
                 .where(alerts.c.id == alert.id)
-                .values(state="sent", sent_at=utcnow(), last_error=None, message_id=message_id)
+                .values(
+                    state=AlertState.SENT, sent_at=utcnow(), last_error=None, message_id=message_id
+                )
             )
 
     def failed(
@@ -311,13 +301,13 @@ class Outbox:
         """Record a failed attempt; returns the new state (pending or failed)."""
         attempts = alert.attempts + 1
         if permanent or attempts >= self.max_attempts:
-            values: dict[str, Any] = {"state": "failed", "last_error": reason}
+            values: dict[str, Any] = {"state": AlertState.FAILED, "last_error": reason}
         else:
             wait = min(self.backoff * 2 ** (attempts - 1), self.backoff_max)
             if retry_after is not None:
                 wait = max(wait, retry_after)
             values = {
-                "state": "pending",
+                "state": AlertState.PENDING,
                 "last_error": reason,
                 "next_attempt": utcnow() + timedelta(seconds=wait),
             }
@@ -366,7 +356,13 @@ class Outbox:
                 raise OutboxError(f"alert {alert_id} is being sent right now")
 
     def listing(
-        self, states: tuple[str, ...] = ("pending", "sending", "failed", "uncertain")
+        self,
+        states: tuple[str, ...] = (
+            AlertState.PENDING,
+            AlertState.SENDING,
+            AlertState.FAILED,
+            AlertState.UNCERTAIN,
+        ),
     ) -> list[OutgoingAlert]:
         with self.store.engine.connect() as conn:
             rows = conn.execute(
@@ -382,9 +378,9 @@ class Outbox:
                 .where(
                     alerts.c.channel == channel,
                     alerts.c.subject_key == subject_key,
-                    alerts.c.kind == "change",
+                    alerts.c.kind == AlertKind.CHANGE,
                     alerts.c.message_id.is_not(None),
-                    alerts.c.state == "sent",
+                    alerts.c.state == AlertState.SENT,
                 )
                 .order_by(alerts.c.sent_at, alerts.c.id)
                 .limit(1)

@@ -28,17 +28,26 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from watcher.facts.compare import DATE_PRECISIONS, Knowledge, KnownFact, Policy, Reading, consistent
+from watcher.facts.compare import Policy, consistent
+from watcher.facts.dates import Precision
+from watcher.facts.known import DATE_PRECISIONS, Knowledge, KnownFact, Origin, Reading
+from watcher.facts.numbers import Qualifier
 from watcher.facts.reading import extract_facts
 from watcher.facts.topic import Topic
 from watcher.ingest.extract import ExtractError, as_datetime, extract_html
-from watcher.models import Article, Observation
+from watcher.models import Article, FactKind, Observation
 
 MANIFEST = "manifest.toml"
 _HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 # Gives a seed URL's page: read from where it was kept, or fetched once and kept.
 PageFetcher = Callable[[str], bytes]
-QUANTITY_QUALIFIERS = ("exact", "about", "more_than", "fewer_than", "vague")
+QUANTITY_QUALIFIERS = (
+    Qualifier.EXACT,
+    Qualifier.ABOUT,
+    Qualifier.MORE_THAN,
+    Qualifier.FEWER_THAN,
+    Qualifier.VAGUE,
+)
 
 
 class BaselineError(ValueError):
@@ -207,7 +216,7 @@ def _readings(observations: list[Observation]) -> list[Reading]:
 def _merge(key: str, observations: list[Observation], topic: Topic, policy: Policy) -> KnownFact:
     fact = topic.fact(key)
     readings = _readings(observations)
-    if fact.kind == "status":
+    if fact.kind == FactKind.STATUS:
         # Statuses only move forward: the furthest one the seeds report is where things stand.
         main = max(readings, key=lambda r: fact.value_names.index(str(r.value)))
     else:
@@ -218,15 +227,15 @@ def _merge(key: str, observations: list[Observation], topic: Topic, policy: Poli
     # The baseline holds as of the latest seed that states it.
     as_of = max((r.latest for r in agreeing if r.latest), default=None)
     # A vague count ("several hundred" is 300) is a range, not a number to take the middle of.
-    counted = [r for r in agreeing if r.qualifier != "vague"]
-    if fact.kind == "quantity" and len(agreeing) > 1 and counted:
+    counted = [r for r in agreeing if r.qualifier != Qualifier.VAGUE]
+    if fact.kind == FactKind.QUANTITY and len(agreeing) > 1 and counted:
         # Sources that agree within tolerance but word it differently: "about"
         # the middle value, with every wording kept as an alternative.
         value = int(statistics.median_low(int(r.value) for r in counted))
         current = Reading(value, "about", as_of, sources)
-        return KnownFact(key, fact.kind, current, "seeds", (*agreeing, *others))
+        return KnownFact(key, fact.kind, current, Origin.SEEDS, (*agreeing, *others))
     current = Reading(main.value, main.qualifier, as_of, sources)
-    return KnownFact(key, fact.kind, current, "seeds", others)
+    return KnownFact(key, fact.kind, current, Origin.SEEDS, others)
 
 
 def _precision(reading: Reading) -> int:
@@ -241,7 +250,7 @@ def _pinned(key: str, pin: Any, topic: Topic, derived: KnownFact | None) -> Know
     # The pinned value itself is not "also reported": only readings that differ from it.
     others = tuple(r for r in derived_readings if (r.value, r.qualifier) != (value, qualifier))
     fact = topic.fact(key)
-    return KnownFact(key, fact.kind, Reading(value, qualifier, as_of), "pinned", others)
+    return KnownFact(key, fact.kind, Reading(value, qualifier, as_of), Origin.PINNED, others)
 
 
 def normalise_pin(key: str, pin: Any, topic: Topic) -> tuple[str | int, str | None, date | None]:
@@ -258,15 +267,15 @@ def normalise_pin(key: str, pin: Any, topic: Topic) -> tuple[str | int, str | No
     value, qualifier = spec["value"], spec.get("qualifier")
     try:
         as_of = _as_date(spec["as_of"]) if spec.get("as_of") is not None else None
-        if fact.kind == "date":
+        if fact.kind == FactKind.DATE:
             value = _as_date(value).isoformat()
-            qualifier = qualifier or "exact"
+            qualifier = qualifier or Precision.EXACT
             if qualifier not in DATE_PRECISIONS:
                 raise ValueError(f"qualifier must be one of {', '.join(DATE_PRECISIONS)}")
-        elif fact.kind == "quantity":
+        elif fact.kind == FactKind.QUANTITY:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError("value must be a whole number")
-            qualifier = qualifier or "exact"
+            qualifier = qualifier or Qualifier.EXACT
             if qualifier not in QUANTITY_QUALIFIERS:
                 raise ValueError(f"qualifier must be one of {', '.join(QUANTITY_QUALIFIERS)}")
         elif value not in fact.value_names:

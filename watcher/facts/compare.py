@@ -36,29 +36,43 @@ expected to hand over" into ``handed_over``.
 
 from __future__ import annotations
 
-import calendar
-import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
-from enum import StrEnum
-from typing import Any
 
+from watcher.facts.known import (
+    DATE_PRECISIONS,
+    Change,
+    ChangeEvent,
+    Knowledge,
+    KnownFact,
+    Origin,
+    Reading,
+    date_window,
+    describe,
+    vague_range,
+)
+from watcher.facts.numbers import Qualifier
 from watcher.facts.topic import Topic
-from watcher.models import Evidence, Observation
+from watcher.models import ChangeStatus, ChangeType, Evidence, FactKind, Observation
 
-CHANGE_TYPES = ("new_value", "date_changed", "status_moved", "count_changed", "conflict")
-
-
-class ChangeEvent(StrEnum):
-    """What a pass did to a change."""
-
-    NEW = "new"  # first reported now
-    CONFIRMED = "confirmed"  # reached confirmation now
-    CORROBORATED = "corroborated"  # more evidence, same status: not news in itself
-    # The same news as a change an older article, read late, superseded: only where
-    # it started from differs, so it is not alerted again.
-    CORRECTED = "corrected"
+# The value types used to live here; commands and the service still import them from here.
+__all__ = [
+    "DATE_PRECISIONS",
+    "Change",
+    "ChangeEvent",
+    "Comparison",
+    "Knowledge",
+    "KnownFact",
+    "Policy",
+    "Reading",
+    "compare",
+    "consistent",
+    "date_window",
+    "describe",
+    "fold_order",
+    "vague_range",
+]
 
 
 @dataclass(frozen=True)
@@ -67,220 +81,6 @@ class Policy:
 
     count_tolerance: float = 0.10  # relative: 1,000 -> 1,090 is the same count
     confirm_sites: int = 2
-
-
-@dataclass(frozen=True)
-class Reading:
-    """A value as one or more sources gave it.
-
-    ``as_of`` is the date of the evidence that set the value, and stays so:
-    later sources saying the same thing add to ``sources`` and move
-    ``last_seen``, the date of the newest of them, which is what an older
-    report is judged against.
-    """
-
-    value: str | int
-    qualifier: str | None
-    as_of: date | None
-    sources: tuple[Evidence, ...] = ()
-    last_seen: date | None = None
-
-    @classmethod
-    def of(cls, obs: Observation) -> Reading:
-        return cls(obs.value, obs.qualifier, obs.as_of, (obs.evidence,))
-
-    def with_source(self, evidence: Evidence, as_of: date | None = None) -> Reading:
-        """This reading with one more source (if new), seen to hold on ``as_of``.
-
-        A later version of an article already among the sources takes the place of its
-        earlier quote: an edited article restating the value is the same source.
-        """
-        sources = self.sources
-        if any(evidence.revises(e) for e in sources):
-            sources = tuple(dict.fromkeys(evidence if evidence.revises(e) else e for e in sources))
-        elif any(e.url == evidence.url and e.quote == evidence.quote for e in sources):
-            return self
-        else:
-            sources = (*sources, evidence)
-        return replace(self, sources=sources, last_seen=_later(self.last_seen, as_of))
-
-    @property
-    def latest(self) -> date | None:
-        """The newest date a source gave this value on."""
-        return _later(self.as_of, self.last_seen)
-
-    @property
-    def sites(self) -> int:
-        return len({e.site for e in self.sources})
-
-    def to_json(self, *, sources: bool = True) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "value": self.value,
-            "qualifier": self.qualifier,
-            "as_of": _iso(self.as_of),
-        }
-        if self.last_seen is not None:
-            data["last_seen"] = _iso(self.last_seen)
-        if sources:
-            data["sources"] = [e.to_json() for e in self.sources]
-        return data
-
-    @classmethod
-    def from_json(
-        cls, data: dict[str, Any], sources: list[dict[str, Any]] | None = None
-    ) -> Reading:
-        return cls(
-            value=data["value"],
-            qualifier=data.get("qualifier"),
-            as_of=_date(data.get("as_of")),
-            sources=tuple(Evidence.from_json(e) for e in (sources or data.get("sources", []))),
-            last_seen=_date(data.get("last_seen")),
-        )
-
-
-@dataclass(frozen=True)
-class Change:
-    """One change of one fact; several articles reporting it make it one change."""
-
-    key: str
-    kind: str
-    change_type: str
-    old: Reading | None
-    new: Reading
-    status: str  # reported or confirmed
-    event: str = ChangeEvent.NEW  # what the pass that returned it did to it
-    # Read from an article's changed text: the article was edited after it was read.
-    revision: bool = False
-
-    @property
-    def identity(self) -> str:
-        """Stable across passes: what changed, from what, to what."""
-        old = f"{self.old.value}/{self.old.qualifier}" if self.old else "-"
-        return f"{self.key}|{self.change_type}|{old}|{self.new.value}/{self.new.qualifier}"
-
-    @property
-    def evidence(self) -> tuple[Evidence, ...]:
-        return self.new.sources
-
-    @property
-    def revised_from(self) -> tuple[Evidence, ...]:
-        """What the edited articles behind a revision said before: the old value's quotes
-        from those same articles."""
-        if not self.revision or self.old is None:
-            return ()
-        return tuple(e for e in self.old.sources if any(n.revises(e) for n in self.new.sources))
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "identity": self.identity,
-            "key": self.key,
-            "kind": self.kind,
-            "change_type": self.change_type,
-            "status": self.status,
-            "event": self.event,
-            "old": self.old.to_json(sources=False) if self.old else None,
-            "new": self.new.to_json(sources=False),
-            "evidence": [e.to_json() for e in self.new.sources],
-            "old_evidence": [e.to_json() for e in self.old.sources] if self.old else [],
-            "revision": self.revision,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Change:
-        old = data.get("old")
-        return cls(
-            key=data["key"],
-            kind=data["kind"],
-            change_type=data["change_type"],
-            old=Reading.from_json(old, data.get("old_evidence", [])) if old else None,
-            new=Reading.from_json(data["new"], data.get("evidence", [])),
-            status=data["status"],
-            event=ChangeEvent(data.get("event", ChangeEvent.NEW)),
-            revision=data.get("revision", False),
-        )
-
-
-@dataclass(frozen=True)
-class KnownFact:
-    """What is known of one fact: its value, who says so, and what came before.
-
-    ``origin`` is ``seeds`` (derived from the seed articles), ``pinned`` (set
-    in config) or ``observed`` (a change accepted since). ``alternatives``
-    keeps readings the sources gave that differ from the value, such as the
-    seeds' "more than" and "fewer than" 1,000; ``conflicts`` the open
-    disagreements with it; ``change`` the change that set the value.
-    """
-
-    key: str
-    kind: str
-    current: Reading
-    origin: str
-    alternatives: tuple[Reading, ...] = ()
-    history: tuple[Reading, ...] = ()
-    conflicts: tuple[Change, ...] = ()
-    change: Change | None = None
-
-    @property
-    def value(self) -> str | int:
-        return self.current.value
-
-    @property
-    def qualifier(self) -> str | None:
-        return self.current.qualifier
-
-    @property
-    def as_of(self) -> date | None:
-        return self.current.as_of
-
-    @property
-    def sources(self) -> tuple[Evidence, ...]:
-        return self.current.sources
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "kind": self.kind,
-            "value": self.value,
-            "qualifier": self.qualifier,
-            "as_of": _iso(self.as_of),
-            **({"last_seen": _iso(self.current.last_seen)} if self.current.last_seen else {}),
-            "origin": self.origin,
-            "sources": [e.to_json() for e in self.sources],
-            "alternatives": [r.to_json() for r in self.alternatives],
-            "history": [r.to_json() for r in self.history],
-            "conflicts": [c.to_json() for c in self.conflicts],
-            "change": self.change.to_json() if self.change else None,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> KnownFact:
-        return cls(
-            key=data["key"],
-            kind=data["kind"],
-            current=Reading.from_json(data),
-            origin=data["origin"],
-            alternatives=tuple(Reading.from_json(r) for r in data.get("alternatives", [])),
-            history=tuple(Reading.from_json(r) for r in data.get("history", [])),
-            conflicts=tuple(Change.from_json(c) for c in data.get("conflicts", [])),
-            change=Change.from_json(data["change"]) if data.get("change") else None,
-        )
-
-
-@dataclass(frozen=True)
-class Knowledge:
-    """Current knowledge, fact key to known fact."""
-
-    facts: dict[str, KnownFact] = field(default_factory=dict)
-
-    def get(self, key: str) -> KnownFact | None:
-        return self.facts.get(key)
-
-    def to_json(self) -> dict[str, dict[str, Any]]:
-        return {key: self.facts[key].to_json() for key in sorted(self.facts)}
-
-    @classmethod
-    def from_json(cls, data: dict[str, dict[str, Any]]) -> Knowledge:
-        return cls({key: KnownFact.from_json(value) for key, value in data.items()})
 
 
 @dataclass(frozen=True)
@@ -308,7 +108,7 @@ def compare(
     facts = dict(knowledge.facts)
     touched: dict[str, Change] = {}
     for obs in sorted(observations, key=fold_order):
-        ladder = topic.fact(obs.key).value_names if obs.kind == "status" else ()
+        ladder = topic.fact(obs.key).value_names if obs.kind == FactKind.STATUS else ()
         fact, change = _fold(facts.get(obs.key), obs, ladder, policy)
         facts[obs.key] = fact
         if change is not None:
@@ -375,8 +175,10 @@ def _fold_one(
 ) -> tuple[KnownFact, Change | None]:
     reading = Reading.of(obs)
     if fact is None:
-        change = _status(Change(obs.key, obs.kind, "new_value", None, reading, ""), policy)
-        return KnownFact(obs.key, obs.kind, reading, "observed", change=change), change
+        change = _status(
+            Change(obs.key, obs.kind, ChangeType.NEW_VALUE, None, reading, _UNJUDGED), policy
+        )
+        return KnownFact(obs.key, obs.kind, reading, Origin.OBSERVED, change=change), change
     if consistent(fact.current, reading, policy):
         current = fact.current.with_source(obs.evidence, obs.as_of)
         fed = None
@@ -385,11 +187,11 @@ def _fold_one(
         return replace(fact, current=current, change=fed or fact.change), fed
     if _older(reading, fact.current):
         return fact, None
-    if obs.kind == "status":
+    if obs.kind == FactKind.STATUS:
         if ladder.index(str(obs.value)) < ladder.index(str(fact.value)):
             return fact, None
-        return _moved(fact, reading, "status_moved", policy)
-    if obs.kind == "quantity" and obs.qualifier == "vague":
+        return _moved(fact, reading, ChangeType.STATUS_MOVED, policy)
+    if obs.kind == FactKind.QUANTITY and obs.qualifier == Qualifier.VAGUE:
         return fact, None
     for index, conflict in enumerate(fact.conflicts):
         if consistent(conflict.new, reading, policy):
@@ -402,21 +204,29 @@ def _fold_one(
     # An edited article moving its own value is news, not a disagreement with itself.
     revises = any(obs.evidence.revises(e) for e in fact.current.sources)
     if not revises and (same_day or any(consistent(old, reading, policy) for old in fact.history)):
-        conflict = _status(Change(obs.key, obs.kind, "conflict", fact.current, reading, ""), policy)
+        conflict = _status(
+            Change(obs.key, obs.kind, ChangeType.CONFLICT, fact.current, reading, _UNJUDGED), policy
+        )
         return replace(fact, conflicts=(*fact.conflicts, conflict)), conflict
-    change_type = "date_changed" if obs.kind == "date" else "count_changed"
+    change_type = ChangeType.DATE_CHANGED if obs.kind == FactKind.DATE else ChangeType.COUNT_CHANGED
     return _moved(fact, reading, change_type, policy)
 
 
+# The status a change is built with, before _status judges it from its sites.
+_UNJUDGED = ChangeStatus.REPORTED
+
+
 def _moved(
-    fact: KnownFact, reading: Reading, change_type: str, policy: Policy
+    fact: KnownFact, reading: Reading, change_type: ChangeType, policy: Policy
 ) -> tuple[KnownFact, Change]:
-    change = _status(Change(fact.key, fact.kind, change_type, fact.current, reading, ""), policy)
+    change = _status(
+        Change(fact.key, fact.kind, change_type, fact.current, reading, _UNJUDGED), policy
+    )
     moved = KnownFact(
         key=fact.key,
         kind=fact.kind,
         current=reading,
-        origin="observed",
+        origin=Origin.OBSERVED,
         history=(*fact.history, fact.current),
         change=change,
     )
@@ -437,7 +247,11 @@ def _corroborated(change: Change, evidence: Evidence, policy: Policy) -> Change 
 
 
 def _status(change: Change, policy: Policy) -> Change:
-    status = "confirmed" if change.new.sites >= policy.confirm_sites else "reported"
+    status = (
+        ChangeStatus.CONFIRMED
+        if change.new.sites >= policy.confirm_sites
+        else ChangeStatus.REPORTED
+    )
     return replace(change, status=status)
 
 
@@ -458,66 +272,9 @@ def consistent(known: Reading, new: Reading, policy: Policy) -> bool:
 
 
 def _counts_agree(a: Reading, b: Reading, tolerance: float) -> bool:
-    if a.qualifier == "vague" or b.qualifier == "vague":
-        vague, other = (a, b) if a.qualifier == "vague" else (b, a)
+    if Qualifier.VAGUE in (a.qualifier, b.qualifier):
+        vague, other = (a, b) if a.qualifier == Qualifier.VAGUE else (b, a)
         low, high = vague_range(int(vague.value))
         return low * (1 - tolerance) <= int(other.value) <= high * (1 + tolerance)
     x, y = int(a.value), int(b.value)
     return abs(x - y) <= tolerance * max(x, y, 1)
-
-
-def vague_range(value: int) -> tuple[int, int]:
-    """What "several hundred" (300) or "dozens" (24) may mean: 200-999, 20-99."""
-    unit = 10 ** int(math.log10(max(value, 1)))
-    return 2 * unit, 10 * unit - 1
-
-
-DATE_PRECISIONS = ("exact", "early", "mid", "late", "month")
-
-
-def date_window(reading: Reading) -> tuple[date, date]:
-    """The days a date reading may mean: one day, or part of its month."""
-    day = date.fromisoformat(str(reading.value))
-    last = calendar.monthrange(day.year, day.month)[1]
-    first_day, last_day = {
-        "exact": (day.day, day.day),
-        "early": (1, 10),
-        "mid": (11, 20),
-        "late": (21, last),
-        "month": (1, last),
-    }[reading.qualifier or "exact"]
-    return day.replace(day=first_day), day.replace(day=last_day)
-
-
-_QUALIFIER_WORDS = {"about": "about", "more_than": "more than", "fewer_than": "fewer than"}
-
-
-def describe(kind: str, value: str | int, qualifier: str | None) -> str:
-    """A value for people: "about 1,000", "mid-September 2024", "handed over"."""
-    if kind == "quantity":
-        if qualifier == "vague":
-            low, high = vague_range(int(value))
-            return f"an unspecified number ({low:,}-{high:,})"
-        word = _QUALIFIER_WORDS.get(qualifier or "")
-        return f"{word} {int(value):,}" if word else f"{int(value):,}"
-    if kind == "date":
-        day = date.fromisoformat(str(value))
-        month = f"{calendar.month_name[day.month]} {day.year}"
-        if qualifier in ("early", "mid", "late"):
-            return f"{qualifier}-{month}"
-        return month if qualifier == "month" else day.isoformat()
-    return str(value).replace("_", " ")
-
-
-def _later(a: date | None, b: date | None) -> date | None:
-    if a is None or b is None:
-        return a or b
-    return max(a, b)
-
-
-def _iso(day: date | None) -> str | None:
-    return day.isoformat() if day else None
-
-
-def _date(text: str | None) -> date | None:
-    return date.fromisoformat(text) if text else None

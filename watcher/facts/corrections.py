@@ -19,10 +19,11 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from watcher.facts.baseline import BaselineError, normalise_pin
-from watcher.facts.compare import Change, KnownFact, Policy, describe
+from watcher.facts.compare import Policy
 from watcher.facts.knowledge import RecordedChange, fold, read
+from watcher.facts.known import Change, KnownFact, describe
 from watcher.facts.stories import Story
-from watcher.models import ChangeStatus
+from watcher.models import ChangeStatus, FactKind
 from watcher.store import CorrectionKind, Store, StoredCorrection, change_identity, changes
 
 
@@ -172,12 +173,12 @@ def parse_value(story: Story, key: str, value: str | int) -> str | int:
         kind = story.topic.fact(key).kind
     except KeyError:
         return value
-    if kind == "quantity" and isinstance(value, str):
+    if kind == FactKind.QUANTITY and isinstance(value, str):
         digits = value.replace(",", "").replace("_", "").strip()
         if not digits.isdigit():
             raise CorrectionError(f"{key}: {value!r} is not a whole number")
         return int(digits)
-    if kind == "status" and isinstance(value, str):
+    if kind == FactKind.STATUS and isinstance(value, str):
         return value.strip().replace(" ", "_")
     return value
 

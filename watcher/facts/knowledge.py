@@ -25,19 +25,20 @@ from typing import Any
 from sqlalchemy import Connection
 
 from watcher.facts.baseline import normalise_pin
-from watcher.facts.compare import (
+from watcher.facts.compare import Policy, compare, fold_order
+from watcher.facts.dates import Precision
+from watcher.facts.known import (
     Change,
+    ChangeEvent,
     Knowledge,
     KnownFact,
-    Policy,
+    Origin,
     Reading,
-    compare,
     describe,
-    fold_order,
 )
 from watcher.facts.stories import Story, policy_of
 from watcher.facts.topic import Topic
-from watcher.models import ChangeStatus, CurrentFact, Evidence, FactChange, Observation
+from watcher.models import ChangeStatus, CurrentFact, Evidence, FactChange, FactKind, Observation
 from watcher.store import LEGACY_STORY, CorrectionKind, Store, StoredChange, StoredCorrection
 
 log = logging.getLogger(__name__)
@@ -50,15 +51,6 @@ FOLD_META = "fold:"
 CONFIG = "config"
 
 __all__ = ["policy_of"]
-
-
-class Origin:
-    """Where a known fact's value comes from (``KnownFact.origin``)."""
-
-    SEEDS = "seeds"
-    PINNED = "pinned"  # pinned in the config
-    SET = "set"  # set by a person (`watcher facts set`)
-    OBSERVED = "observed"
 
 
 def _fingerprint(baseline: Knowledge) -> str:
@@ -204,7 +196,7 @@ class RecordedChange:
     first_seen: datetime
 
     @property
-    def event(self) -> str:
+    def event(self) -> ChangeEvent:
         return self.change.event
 
 
@@ -224,7 +216,7 @@ class Override:
     value: str | int
     qualifier: str | None
     as_of: date
-    origin: str
+    origin: Origin
 
     @classmethod
     def of(cls, correction: StoredCorrection) -> Override:
@@ -243,7 +235,7 @@ class Override:
         # After every observation of its day ("\uffff" sorts after any date or text).
         return [self.as_of.isoformat(), "\uffff", str(self.correction_id)]
 
-    def apply(self, fact: KnownFact | None, kind: str) -> KnownFact:
+    def apply(self, fact: KnownFact | None, kind: FactKind) -> KnownFact:
         reading = Reading(self.value, self.qualifier, self.as_of)
         if fact is None:
             return KnownFact(self.key, kind, reading, self.origin)
@@ -433,18 +425,18 @@ def decoded_position(mark: str | None) -> list[str]:
 
 def _event(
     change: Change, stored: StoredChange | None, superseded: list[StoredChange]
-) -> str | None:
+) -> ChangeEvent | None:
     """What this fold did to ``change``, judged against the changes table; None: nothing."""
     if stored is None or stored.status == ChangeStatus.SUPERSEDED:
         same_news = any(
             old.key == change.key and old.new == _news(change) and old.status == change.status
             for old in superseded
         )
-        return "corrected" if same_news else "new"
+        return ChangeEvent.CORRECTED if same_news else ChangeEvent.NEW
     if stored.status != change.status:
-        return "confirmed"
+        return ChangeEvent.CONFIRMED
     if len(change.evidence) > stored.evidence:
-        return "corroborated"
+        return ChangeEvent.CORROBORATED
     return None
 
 
@@ -566,7 +558,11 @@ def deadline_outlook(
     lines = []
     for fact in topic.facts:
         known = knowledge.get(fact.key)
-        if fact.kind != "date" or known is None or known.qualifier not in (None, "exact"):
+        if (
+            fact.kind != FactKind.DATE
+            or known is None
+            or known.qualifier not in (None, Precision.EXACT)
+        ):
             continue
         day = date.fromisoformat(str(known.value))
         left = (day - today).days
@@ -590,7 +586,7 @@ def _reported_since(knowledge: Knowledge, topic: Topic) -> str:
         f"{fact.label} {describe(known.kind, known.value, known.qualifier)}"
         f" (as of {known.as_of.isoformat()})"
         for fact in topic.facts
-        if fact.kind == "status"
+        if fact.kind == FactKind.STATUS
         and (known := knowledge.get(fact.key)) is not None
         and known.origin == Origin.OBSERVED
         and known.as_of is not None

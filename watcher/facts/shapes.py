@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from watcher.facts.compare import KnownFact
+from watcher.facts.known import KnownFact
 from watcher.facts.stories import Story
 from watcher.models import FactChange
 from watcher.store import StoredCorrection

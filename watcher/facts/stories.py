@@ -17,7 +17,8 @@ from typing import Any
 
 from watcher.config import Config, ConfigError, StorySettings
 from watcher.facts.baseline import BaselineError, derive_baseline
-from watcher.facts.compare import Knowledge, Policy
+from watcher.facts.compare import Policy
+from watcher.facts.known import Knowledge
 from watcher.facts.topic import Topic, TopicError, load_topic
 from watcher.ingest.fetch import Fetcher, FetchError
 

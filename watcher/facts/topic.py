@@ -25,16 +25,11 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationError, model_validator
 
 from watcher.facts.schema import StrictSchema
+from watcher.models import FactKind
 
 
 class TopicError(ValueError):
     """A topic file that cannot be used; the message is one line."""
-
-
-class FactKind(StrEnum):
-    DATE = "date"
-    QUANTITY = "quantity"
-    STATUS = "status"
 
 
 class FactType(StrEnum):

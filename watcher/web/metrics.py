@@ -22,6 +22,7 @@ from prometheus_client.registry import Collector
 
 from watcher.config import Config
 from watcher.counters import HELP, PASS_DURATION, PASS_DURATION_HELP, Counter
+from watcher.models import AlertState
 from watcher.store import Store
 from watcher.web import queries
 
@@ -74,7 +75,7 @@ class StateCollector(Collector):
         for (channel, state), count in sorted(by_state.items()):
             family.add_metric([channel, state], count)
         yield family
-        depth = sum(n for (_, state), n in by_state.items() if state == "pending")
+        depth = sum(n for (_, state), n in by_state.items() if state == AlertState.PENDING)
         yield GaugeMetricFamily(
             "watcher_outbox_depth",
             "Alerts waiting to be sent (pending, due or backing off).",

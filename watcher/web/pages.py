@@ -18,10 +18,11 @@ from watcher.alerts.outbox import OutgoingAlert
 from watcher.alerts.render import SourceView, clean, http_url, status_text
 from watcher.config import Config
 from watcher.facts import knowledge
-from watcher.facts.compare import Knowledge, KnownFact, Reading, describe
+from watcher.facts.dates import Precision
+from watcher.facts.known import Knowledge, KnownFact, Origin, Reading, describe
 from watcher.facts.stories import Story
-from watcher.facts.topic import Fact, FactKind, Topic
-from watcher.models import Evidence, FactChange
+from watcher.facts.topic import Fact, Topic
+from watcher.models import ChangeType, Evidence, FactChange, FactKind
 from watcher.store import Store, utcnow
 from watcher.web import queries
 from watcher.web.timeline import (
@@ -33,19 +34,26 @@ from watcher.web.timeline import (
     revised_from,
 )
 
-ORIGINS = {
-    "seeds": "from the seed articles",
-    "pinned": "pinned in the config",
-    "set": "set by a person",
-    "observed": "observed since the seeds",
+ORIGIN_LABELS = {
+    Origin.SEEDS: "from the seed articles",
+    Origin.PINNED: "pinned in the config",
+    Origin.SET: "set by a person",
+    Origin.OBSERVED: "observed since the seeds",
 }
-CHANGE_TYPES = {
-    "new_value": "first value",
-    "date_changed": "date changed",
-    "status_moved": "status moved on",
-    "count_changed": "count changed",
-    "conflict": "dispute",
+CHANGE_TYPE_LABELS = {
+    ChangeType.NEW_VALUE: "first value",
+    ChangeType.DATE_CHANGED: "date changed",
+    ChangeType.STATUS_MOVED: "status moved on",
+    ChangeType.COUNT_CHANGED: "count changed",
+    ChangeType.CONFLICT: "dispute",
 }
+
+
+def _change_type_label(change_type: str) -> str:
+    """ "status moved on"; a type from a newer release is shown as its name in words."""
+    if change_type in CHANGE_TYPE_LABELS:
+        return CHANGE_TYPE_LABELS[ChangeType(change_type)]
+    return change_type.replace("_", " ")
 
 
 @dataclass(frozen=True)
@@ -163,7 +171,7 @@ class FactCard:
             value=describe(known.kind, known.value, known.qualifier),
             as_of=known.as_of,
             origin=known.origin,
-            origin_text=ORIGINS.get(known.origin, known.origin.replace("_", " ")),
+            origin_text=ORIGIN_LABELS[known.origin],
             status=change.status if change else "",
             status_text=status_text(change.status, change.evidence) if change else "",
             sources=tuple(sources_of(known.sources)),
@@ -191,7 +199,7 @@ def deadlines(known: Knowledge, topic: Topic) -> list[date]:
     found = []
     for fact in topic.facts:
         held = known.get(fact.key)
-        if fact.kind == FactKind.DATE and held and held.qualifier in (None, "exact"):
+        if fact.kind == FactKind.DATE and held and held.qualifier in (None, Precision.EXACT):
             found.append(date.fromisoformat(str(held.value)))
     return found
 
@@ -259,8 +267,8 @@ class ChangeCard:
             label=clean(change.label),
             old=clean(change.old) if change.old else "unknown",
             new=clean(change.new),
-            kind=CHANGE_TYPES.get(change.change_type, change.change_type.replace("_", " ")),
-            is_dispute=change.change_type == "conflict",
+            kind=_change_type_label(change.change_type),
+            is_dispute=change.change_type == ChangeType.CONFLICT,
             status=status_text(change.status, change.evidence),
             first_seen=change.first_seen,
             as_of=change.as_of,

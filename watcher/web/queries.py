@@ -18,9 +18,9 @@ from watcher.alerts.outbox import Outbox, OutgoingAlert
 from watcher.config import Config
 from watcher.counters import PassDurations, Total, read_totals
 from watcher.facts import knowledge
-from watcher.facts.compare import Knowledge
+from watcher.facts.known import Knowledge
 from watcher.facts.stories import Story
-from watcher.models import FactChange
+from watcher.models import AlertKind, AlertState, FactChange
 from watcher.status import collect_status
 from watcher.store import SourceState, Store, StoredCorrection, alerts, aware, decoded, items
 
@@ -78,7 +78,7 @@ def alerts_by_change(store: Store, change_ids: list[int]) -> dict[int, list[Aler
         return found
     query = (
         select(alerts)
-        .where(alerts.c.kind == "change", alerts.c.change_id.in_(change_ids))
+        .where(alerts.c.kind == AlertKind.CHANGE, alerts.c.change_id.in_(change_ids))
         .order_by(alerts.c.id)
     )
     with store.engine.connect() as conn:
@@ -127,9 +127,9 @@ def item_counts(store: Store) -> dict[str, ItemCounts]:
         items.c.source,
         func.count(),
         how_many((state == "done") & link.is_not(None)),
-        how_many((state == "pending") & (attempts == 0)),
-        how_many((state == "pending") & (attempts > 0)),
-        how_many(state == "failed"),
+        how_many((state == AlertState.PENDING) & (attempts == 0)),
+        how_many((state == AlertState.PENDING) & (attempts > 0)),
+        how_many(state == AlertState.FAILED),
         how_many(link.is_(None)),
     ).group_by(items.c.source)
     with store.engine.connect() as conn:

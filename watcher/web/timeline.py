@@ -19,9 +19,9 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from watcher.alerts.render import REVISION_MARK
-from watcher.facts.compare import KnownFact, Reading, describe
-from watcher.facts.topic import Fact, FactKind
-from watcher.models import Evidence
+from watcher.facts.known import KnownFact, Reading, describe
+from watcher.facts.topic import Fact
+from watcher.models import Evidence, FactKind
 
 WIDTH, HEIGHT = 760, 280
 LEFT, RIGHT, TOP, BOTTOM = 150, 30, 36, 40
