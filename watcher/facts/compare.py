@@ -139,7 +139,7 @@ def fold_order(obs: Observation) -> tuple[date | str, ...]:
     """The order observations are folded in: the date the value holds, the article's
     date, then its site and URL, then the rest, so that any two different
     observations have one order and the result never depends on arrival order.
-    Only dates and strings, so the order can be stored (see knowledge.fold)."""
+    Only dates and strings, so the order can be stored (see fold.fold)."""
     return (
         obs.as_of or date.max,
         obs.evidence.published or date.max,

@@ -20,7 +20,8 @@ from sqlalchemy import Connection, select
 
 from watcher.facts.baseline import BaselineError, normalise_pin
 from watcher.facts.compare import Policy
-from watcher.facts.knowledge import RecordedChange, fold, read
+from watcher.facts.fold import RecordedChange, fold
+from watcher.facts.knowledge import read
 from watcher.facts.known import Change, KnownFact, describe
 from watcher.facts.stories import Story
 from watcher.models import ChangeStatus, FactKind
