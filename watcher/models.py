@@ -220,6 +220,12 @@ class ChangeStatus(StrEnum):
 class FactChange:
     """A change of one fact, as alerts and digests show it.
 
+    Stage: alerts, the web view and ``--json``. A stored change (RecordedChange)
+    presented for people: labels and described values from its topic, the machine
+    values beside them. It is what an alert's payload holds, and what health and
+    correction notices borrow to be shown like changes (``change_type`` is then
+    their AlertKind, not a ChangeType).
+
     ``old`` and ``new`` are display-ready values (``"2024-09-15"``,
     ``"about 1,000"``, ``"handed over"``); ``old_value`` and ``new_value``
     are the machine values beside them (``"2024-09-15"``, ``1000``,
@@ -234,7 +240,7 @@ class FactChange:
     change_id: int
     key: str
     label: str
-    change_type: str
+    change_type: str  # a ChangeType; on a health or correction notice, its AlertKind
     old: str | None
     new: str
     status: str

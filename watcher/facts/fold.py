@@ -41,7 +41,12 @@ def knowledge_of(rows: dict[str, dict[str, Any]]) -> Knowledge:
 
 @dataclass(frozen=True)
 class RecordedChange:
-    """A change as stored: its row id and first sighting, and what this pass did to it."""
+    """A change as stored: its row id and first sighting, and what this pass did to it.
+
+    Stage: fold. A Change once it has a row in the changes table: the id and the
+    first sighting are what alerts need and what a Change, compared without a
+    database, cannot have.
+    """
 
     change: Change
     change_id: int

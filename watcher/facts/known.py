@@ -112,7 +112,13 @@ class Reading:
 
 @dataclass(frozen=True)
 class Change:
-    """One change of one fact; several articles reporting it make it one change."""
+    """One change of one fact; several articles reporting it make it one change.
+
+    Stage: compare. The change in machine values, with every source behind it, as
+    the comparison finds it and the changes table keeps it (its JSON); it knows
+    nothing of rows or labels, so comparing stays pure. Later stages wrap it:
+    RecordedChange (stored), FactChange (shown).
+    """
 
     key: str
     kind: FactKind
