@@ -47,6 +47,14 @@ class AlertKind(StrEnum):
     TEST = "test"  # a sample sent by `watcher notify test`: never stored
 
 
+class SourceHealth(StrEnum):
+    """How a source's health alerts left it (the ``sources.health`` column)."""
+
+    OK = "ok"
+    FAILING = "failing"  # notify.health_failures failed polls in a row
+    SILENT = "silent"  # nothing new for notify.health_silence
+
+
 class AlertState(StrEnum):
     """Where an alert is in the outbox (the ``alerts.state`` column)."""
 

@@ -9,20 +9,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
+from watcher.models import SourceHealth
 from watcher.store import SourceState
+
+
+class HealthChange(StrEnum):
+    """What a health alert says of a source (``HealthEvent.kind``)."""
+
+    FAILING = "failing"
+    SILENT = "silent"
+    RECOVERED = "recovered"  # back to ok
 
 
 @dataclass(frozen=True)
 class HealthEvent:
+    """A source's health changing: the cause of a health alert, not a fact change."""
+
     source: str
     url: str
-    # failing, silent or recovered
-    kind: str
+    kind: HealthChange
     detail: str
     at: datetime
-    # The health it left: ok, failing or silent
-    previous: str = "ok"
+    # The health it left
+    previous: str = SourceHealth.OK
 
     @property
     def subject_key(self) -> str:
@@ -43,17 +54,22 @@ class HealthEvent:
         return cls(
             source=data["source"],
             url=data["url"],
-            kind=data["kind"],
+            kind=HealthChange(data["kind"]),
             detail=data["detail"],
             at=datetime.fromisoformat(data["at"]),
-            previous=data.get("previous", "ok"),
+            previous=data.get("previous", SourceHealth.OK),
         )
 
 
-def assess(state: SourceState, *, failures: int, silence: float, now: datetime) -> tuple[str, str]:
+def assess(
+    state: SourceState, *, failures: int, silence: float, now: datetime
+) -> tuple[SourceHealth, str]:
     """The health a source is in now, and why."""
     if state.consecutive_failures >= failures:
-        return "failing", f"{state.consecutive_failures} failed polls in a row: {state.last_error}"
+        return (
+            SourceHealth.FAILING,
+            f"{state.consecutive_failures} failed polls in a row: {state.last_error}",
+        )
     quiet_since = state.last_new_item or state.added_at
     if (
         state.last_success is not None
@@ -61,8 +77,8 @@ def assess(state: SourceState, *, failures: int, silence: float, now: datetime) 
         and now - quiet_since > timedelta(seconds=silence)
     ):
         days = (now - quiet_since).total_seconds() / 86400
-        return "silent", f"no new items for {days:.1f} days"
-    return "ok", "polling normally again"
+        return SourceHealth.SILENT, f"no new items for {days:.1f} days"
+    return SourceHealth.OK, "polling normally again"
 
 
 def health_events(
@@ -74,6 +90,6 @@ def health_events(
         health, detail = assess(state, failures=failures, silence=silence, now=now)
         if health == state.health:
             continue
-        kind = "recovered" if health == "ok" else health
+        kind = HealthChange.RECOVERED if health == SourceHealth.OK else HealthChange(health)
         events.append(HealthEvent(state.name, state.url, kind, detail, now, state.health))
     return events

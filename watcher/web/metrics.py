@@ -22,7 +22,7 @@ from prometheus_client.registry import Collector
 
 from watcher.config import Config
 from watcher.counters import HELP, PASS_DURATION, PASS_DURATION_HELP, Counter
-from watcher.models import AlertState
+from watcher.models import AlertState, SourceHealth
 from watcher.store import Store
 from watcher.web import queries
 
@@ -35,7 +35,7 @@ _LABELS = {
     Counter.FACTS_READ: ("source",),
     Counter.CHANGES: ("key", "event"),
 }
-HEALTH_STATES = ("ok", "failing", "silent")
+HEALTH_STATES = tuple(SourceHealth)
 
 
 class StateCollector(Collector):
@@ -112,7 +112,7 @@ class StateCollector(Collector):
             state = states.get(name)
             for option in HEALTH_STATES:
                 health.add_metric(
-                    [name, option], float(option == (state.health if state else "ok"))
+                    [name, option], float(option == (state.health if state else SourceHealth.OK))
                 )
             failures.add_metric([name], state.consecutive_failures if state else 0)
             if state and state.last_success:

@@ -22,7 +22,7 @@ from watcher.facts.dates import Precision
 from watcher.facts.known import Knowledge, KnownFact, Origin, Reading, describe
 from watcher.facts.stories import Story
 from watcher.facts.topic import Fact, Topic
-from watcher.models import ChangeType, Evidence, FactChange, FactKind
+from watcher.models import ChangeType, Evidence, FactChange, FactKind, SourceHealth
 from watcher.store import Store, utcnow
 from watcher.web import queries
 from watcher.web.timeline import (
@@ -311,9 +311,9 @@ def changes_page(
 class Standing(StrEnum):
     """How a source stands, as the sources page shows it."""
 
-    OK = "ok"
-    FAILING = "failing"  # a health alert said so: notify.health_failures polls in a row
-    SILENT = "silent"  # a health alert said so: nothing new for notify.health_silence
+    OK = SourceHealth.OK
+    FAILING = SourceHealth.FAILING  # a health alert said so
+    SILENT = SourceHealth.SILENT  # a health alert said so
     LAST_POLL_FAILED = "last poll failed"  # failing, but not yet for long
     NOT_POLLED = "not polled yet"
 
@@ -355,7 +355,7 @@ def sources_page(site: Site) -> dict[str, Any]:
                 url=clean(source.url),
                 link=http_url(source.url),
                 enabled=source.enabled,
-                health=state.health if state else "ok",
+                health=state.health if state else SourceHealth.OK,
                 health_since=state.health_since if state else None,
                 last_attempt=state.last_attempt if state else None,
                 last_success=state.last_success if state else None,
