@@ -232,7 +232,7 @@ def _merge(key: str, observations: list[Observation], topic: Topic, policy: Poli
         # Sources that agree within tolerance but word it differently: "about"
         # the middle value, with every wording kept as an alternative.
         value = int(statistics.median_low(int(r.value) for r in counted))
-        current = Reading(value, "about", as_of, sources)
+        current = Reading(value, Qualifier.ABOUT, as_of, sources)
         return KnownFact(key, fact.kind, current, Origin.SEEDS, (*agreeing, *others))
     current = Reading(main.value, main.qualifier, as_of, sources)
     return KnownFact(key, fact.kind, current, Origin.SEEDS, others)

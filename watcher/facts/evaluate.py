@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from watcher.facts.corpus import CorpusError, Kind, Split, load_corpus
+from watcher.facts.numbers import Qualifier
 from watcher.facts.reading import extract_facts
 from watcher.facts.schema import StrictSchema
 from watcher.facts.topic import FactType, Topic
@@ -229,7 +230,9 @@ def evaluate_corpus(
                 continue
             # The guide labels no vague counts ("several hundred"): they are not values.
             observations = [
-                o for o in _timed(report, item.article(), story.topic) if o.qualifier != "vague"
+                o
+                for o in _timed(report, item.article(), story.topic)
+                if o.qualifier != Qualifier.VAGUE
             ]
             if item.labels.kind is Kind.DISTRACTOR:
                 report.off_topic_articles += 1
@@ -260,7 +263,7 @@ def evaluate_corpus(
 def _default_qualifier(topic: Topic, key: str) -> str | None:
     """A count labelled with no qualifier is exact (corpus/GUIDE.md)."""
     try:
-        return "exact" if topic.fact(key).type is FactType.TROOP_COUNT else None
+        return Qualifier.EXACT if topic.fact(key).type is FactType.TROOP_COUNT else None
     except KeyError:
         return None
 
@@ -270,7 +273,11 @@ def _timed(report: Report, article: Article, topic: Topic) -> list[Observation]:
     observations = extract_facts(article, topic)
     report.seconds += time.perf_counter() - started
     report.articles += 1
-    return [o for o in observations if o.qualifier != "vague" and not o.extra.get("implied", False)]
+    return [
+        o
+        for o in observations
+        if o.qualifier != Qualifier.VAGUE and not o.extra.get("implied", False)
+    ]
 
 
 def _type_of(topic: Topic, key: str) -> str:

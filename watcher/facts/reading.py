@@ -21,11 +21,12 @@ from watcher.facts.lexicon import (
     CONTINUATIONS,
 )
 from watcher.facts.names import Named, Party, names_of
+from watcher.facts.numbers import Qualifier
 from watcher.facts.sentence import SentenceReader, SentenceReading
 from watcher.facts.text import normalise, split_sentences
 from watcher.facts.tokens import Tag, Token, tokenize
 from watcher.facts.topic import FactType, Topic
-from watcher.models import Article, Evidence, Observation
+from watcher.models import Article, Evidence, FactKind, Observation
 
 
 def is_relevant(article: Article, topic: Topic) -> bool:
@@ -221,7 +222,7 @@ def _none_left(observations: list[Observation], topic: Topic) -> list[Observatio
         key=count_key,
         kind=topic.fact(count_key).kind,
         value=0,
-        qualifier="exact",
+        qualifier=Qualifier.EXACT,
         as_of=done.as_of,
         evidence=done.evidence,
         extra={
@@ -239,6 +240,6 @@ def _furthest_statuses(observations: list[Observation], topic: Topic) -> list[Ob
 
     furthest: dict[str, int] = {}
     for obs in observations:
-        if obs.kind == "status":
+        if obs.kind == FactKind.STATUS:
             furthest[obs.key] = max(furthest.get(obs.key, -1), rank(obs))
     return [o for o in observations if o.kind != "status" or rank(o) == furthest[o.key]]
