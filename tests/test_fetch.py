@@ -119,6 +119,29 @@ def test_etag_gives_304_on_second_request(server: LoopbackServer) -> None:
     assert server.requests[1].headers["if-none-match"] == '"v1"'
 
 
+def test_connections_are_reused_after_304s_redirects_and_errors(server: LoopbackServer) -> None:
+    """Answers without a body to read (304, a redirect, a 404) leave the connection open
+    for the next request to the host: a warm pass over many feeds on one site opens
+    one connection, not one per feed."""
+    server.route("/feed.xml", Response(status=304, headers={"ETag": '"v1"'}))
+    server.route("/moved", Response(b"see /page", status=301, headers={"Location": "/page"}))
+    server.route("/page", b"<html>page</html>")
+    server.route("/gone", Response(b"no such page", status=404))
+
+    async def go() -> None:
+        async with Fetcher(settings(per_host_concurrency=1)) as fetcher:
+            for _ in range(3):
+                assert (await fetcher.get(server.url("/feed.xml"), etag='"v1"')).not_modified
+            assert (await fetcher.get(server.url("/moved"))).content == b"<html>page</html>"
+            with pytest.raises(FetchError):
+                await fetcher.get(server.url("/gone"))
+            assert (await fetcher.get(server.url("/page"))).status == 200
+
+    asyncio.run(go())
+    assert len(server.requests) == 7
+    assert len({r.peer for r in server.requests}) == 1
+
+
 def test_last_modified_gives_304_on_second_request(server: LoopbackServer) -> None:
     stamp = "Wed, 01 May 2024 10:00:00 GMT"
 

@@ -41,6 +41,8 @@ class Request:
     path: str
     headers: dict[str, str]
     at: float = field(default_factory=time.monotonic)  # when the server read it
+    # The client's address and port: one peer per connection the client opened.
+    peer: str = ""
 
 
 class LoopbackServer:
@@ -60,7 +62,10 @@ class LoopbackServer:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
-                request = Request("GET", self.path, {k.lower(): v for k, v in self.headers.items()})
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                host, port = self.client_address[:2]
+                peer = f"{host}:{port}"
+                request = Request("GET", self.path, headers, peer=peer)
                 with server._lock:
                     server.requests.append(request)
                     route = server.routes.get(self.path.split("?")[0])

@@ -66,6 +66,11 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Decompression hands out at most this many bytes at a time, so the size cap
 # is checked before a compression bomb can fill memory.
 DECODE_STEP = 65536
+# The body of an answer that is not read (a 304, a redirect, an error page) is
+# drained up to this many bytes, so its connection can serve the next request to
+# the host; a longer one closes the connection instead.
+DRAIN_LIMIT = 65536
+DRAIN_SECONDS = 1.0
 
 
 def _brotli_can_bound() -> bool:
@@ -429,6 +434,21 @@ class _HostGate:
     next_start: float = 0.0
 
 
+async def _drain(response: httpx.Response) -> None:
+    """Read what is left of a short body, so that closing the response returns its
+    connection to the pool (httpcore closes a connection whose answer was not read
+    to the end)."""
+    if response.is_stream_consumed:
+        return
+    left = DRAIN_LIMIT
+    with suppress(httpx.HTTPError, TimeoutError):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for raw in response.aiter_raw():
+                left -= len(raw)
+                if left < 0:
+                    return
+
+
 def _checked_url(url: httpx.URL) -> httpx.URL:
     """``url``, once its host has been decoded: a malformed IDNA name raises here, not later."""
     _ = url.host
@@ -612,6 +632,7 @@ class Fetcher:
                     try:
                         return await self._answer(response)
                     finally:
+                        await _drain(response)
                         await response.aclose()
             except httpx.HTTPError as exc:
                 raise self._failure(exc) from exc
