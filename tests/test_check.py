@@ -6,23 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.checks import ARTICLE, rss, run, write_config
-from tests.support.loopback import LoopbackServer, Request, Response
+from tests.support.checks import ARTICLE, rss, run, serve_articles, with_etag, write_config
+from tests.support.loopback import LoopbackServer, Response
 from watcher.cli.main import main
-
-
-def with_etag(body: str, etag: str = '"v1"'):
-    def handler(request: Request) -> Response:
-        if request.headers.get("if-none-match") == etag:
-            return Response(b"", 304, {"ETag": etag})
-        return Response(body.encode(), 200, {"ETag": etag, "Content-Type": "application/rss+xml"})
-
-    return handler
-
-
-def serve_articles(server: LoopbackServer, *slugs: str) -> None:
-    for day, slug in enumerate(slugs, start=1):
-        server.route(f"/a/{slug}.html", ARTICLE.format(title=f"Story {slug}", day=day % 10))
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.loopback import LoopbackServer
+from tests.support.loopback import LoopbackServer, Request, Response
 from watcher.cli.main import main
 
 ARTICLE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
@@ -27,6 +27,22 @@ def rss(base: str, *slugs: str) -> str:
     return (
         f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}</channel></rss>'
     )
+
+
+def with_etag(body: str, etag: str = '"v1"'):
+    """A feed served with an ETag, answering 304 when it is sent back."""
+
+    def handler(request: Request) -> Response:
+        if request.headers.get("if-none-match") == etag:
+            return Response(b"", 304, {"ETag": etag})
+        return Response(body.encode(), 200, {"ETag": etag, "Content-Type": "application/rss+xml"})
+
+    return handler
+
+
+def serve_articles(server: LoopbackServer, *slugs: str) -> None:
+    for day, slug in enumerate(slugs, start=1):
+        server.route(f"/a/{slug}.html", ARTICLE.format(title=f"Story {slug}", day=day % 10))
 
 
 def write_config(tmp_path: Path, server: LoopbackServer, sources: dict[str, str], **http) -> Path:

@@ -11,7 +11,6 @@ import logging
 import os
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,7 +26,7 @@ from watcher.alerts.mailer import (
     make_message_id,
     send_mail,
 )
-from watcher.alerts.outbox import Outbox, OutgoingAlert
+from watcher.alerts.outbox import DispatchReport, Outbox, OutgoingAlert
 from watcher.alerts.render import Renderer, sample_change
 from watcher.alerts.slack import build_alert_payload, build_digest_payloads, post_webhook
 from watcher.config import AppriseChannel, Config, EmailChannel, Routing, SlackChannel
@@ -245,31 +244,6 @@ class AppriseSender:
     def send_digest(self, digest: Digest, alert: OutgoingAlert) -> None:
         rendered = self.renderer.digest(digest)
         self._notify(rendered.subject, rendered.text)
-
-
-@dataclass
-class DispatchReport:
-    sent: list[OutgoingAlert] = field(default_factory=list)
-    # Alerts that failed this round and will be tried again, with the reason.
-    retrying: list[tuple[OutgoingAlert, str]] = field(default_factory=list)
-    # Alerts that failed for good (visible in `watcher outbox`), with the reason.
-    failed: list[tuple[OutgoingAlert, str]] = field(default_factory=list)
-    # Channels skipped for the rest of the round after a temporary failure.
-    down: dict[str, str] = field(default_factory=dict)
-
-    def extend(self, other: DispatchReport) -> None:
-        """Add a later round's outcome to this one."""
-        self.sent += other.sent
-        self.retrying += other.retrying
-        self.failed += other.failed
-        self.down.update(other.down)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "sent": [{"id": a.id, "kind": a.kind, "channel": a.channel} for a in self.sent],
-            "retrying": [{"id": a.id, "channel": a.channel, "reason": r} for a, r in self.retrying],
-            "failed": [{"id": a.id, "channel": a.channel, "reason": r} for a, r in self.failed],
-        }
 
 
 class Dispatcher:

@@ -12,7 +12,7 @@ backoff, and kept as ``failed`` (visible, re-sendable) after the last try.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -214,6 +214,33 @@ def digest_covered(store: Store, channel: str, end: datetime) -> bool:
     return found is not None
 
 
+@dataclass
+class DispatchReport:
+    """What one or more rounds of sending did."""
+
+    sent: list[OutgoingAlert] = field(default_factory=list)
+    # Alerts that failed this round and will be tried again, with the reason.
+    retrying: list[tuple[OutgoingAlert, str]] = field(default_factory=list)
+    # Alerts that failed for good (visible in `watcher outbox`), with the reason.
+    failed: list[tuple[OutgoingAlert, str]] = field(default_factory=list)
+    # Channels skipped for the rest of the round after a temporary failure.
+    down: dict[str, str] = field(default_factory=dict)
+
+    def extend(self, other: DispatchReport) -> None:
+        """Add a later round's outcome to this one."""
+        self.sent += other.sent
+        self.retrying += other.retrying
+        self.failed += other.failed
+        self.down.update(other.down)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sent": [{"id": a.id, "kind": a.kind, "channel": a.channel} for a in self.sent],
+            "retrying": [{"id": a.id, "channel": a.channel, "reason": r} for a, r in self.retrying],
+            "failed": [{"id": a.id, "channel": a.channel, "reason": r} for a, r in self.failed],
+        }
+
+
 class Outbox:
     def __init__(self, store: Store, *, max_attempts: int, backoff: float, backoff_max: float):
         self.store = store
@@ -240,6 +267,21 @@ class Outbox:
                 )
             )
         return result.rowcount or 0
+
+    def has_work(self, now: datetime | None = None) -> bool:
+        """Whether anything waits for a sender: an alert due, or one left mid-send (to
+        recover). A cheap read, so that a pass with nothing to send loads no channel."""
+        now = now or utcnow()
+        query = (
+            select(alerts.c.id)
+            .where(
+                ((alerts.c.state == "pending") & (alerts.c.next_attempt <= now))
+                | (alerts.c.state == "sending")
+            )
+            .limit(1)
+        )
+        with self.store.engine.connect() as conn:
+            return conn.execute(query).first() is not None
 
     def due(
         self, now: datetime | None = None, channels: set[str] | None = None

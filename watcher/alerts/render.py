@@ -19,14 +19,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import jinja2
 
 from watcher.models import CurrentFact, Digest, Evidence, FactChange
 from watcher.resources import resource_path
 from watcher.terminal import safe
+
+if TYPE_CHECKING:
+    import jinja2
 
 QUOTE_LIMIT = 600
 # How a change read from an edited article is marked, in every channel.
@@ -326,6 +327,9 @@ class Renderer:
     """
 
     def __init__(self, search_path: list[Path], *, with_story: bool = False) -> None:
+        # Imported here: a pass that sends nothing never needs jinja2.
+        import jinja2
+
         self.with_story = with_story
         options: dict[str, Any] = {
             "loader": jinja2.FileSystemLoader([str(p) for p in search_path]),
@@ -355,6 +359,8 @@ class Renderer:
                 raise TemplateError(f"{name}: template not found") from None
 
     def _render(self, name: str, context: dict[str, Any]) -> str:
+        import jinja2
+
         template = self._templates[name]
         try:
             return template.render(context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
-from watcher.alerts.notify import DispatchReport
+from watcher.alerts.outbox import DispatchReport
 from watcher.alerts.render import REVISION_MARK, quoted, status_text
 from watcher.facts.compare import ChangeEvent, KnownFact, Reading, describe
 from watcher.facts.reading import Explanation

@@ -8,7 +8,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 from watcher.config import (
@@ -20,12 +20,13 @@ from watcher.config import (
     find_config,
     load_config,
 )
-from watcher.config_edit import ConfigEditor, name_for
-from watcher.ingest.fetch import Fetcher
-from watcher.ingest.poll import Polled, PollError, Remembered, poll_source
-from watcher.opml import OpmlError, read_opml, write_opml
-from watcher.store import open_store
 from watcher.terminal import safe
+
+if TYPE_CHECKING:
+    # Imported by the commands that use them: every `watcher` command builds these
+    # parsers, and most never edit the config, poll a URL or read OPML.
+    from watcher.config_edit import ConfigEditor
+    from watcher.ingest.poll import Polled
 
 EXIT_OK, EXIT_ERROR = 0, 2
 # Items `watcher sources test` shows.
@@ -42,6 +43,8 @@ def _print_json(data: Any, out: TextIO) -> None:
 
 
 def _editor(args: argparse.Namespace) -> ConfigEditor:
+    from watcher.config_edit import ConfigEditor
+
     return ConfigEditor(find_config(args.config))
 
 
@@ -79,6 +82,8 @@ def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_add(args: argparse.Namespace, out: TextIO) -> int:
+    from watcher.config_edit import name_for
+
     try:
         check_http_url(args.url)
     except ValueError as exc:
@@ -148,6 +153,9 @@ def _tested_source(target: str, kind: SourceKind | None, config: Config) -> Sour
 
 
 def cmd_test(args: argparse.Namespace, out: TextIO) -> int:
+    from watcher.ingest.fetch import Fetcher
+    from watcher.ingest.poll import PollError, Remembered, poll_source
+
     config = _optional_config(args.config)
     source = _tested_source(args.target, args.kind, config)
 
@@ -205,6 +213,9 @@ def cmd_test(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
+    from watcher.config_edit import name_for
+    from watcher.opml import OpmlError, read_opml
+
     try:
         listed = read_opml(Path(args.file))
     except OpmlError as exc:
@@ -239,6 +250,8 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    from watcher.opml import write_opml
+
     config = load_config(args.config)
     data = write_opml(config.sources, title=f"watcher sources ({config.path})")
     if args.output:
@@ -272,6 +285,8 @@ def cmd_sources(args: argparse.Namespace, _config: Config | None, out: TextIO) -
 
 
 def cmd_articles(args: argparse.Namespace, config: Config, out: TextIO) -> int:
+    from watcher.store import open_store
+
     store = open_store(config.database_url())
     try:
         failed = store.failed_items()

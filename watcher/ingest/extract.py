@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from configparser import ConfigParser
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from functools import cache
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
-
-import trafilatura
-from trafilatura.settings import Document, use_config
 
 from watcher.models import Article
 from watcher.sanitize import web_line
@@ -27,8 +26,6 @@ TITLE_MAX_CHARS = 200
 _TEXT_SUFFIXES = {".txt", ".text", ".md"}
 _HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 
-# trafilatura's own time limit relies on signals, which only work on the main
-# thread; extraction runs in workers, so the limit is switched off.
 # <link rel="canonical" href="...">, attributes in either order.
 _CANONICAL = re.compile(
     rb"<link\b(?=[^>]*\brel\s*=\s*[\"']?canonical\b)[^>]*\bhref\s*=\s*[\"']?([^\"'\s>]+)",
@@ -50,8 +47,24 @@ def canonical_of(html: bytes | str, url: str) -> str | None:
     return canonical
 
 
-_CONFIG = use_config()
-_CONFIG.set("DEFAULT", "EXTRACTION_TIMEOUT", "0")
+@cache
+def _trafilatura_config() -> ConfigParser:
+    """trafilatura's settings, without its time limit: that limit relies on signals,
+    which only work on the main thread, and extraction runs in workers.
+
+    trafilatura is imported here, on first use: commands and passes that read no
+    page never load it (about a third of watcher's start-up).
+    """
+    from trafilatura.settings import use_config
+
+    config = use_config()
+    config.set("DEFAULT", "EXTRACTION_TIMEOUT", "0")
+    return config
+
+
+def load_extractor() -> None:
+    """Import trafilatura and its settings now (in a fork server, before forking)."""
+    _trafilatura_config()
 
 
 class ExtractError(Exception):
@@ -141,6 +154,9 @@ def extract_html(
     """
     if reason := _not_a_page(html):
         raise ExtractError(reason)
+    import trafilatura
+    from trafilatura.settings import Document
+
     try:
         document = trafilatura.bare_extraction(
             html,
@@ -149,7 +165,7 @@ def extract_html(
             include_comments=False,
             include_tables=False,
             deduplicate=False,
-            config=_CONFIG,
+            config=_trafilatura_config(),
             date_extraction_params={"extensive_search": False, "original_date": True},
         )
     except Exception as exc:  # trafilatura raises a wide range on broken markup

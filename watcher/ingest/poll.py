@@ -19,22 +19,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from watcher.config import Source, SourceKind
 from watcher.counters import FailureReason
-from watcher.ingest.discover import feed_candidates
-from watcher.ingest.feeds import FeedError, ParsedFeed, looks_like_html, parse_feed
 from watcher.ingest.fetch import Fetcher, FetchError, FetchResult
-from watcher.ingest.pages import PageError, article_links
-from watcher.ingest.sitemaps import (
-    MAX_CHILDREN,
-    Sitemap,
-    SitemapError,
-    looks_like_sitemap,
-    merged,
-    parse_sitemap,
-)
+
+if TYPE_CHECKING:
+    # The parsers (feedparser, lxml, trafilatura's feed finder) are imported when a
+    # body is to be read: a source that answers 304 needs none of them.
+    from watcher.ingest.feeds import ParsedFeed
+    from watcher.ingest.sitemaps import Sitemap
 
 T = TypeVar("T")
 
@@ -168,6 +163,8 @@ async def _poll_feed(fetcher: Fetcher, source: Source, url: str, remembered: Rem
 
 
 async def _parse_feed(source: Source, result: FetchResult, url: str) -> ParsedFeed:
+    from watcher.ingest.feeds import FeedError, parse_feed
+
     try:
         return await _in_thread(
             parse_feed,
@@ -187,6 +184,9 @@ async def _poll_url(
     result = await _get(fetcher, source.url, remembered)
     kind = source.kind
     if kind == SourceKind.AUTO and not result.not_modified:
+        from watcher.ingest.feeds import looks_like_html
+        from watcher.ingest.sitemaps import looks_like_sitemap
+
         if looks_like_sitemap(result.content[:4096]):
             kind = SourceKind.SITEMAP
         elif looks_like_html(result.content):
@@ -200,6 +200,8 @@ async def _poll_url(
     if kind == SourceKind.SITEMAP:
         return await _read_sitemap(fetcher, source, result, remembered, now=now)
     if kind == SourceKind.PAGE:
+        from watcher.ingest.pages import PageError, article_links
+
         try:
             feed = await _in_thread(
                 article_links, result.content, url=result.url, source=source.name
@@ -221,6 +223,8 @@ async def _poll_url(
 
 async def _discover(fetcher: Fetcher, source: Source, page: FetchResult) -> Polled:
     """The feed of a site, from its page: the first candidate that reads as a feed."""
+    from watcher.ingest.discover import feed_candidates
+
     candidates = await _in_thread(feed_candidates, page.content, page.url)
     tried: list[str] = []
     for url, how in candidates:
@@ -259,6 +263,8 @@ async def _read_sitemap(
     *,
     now: datetime | None,
 ) -> Polled:
+    from watcher.ingest.sitemaps import MAX_CHILDREN, merged
+
     now = now or datetime.now(UTC)
     top = await _parse_sitemap(source, result, source.url, now, fetcher.settings.max_bytes)
     if not top.is_index:
@@ -315,6 +321,8 @@ async def _parse_sitemap(
 ) -> Sitemap:
     """One sitemap file; a gzip one is inflated no further than ``http.max_bytes``, the
     cap every other response is held to."""
+    from watcher.ingest.sitemaps import SitemapError, parse_sitemap
+
     try:
         return await _in_thread(
             parse_sitemap,

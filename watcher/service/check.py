@@ -20,12 +20,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from watcher.alerts.atom import build_feed, write_feed
@@ -41,8 +42,12 @@ from watcher.ingest.fetch import Fetcher, FetchError
 from watcher.ingest.poll import PollError, PollOutcome, Remembered, poll_source
 from watcher.models import Article, FactChange, FeedItem, Observation
 from watcher.service.revisits import next_revisit
-from watcher.service.workers import Readers, default_workers
 from watcher.store import DueRevisit, PendingItem, SourceState, Store, StoreError, text_hash, utcnow
+
+if TYPE_CHECKING:
+    # Imported when a pass has articles to read: one where every feed answers 304
+    # never loads the extractor, nor starts a worker.
+    from watcher.service.workers import Readers
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +250,11 @@ class Checker:
         readers: Readers | None = None,
         progress: Progress | None = None,
         on_written: OnWritten | None = None,
+        keep_text: bool = True,
     ) -> None:
+        """``keep_text=False`` drops each article's text from the report once it is
+        stored (the report keeps its title, date and link): a large pass then holds
+        no more text than its articles in flight."""
         self.config = config
         self.store = store
         self.stories = stories if stories is not None else load_stories(config)
@@ -255,6 +264,7 @@ class Checker:
         self.channels = config.notify.channels()
         self.progress = progress
         self.on_written = on_written
+        self.keep_text = keep_text
         self._articles_total = 0
         self._articles_done = 0
         self._in_flight: asyncio.Semaphore | None = None
@@ -274,9 +284,8 @@ class Checker:
             knowledge.install_stories, self.store, self.stories, at=started, policy=self.policy
         )
         sources = self.config.enabled_sources() if sources is None else sources
-        if self.readers is None:
-            self.readers = readers_for(self.config, self.stories)
-        self._in_flight = asyncio.Semaphore(max(MIN_IN_FLIGHT, 4 * self.readers.workers))
+        workers = self.readers.workers if self.readers else worker_count(self.config)
+        self._in_flight = asyncio.Semaphore(max(MIN_IN_FLIGHT, 4 * workers))
         self._pass_deadline = asyncio.get_running_loop().time() + self.config.check.pass_budget
         try:
             async with contextlib.AsyncExitStack() as stack:
@@ -294,7 +303,7 @@ class Checker:
             # A store that cannot be written ends the pass: the first cause, as it was raised.
             raise failed.exceptions[0] from None
         finally:
-            if self._own_readers:
+            if self._own_readers and self.readers is not None:
                 self.readers.close()
                 self.readers = None
         report = CheckReport(sources=list(reports), started=started, finished=utcnow())
@@ -302,6 +311,12 @@ class Checker:
         if report.changes:
             await self._writing(self._write_atom)
         return report
+
+    def _readers(self) -> Readers:
+        """The readers, made when the pass first has an article to read."""
+        if self.readers is None:
+            self.readers = readers_for(self.config, self.stories)
+        return self.readers
 
     def _tally_pass(self, seconds: float) -> None:
         tally = Tally()
@@ -487,7 +502,7 @@ class Checker:
     async def _fetch_article(
         self, fetcher: Fetcher, fetched: _Fetched, item: PendingItem, started: set[str]
     ) -> _Read | _Problem:
-        assert self.readers is not None and self._in_flight is not None
+        assert self._in_flight is not None
         try:
             # Pages fetched faster than they are read would pile up in memory. A host
             # takes its turn before a place in flight: articles queued for one slow
@@ -495,7 +510,7 @@ class Checker:
             async with self._host_turn(item.link), self._in_flight:
                 started.add(item.item_id)
                 result = await fetcher.get(item.link)
-                article, observations = await self.readers.read(
+                article, observations = await self._readers().read(
                     result.content,
                     result.url,
                     item.title,
@@ -528,7 +543,7 @@ class Checker:
         self, fetcher: Fetcher, fetched: _Fetched, revisit: DueRevisit
     ) -> _Read | _Unchanged | _Problem:
         """Fetch an article again, conditionally, and read it when the page changed."""
-        assert self.readers is not None and self._in_flight is not None
+        assert self._in_flight is not None
         try:
             async with self._host_turn(revisit.url), self._in_flight:
                 result = await fetcher.get(
@@ -536,7 +551,7 @@ class Checker:
                 )
                 if result.not_modified:
                     return _Unchanged(result.etag, result.last_modified)
-                article, observations = await self.readers.read(
+                article, observations = await self._readers().read(
                     result.content,
                     result.url,
                     revisit.title,
@@ -635,7 +650,9 @@ class Checker:
                     rows = [o.to_json() for o in facts]
                     self.store.add_observations(conn, article_id, story_name, rows, at=now)
                     observations.setdefault(story_name, []).extend(facts)
-                report.articles.append(read.article)
+                report.articles.append(
+                    read.article if self.keep_text else replace(read.article, text="")
+                )
             for story_name, facts in self._write_revisits(conn, fetched, at=now).items():
                 observations.setdefault(story_name, []).extend(facts)
             for story in self.stories:
@@ -783,8 +800,19 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
+def worker_count(config: Config) -> int:
+    """Processes to read articles in: ``articles.workers``, else one per core we may use."""
+    if config.articles.workers:
+        return config.articles.workers
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def readers_for(config: Config, stories: list[Story]) -> Readers:
-    workers = config.articles.workers or default_workers()
+    from watcher.service.workers import Readers
+
+    workers = worker_count(config)
     return Readers([(s.name, s.topic, s.topic_path) for s in stories], workers)
 
 

@@ -27,8 +27,12 @@ from typing import Any
 
 from watcher.facts.reading import extract_facts
 from watcher.facts.topic import Topic, load_topic
-from watcher.ingest.extract import ExtractError, extract_html
+from watcher.ingest.extract import ExtractError, extract_html, load_extractor
 from watcher.models import Article, Observation
+
+# The fork server imports this module before it forks the workers: the extractor
+# is loaded there once, and every worker starts with it.
+load_extractor()
 
 # A story's name and topic, and where the topic was read from (for worker processes).
 StoryTopic = tuple[str, Topic, Path]
@@ -115,10 +119,6 @@ def _read_in_worker(
 ) -> Reading:
     assert _worker_topics is not None, "worker started without its topics"
     return read_article(_worker_topics, content, url, title, published, source)
-
-
-def default_workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class Readers:
