@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from tests.support.checks import rss, serve_articles, with_etag, write_config
 from tests.support.loopback import LoopbackServer
@@ -22,6 +23,7 @@ from watcher.alerts.outbox import enqueue_health
 from watcher.cli.main import EVAL_SPLITS, main
 from watcher.config import load_config
 from watcher.facts.corpus import Split
+from watcher.service.check import run_check
 from watcher.store import open_store
 
 HEAVY = ("trafilatura", "lxml", "jinja2", "feedparser", "watcher.service.workers")
@@ -98,3 +100,30 @@ def test_templates_load_when_there_is_something_to_send_and_a_broken_one_stops_i
     assert err.startswith("watcher: error: templates: ") and "alert.txt.j2:1" in err, err
     assert store.alert_counts() == {"pending": 1}
     store.close()
+
+
+def test_sources_with_nothing_new_are_recorded_in_one_transaction(
+    tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The bookkeeping of a warm pass (validators, last success, counters, health) is
+    one transaction for all its unchanged sources, not one per source."""
+    feeds = {f"feed-{n}": f"/feed-{n}.xml" for n in range(30)}
+    for path in feeds.values():
+        server.route(path, with_etag(rss(server.base_url)))
+    config = load_config(write_config(tmp_path, server, feeds))
+    store = open_store(config.database_url())
+    commits: list[int] = []
+    event.listen(store.engine, "commit", lambda conn: commits.append(1))
+    try:
+        first = run_check(config, store)
+        assert {s.status for s in first.sources} == {"nothing_new"}
+        commits.clear()
+        second = run_check(config, store)
+        assert {s.status for s in second.sources} == {"not_modified"}
+        # the baseline is in place: the sources' batch, then the pass's duration
+        assert len(commits) <= 3, len(commits)
+        states = store.all_sources()
+        assert len(states) == 30
+        assert all(s.last_success is not None and s.etag == '"v1"' for s in states)
+    finally:
+        store.close()

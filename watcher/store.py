@@ -32,11 +32,13 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    Insert,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -345,6 +347,18 @@ class SourceState:
     health: str = "ok"
     health_since: datetime | None = None
     feed_url: str | None = None
+
+
+@dataclass(frozen=True)
+class SourcePoll:
+    """A successful poll to remember: the validators and body hash it leaves."""
+
+    name: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    feed_url: str | None = None  # the feed found for a site
 
 
 @dataclass(frozen=True)
@@ -806,13 +820,8 @@ class Store:
 
     def source_states(self, wanted: dict[str, str]) -> dict[str, SourceState]:
         """:meth:`source_state` for many sources (name to URL) in one query."""
-        names = list(wanted)
-        rows: dict[str, Any] = {}
         with self.engine.connect() as conn:
-            for start in range(0, len(names), 500):
-                query = select(sources).where(sources.c.name.in_(names[start : start + 500]))
-                rows.update((row["name"], row) for row in conn.execute(query).mappings())
-        return {name: _state_for(rows.get(name), name, url) for name, url in wanted.items()}
+            return self.source_states_in(conn, wanted)
 
     def all_sources(self) -> list[SourceState]:
         with self.engine.connect() as conn:
@@ -862,6 +871,65 @@ class Store:
             values.setdefault("consecutive_failures", 1 if error else 0)
             values["added_at"] = at
             conn.execute(insert(sources).values(name=name, **values))
+
+    def record_successes(self, conn: Connection, polls: list[SourcePoll], *, at: datetime) -> None:
+        """:meth:`record_source` for many successful polls that found no new item, as one
+        statement run for each (a warm pass over hundreds of sources makes these)."""
+        names = [poll.name for poll in polls]
+        known: set[str] = set()
+        for start in range(0, len(names), 500):
+            query = select(sources.c.name).where(sources.c.name.in_(names[start : start + 500]))
+            known.update(conn.execute(query).scalars())
+        rows = [
+            {
+                "b_name": poll.name,
+                "b_url": poll.url,
+                "b_etag": poll.etag,
+                "b_last_modified": poll.last_modified,
+                "b_body_hash": poll.body_hash,
+                "b_feed_url": poll.feed_url,
+            }
+            for poll in polls
+            if poll.name in known
+        ]
+        if rows:
+            conn.execute(
+                update(sources)
+                .where(sources.c.name == bindparam("b_name"))
+                .values(
+                    url=bindparam("b_url"),
+                    etag=bindparam("b_etag"),
+                    last_modified=bindparam("b_last_modified"),
+                    body_hash=bindparam("b_body_hash"),
+                    feed_url=bindparam("b_feed_url"),
+                    last_attempt=at,
+                    last_success=at,
+                    last_error=None,
+                    consecutive_failures=0,
+                ),
+                rows,
+            )
+        for poll in polls:
+            if poll.name not in known:
+                self.record_source(
+                    conn,
+                    poll.name,
+                    poll.url,
+                    at=at,
+                    etag=poll.etag,
+                    last_modified=poll.last_modified,
+                    body_hash=poll.body_hash,
+                    feed_url=poll.feed_url,
+                )
+
+    def source_states_in(self, conn: Connection, wanted: dict[str, str]) -> dict[str, SourceState]:
+        """:meth:`source_states`, read in the transaction ``conn``."""
+        names = list(wanted)
+        rows: dict[str, Any] = {}
+        for start in range(0, len(names), 500):
+            query = select(sources).where(sources.c.name.in_(names[start : start + 500]))
+            rows.update((row["name"], row) for row in conn.execute(query).mappings())
+        return {name: _state_for(rows.get(name), name, url) for name, url in wanted.items()}
 
     # -- items ---------------------------------------------------------------
 
@@ -1145,14 +1213,36 @@ class Store:
 
     @staticmethod
     def add_to_counters(conn: Connection, amounts: dict[tuple[str, str], float]) -> None:
-        """Add to running totals, by (name, labels as JSON); a total not seen yet starts at 0."""
-        for (name, labels), amount in amounts.items():
-            where = (counters.c.name == name, counters.c.labels == labels)
-            added = conn.execute(
-                update(counters).where(*where).values(value=counters.c.value + amount)
-            ).rowcount
-            if not added:
-                conn.execute(insert(counters).values(name=name, labels=labels, value=amount))
+        """Add to running totals, by (name, labels as JSON); a total not seen yet starts at 0.
+
+        One upsert run for every total (SQLite and PostgreSQL both have ON CONFLICT):
+        a warm pass adds to a few hundred of them.
+        """
+        if not amounts:
+            return
+        key = [counters.c.name, counters.c.labels]
+        statement: Insert
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            pg = pg_insert(counters)
+            statement = pg.on_conflict_do_update(
+                index_elements=key, set_={"value": counters.c.value + pg.excluded.value}
+            )
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            lite = sqlite_insert(counters)
+            statement = lite.on_conflict_do_update(
+                index_elements=key, set_={"value": counters.c.value + lite.excluded.value}
+            )
+        conn.execute(
+            statement,
+            [
+                {"name": name, "labels": labels, "value": amount}
+                for (name, labels), amount in amounts.items()
+            ],
+        )
 
     def read_counters(self) -> list[tuple[str, str, float]]:
         """Every running total as (name, labels as JSON, value)."""

@@ -42,7 +42,16 @@ from watcher.ingest.fetch import Fetcher, FetchError
 from watcher.ingest.poll import PollError, PollOutcome, Remembered, poll_source
 from watcher.models import Article, FactChange, FeedItem, Observation
 from watcher.service.revisits import next_revisit
-from watcher.store import DueRevisit, PendingItem, SourceState, Store, StoreError, text_hash, utcnow
+from watcher.store import (
+    DueRevisit,
+    PendingItem,
+    SourcePoll,
+    SourceState,
+    Store,
+    StoreError,
+    text_hash,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     # Imported when a pass has articles to read: one where every feed answers 304
@@ -59,6 +68,8 @@ T = TypeVar("T")
 # Articles fetched or being read at once: enough to keep the network and every
 # reader busy, few enough that memory does not grow with the size of a pass.
 MIN_IN_FLIGHT = 16
+# How long sources that gave nothing new wait for others to be recorded with them.
+QUIET_LINGER = 0.5
 
 
 @dataclass
@@ -270,6 +281,12 @@ class Checker:
         self._in_flight: asyncio.Semaphore | None = None
         self._host_turns: dict[str, asyncio.Semaphore] = {}
         self._pass_deadline = float("inf")
+        # Sources that gave nothing new, waiting to be recorded together; and how many
+        # feeds are still being fetched (when none is, the batch is written).
+        self._quiet: list[tuple[_Fetched, asyncio.Future[None]]] = []
+        self._quiet_writer: asyncio.Task[None] | None = None
+        self._feeds_to_read = 0
+        self._feeds_read = asyncio.Event()
 
     async def run(
         self, sources: list[Source] | None = None, *, fetcher: Fetcher | None = None
@@ -294,6 +311,8 @@ class Checker:
                 states = await self._reading(
                     self.store.source_states, {s.name: s.url for s in sources}
                 )
+                self._feeds_to_read = len(sources)
+                self._feeds_read = asyncio.Event()
                 async with asyncio.TaskGroup() as group:
                     polls = [
                         group.create_task(self._poll(fetcher, s, states[s.name])) for s in sources
@@ -361,13 +380,18 @@ class Checker:
                 fetched.report.status = "failed"
                 fetched.report.error = f"{source.url}: no feed read: {self._out_of_time(fetched)}"
                 fetched.report.failure_reason = FailureReason.OUT_OF_TIME
+            finally:
+                self._feed_read()
             if fetched.report.status != "failed":
                 await self._fetch_articles(fetcher, fetched)
         except StoreError:
             raise  # the database, not this source: nothing more can be recorded
         except Exception as exc:  # one source's bug must not end the pass
             self._internal_error(fetched, exc)
-        await self._writing(self._record, fetched)
+        if _quiet(fetched):
+            await self._record_quietly(fetched)
+        else:
+            await self._writing(self._record, fetched)
         if self.on_written is not None:
             await self.on_written(fetched.report)
         return fetched.report
@@ -382,6 +406,76 @@ class Checker:
             self._internal_error(fetched, exc)
             self._write_failure(fetched)
         fetched.report.health = self._check_health(fetched.source)
+
+    async def _record_quietly(self, fetched: _Fetched) -> None:
+        """Record a source that gave nothing new together with the others that finish
+        at about the same time: one transaction for all of them, not one each."""
+        done = asyncio.get_running_loop().create_future()
+        self._quiet.append((fetched, done))
+        if self._quiet_writer is None or self._quiet_writer.done():
+            self._quiet_writer = asyncio.create_task(self._write_quiet())
+        await asyncio.shield(done)
+
+    def _feed_read(self) -> None:
+        self._feeds_to_read -= 1
+        if self._feeds_to_read <= 0:
+            self._feeds_read.set()
+
+    async def _write_quiet(self) -> None:
+        while self._quiet:
+            # Wait for the other feeds (a warm pass: all of them answer within moments),
+            # but never long: a slow feed must not hold the others' health alerts.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(QUIET_LINGER):
+                    await self._feeds_read.wait()
+            batch, self._quiet = self._quiet, []
+            try:
+                await self._writing(self._record_quiet, [fetched for fetched, _ in batch])
+            except Exception as exc:
+                for _, done in batch:
+                    done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    done.set_result(None)
+
+    def _record_quiet(self, batch: list[_Fetched]) -> None:
+        """Polls that found nothing new, and the health they leave, in one transaction."""
+        now, notify, tally = utcnow(), self.config.notify, Tally()
+        with self.store.transaction() as conn:
+            self.store.record_successes(
+                conn,
+                [
+                    SourcePoll(
+                        f.source.name,
+                        f.source.url,
+                        f.etag,
+                        f.last_modified,
+                        f.body_hash,
+                        f.feed_url,
+                    )
+                    for f in batch
+                ],
+                at=now,
+            )
+            for fetched in batch:
+                _count(tally, fetched.report, facts_read=0)
+            tally.write(conn)
+            states = self.store.source_states_in(conn, {f.source.name: f.source.url for f in batch})
+            events = health_events(
+                list(states.values()),
+                failures=notify.health_failures,
+                silence=notify.health_silence,
+                now=now,
+            )
+            reports = {f.source.name: f.report for f in batch}
+            for event in events:
+                self._raise_health(conn, event, now)
+                reports[event.source].health = event
+
+    def _raise_health(self, conn: Any, event: HealthEvent, now: datetime) -> None:
+        health = "ok" if event.kind == "recovered" else event.kind
+        self.store.set_health(conn, event.source, health, since=now)
+        enqueue_health(conn, event, self.channels, at=now)
 
     @staticmethod
     def _internal_error(fetched: _Fetched, exc: Exception) -> None:
@@ -740,9 +834,7 @@ class Checker:
         with self.store.transaction() as conn:
             found = events(conn)
             for event in found:
-                health = "ok" if event.kind == "recovered" else event.kind
-                self.store.set_health(conn, source.name, health, since=now)
-                enqueue_health(conn, event, self.channels, at=now)
+                self._raise_health(conn, event, now)
         return found[0] if found else None
 
     def _write_atom(self) -> None:
@@ -777,6 +869,19 @@ class Checker:
                 error=fetched.report.error,
             )
             tally.write(conn)
+
+
+def _quiet(fetched: _Fetched) -> bool:
+    """Whether a poll found nothing to store: its feed unchanged, or no item new to it."""
+    report = fetched.report
+    return (
+        report.status in ("not_modified", "unchanged", "nothing_new")
+        and not fetched.new_items
+        and not fetched.done
+        and not fetched.failed
+        and not fetched.revisited
+        and not report.deferred
+    )
 
 
 def _count(tally: Tally, report: SourceReport, *, facts_read: int) -> None:
