@@ -51,8 +51,8 @@ def make_config(folder: Path, server: LoopbackServer) -> Path:
         '[state]\npath = "state.db"\n'
         "[http]\nallow_private_addresses = true\nper_host_delay = 0\nretries = 0\n"
         f'[notify.slack]\nwebhook_env = "{WEBHOOK_ENV}"\nimmediate = "all"\ndigest = "none"\n'
-        f'[[sources]]\nname = "wire"\nurl = "{server.url("/wire.xml")}"\n'
-        f'[[sources]]\nname = "dispatch"\nurl = "{server.url("/dispatch.xml")}"\n'
+        f'[[sources]]\nname = "wire"\nurl = "{server.url("/wire.xml")}"\nfetch = "all"\n'
+        f'[[sources]]\nname = "dispatch"\nurl = "{server.url("/dispatch.xml")}"\nfetch = "all"\n'
     )
     return config
 

@@ -217,7 +217,8 @@ def changes_after(
         dispatch.route("/a/withdrawing.html", page(WITHDRAWING))
         config = write_config(tmp_path, wire, {"wire": "/feed.xml"})
         with config.open("a") as file:
-            file.write(f'[[sources]]\nname = "dispatch"\nurl = "{dispatch.url("/feed.xml")}"\n')
+            url = dispatch.url("/feed.xml")
+            file.write(f'[[sources]]\nname = "dispatch"\nurl = "{url}"\nfetch = "all"\n')
         for on_wire, on_dispatch in order:
             feed(wire, on_wire)
             feed(dispatch, on_dispatch)

@@ -136,6 +136,14 @@ class SourceKind(StrEnum):
     SITEMAP = "sitemap"  # a (news) sitemap or a sitemap index: its recent entries
 
 
+class FetchPolicy(StrEnum):
+    """Which of a feed's new items have their article downloaded."""
+
+    ALL = "all"
+    # Those whose title or summary names a place, actor or facility of a story followed.
+    RELEVANT = "relevant"
+
+
 class Source(Strict):
     name: str = Field(min_length=1)
     url: str
@@ -145,6 +153,7 @@ class Source(Strict):
     kind: SourceKind = SourceKind.AUTO
     # Sitemaps: entries published (or last modified) longer ago than this are left out.
     max_age: Duration = 2 * 86400.0
+    fetch: FetchPolicy = FetchPolicy.RELEVANT
 
     _url_ok = field_validator("url")(_check_http_url)
 

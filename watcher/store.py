@@ -56,6 +56,15 @@ from watcher.models import Article, ChangeStatus, FeedItem
 log = logging.getLogger(__name__)
 
 
+class ItemState(StrEnum):
+    """What became of a feed item's article."""
+
+    PENDING = "pending"  # not fetched yet (or failed, to be tried again)
+    DONE = "done"  # stored (or the item has no link: no article to fetch)
+    FAILED = "failed"  # failed articles.max_attempts times: given up
+    UNRELATED = "unrelated"  # not fetched: its title and summary name nothing of a story
+
+
 class StoreError(Exception):
     """The state database cannot be opened or used; ``str()`` is one line."""
 
@@ -103,7 +112,7 @@ items = Table(
     Column("title", String),
     Column("published", DateTime(timezone=True)),
     Column("first_seen", DateTime(timezone=True), nullable=False),
-    # pending: article not fetched yet; done: article stored; failed: gave up.
+    # An ItemState: pending, done, failed or unrelated.
     Column("state", String, nullable=False, default="pending"),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
@@ -953,9 +962,23 @@ class Store:
         return found
 
     @staticmethod
-    def add_items(conn: Connection, new_items: list[FeedItem], *, at: datetime) -> None:
+    def add_items(
+        conn: Connection,
+        new_items: list[FeedItem],
+        *,
+        at: datetime,
+        unrelated: set[str] | frozenset[str] = frozenset(),
+    ) -> None:
+        """Remember new feed items; those in ``unrelated`` are never fetched."""
         if not new_items:
             return
+
+        def state(item: FeedItem) -> ItemState:
+            if item.item_id in unrelated:
+                return ItemState.UNRELATED
+            # An item without a link has no article to fetch.
+            return ItemState.PENDING if item.link else ItemState.DONE
+
         conn.execute(
             insert(items),
             [
@@ -966,8 +989,7 @@ class Store:
                     "title": item.title,
                     "published": item.published,
                     "first_seen": at,
-                    # An item without a link has no article to fetch.
-                    "state": "pending" if item.link else "done",
+                    "state": state(item),
                     "attempts": 0,
                 }
                 for item in new_items

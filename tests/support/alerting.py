@@ -303,7 +303,9 @@ def write_config(
     for channel in apprise:
         lines += ["[[notify.apprise]]", *(f"{k} = {_toml(v)}" for k, v in channel.items())]
     for number, url in enumerate(feeds):
-        lines += ["[[sources]]", f'name = "site{number}"', f"url = {_toml(url)}"]
+        # The feeds' titles are made up: every item is fetched (the pre-filter of
+        # fetch = "relevant" has tests of its own in test_relevance.py).
+        lines += ["[[sources]]", f'name = "site{number}"', f"url = {_toml(url)}", 'fetch = "all"']
     path = tmp_path / "watcher.toml"
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -57,7 +57,8 @@ def write_config(tmp_path: Path, server: LoopbackServer, sources: dict[str, str]
     lines = ['[state]\npath = "state.db"\n[http]']
     lines += [f"{k} = {v}" for k, v in settings.items()]
     for name, path in sources.items():
-        lines.append(f'[[sources]]\nname = "{name}"\nurl = "{server.url(path)}"')
+        # Made-up titles: every item is fetched (see test_relevance.py for the pre-filter).
+        lines.append(f'[[sources]]\nname = "{name}"\nurl = "{server.url(path)}"\nfetch = "all"')
     config = tmp_path / "watcher.toml"
     config.write_text("\n".join(lines) + "\n")
     return config

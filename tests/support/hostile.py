@@ -123,7 +123,8 @@ def write_config(
         lines.append("[articles]")
         lines += [f"{key} = {value}" for key, value in articles_settings.items()]
     for name, url in sources.items():
-        lines.append(f'[[sources]]\nname = "{name}"\nurl = "{url}"')
+        # Made-up titles: every item is fetched (see test_relevance.py for the pre-filter).
+        lines.append(f'[[sources]]\nname = "{name}"\nurl = "{url}"\nfetch = "all"')
     config = tmp_path / "watcher.toml"
     config.write_text("\n".join(lines) + "\n")
     return config

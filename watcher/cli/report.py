@@ -107,6 +107,10 @@ def format_check(report: CheckReport, out: TextIO) -> None:
         for failure in source.failures:
             retry = "gave up" if failure.gave_up else "will retry"
             out.write(f"  ! {safe(failure.reason)} ({retry})\n")
+        if source.unrelated:
+            out.write(
+                f"  {source.unrelated} new item(s) not fetched: they name nothing of the story\n"
+            )
         if source.deferred:
             out.write(
                 f"  {source.deferred} article(s) not started in time, left for the next pass\n"

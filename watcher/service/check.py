@@ -32,10 +32,11 @@ from urllib.parse import urlsplit
 from watcher.alerts.atom import build_feed, write_feed
 from watcher.alerts.health import HealthEvent, health_events
 from watcher.alerts.outbox import enqueue_change, enqueue_health
-from watcher.config import Config, Source
+from watcher.config import Config, FetchPolicy, Source
 from watcher.counters import Counter, FailureReason, Tally
 from watcher.facts import knowledge
 from watcher.facts.compare import ChangeEvent
+from watcher.facts.relevance import Relevance
 from watcher.facts.stories import Story, load_stories
 from watcher.ingest.extract import ExtractError
 from watcher.ingest.fetch import Fetcher, FetchError
@@ -120,6 +121,9 @@ class SourceReport:
     # None when the feed was not read this pass (304, the same body, a failure).
     items_in_feed: int | None = None
     new_items: int = 0
+    # New items not fetched: their title and summary name nothing of the story
+    # (the source's fetch = "relevant").
+    unrelated: int = 0
     # Articles not started before the time budget ran out: fetched next pass.
     deferred: int = 0
     articles: list[Article] = field(default_factory=list)
@@ -144,6 +148,7 @@ class SourceReport:
             "notes": self.notes,
             "items_in_feed": self.items_in_feed,
             "new_items": self.new_items,
+            "unrelated": self.unrelated,
             "deferred": self.deferred,
             "articles": [
                 {k: v for k, v in a.to_json().items() if with_text or k != "text"}
@@ -215,6 +220,8 @@ class _Fetched:
     body_hash: str | None = None
     feed_url: str | None = None
     new_items: list[FeedItem] = field(default_factory=list)
+    # Ids of new items whose article is not fetched (see Relevance).
+    unrelated: set[str] = field(default_factory=set)
     done: list[tuple[PendingItem, _Read]] = field(default_factory=list)
     failed: list[tuple[PendingItem, _Problem]] = field(default_factory=list)
     # Revisits and what each found: a text read again, the same page (304), or a failure.
@@ -276,6 +283,7 @@ class Checker:
         self.progress = progress
         self.on_written = on_written
         self.keep_text = keep_text
+        self._relevance_of: Relevance | None = None
         self._articles_total = 0
         self._articles_done = 0
         self._in_flight: asyncio.Semaphore | None = None
@@ -330,6 +338,12 @@ class Checker:
         if report.changes:
             await self._writing(self._write_atom)
         return report
+
+    def _relevance(self) -> Relevance:
+        """The stories' names, compiled when a feed first has new items to judge."""
+        if self._relevance_of is None:
+            self._relevance_of = Relevance(story.topic for story in self.stories)
+        return self._relevance_of
 
     def _readers(self) -> Readers:
         """The readers, made when the pass first has an article to read."""
@@ -520,6 +534,14 @@ class Checker:
         )
         fetched.new_items = [i for i in feed.items if i.item_id not in known]
         report.new_items = len(fetched.new_items)
+        if source.fetch == FetchPolicy.RELEVANT and fetched.new_items:
+            relevance = self._relevance()
+            fetched.unrelated = {
+                i.item_id
+                for i in fetched.new_items
+                if i.link and not relevance.worth_fetching(i.title, i.summary)
+            }
+            report.unrelated = len(fetched.unrelated)
 
     def _to_fetch(self, fetched: _Fetched) -> list[PendingItem]:
         """Articles to fetch this pass: earlier failures to retry, then new items."""
@@ -534,7 +556,7 @@ class Checker:
                 key=lambda i: i.published.timestamp() if i.published else 0.0,
                 reverse=True,
             )
-            if i.link
+            if i.link and i.item_id not in fetched.unrelated
         ]
         return (retries + new)[: settings.max_per_source]
 
@@ -727,7 +749,7 @@ class Checker:
         tally = Tally()
         with self.store.transaction() as conn:
             self._drop_taken(conn, fetched)
-            self.store.add_items(conn, fetched.new_items, at=now)
+            self.store.add_items(conn, fetched.new_items, at=now, unrelated=fetched.unrelated)
             observations: dict[str, list[Observation]] = {}
             revisit_at = next_revisit(now, self.config.articles, after=now)
             for item, read in fetched.done:

@@ -20,9 +20,18 @@ from watcher.counters import PassDurations, Total, read_totals
 from watcher.facts import knowledge
 from watcher.facts.known import Knowledge
 from watcher.facts.stories import Story
-from watcher.models import AlertKind, AlertState, FactChange
+from watcher.models import AlertKind, FactChange
 from watcher.status import collect_status
-from watcher.store import SourceState, Store, StoredCorrection, alerts, aware, decoded, items
+from watcher.store import (
+    ItemState,
+    SourceState,
+    Store,
+    StoredCorrection,
+    alerts,
+    aware,
+    decoded,
+    items,
+)
 
 
 def known(store: Store, story: Story) -> Knowledge:
@@ -113,7 +122,7 @@ class ItemCounts:
     waiting: int = 0  # not fetched yet
     retrying: int = 0  # failed, will be tried again
     failed: int = 0  # failed articles.max_attempts times: given up
-    skipped: int = 0  # no link: no article to fetch
+    skipped: int = 0  # no link, or not about the story: no article to fetch
 
 
 def item_counts(store: Store) -> dict[str, ItemCounts]:
@@ -126,11 +135,11 @@ def item_counts(store: Store) -> dict[str, ItemCounts]:
     query = select(
         items.c.source,
         func.count(),
-        how_many((state == "done") & link.is_not(None)),
-        how_many((state == AlertState.PENDING) & (attempts == 0)),
-        how_many((state == AlertState.PENDING) & (attempts > 0)),
-        how_many(state == AlertState.FAILED),
-        how_many(link.is_(None)),
+        how_many((state == ItemState.DONE) & link.is_not(None)),
+        how_many((state == ItemState.PENDING) & (attempts == 0)),
+        how_many((state == ItemState.PENDING) & (attempts > 0)),
+        how_many(state == ItemState.FAILED),
+        how_many(link.is_(None) | (state == ItemState.UNRELATED)),
     ).group_by(items.c.source)
     with store.engine.connect() as conn:
         rows = conn.execute(query).all()
