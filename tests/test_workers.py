@@ -44,6 +44,7 @@ def test_worker_processes_read_like_threads() -> None:
     processes = Readers([("niger", topic, TOPIC_PATH)], workers=2)
     try:
         in_threads = read_all(threads, pages, POOL_THRESHOLD)
+        processes.warm_up()
         in_workers = read_all(processes, pages, POOL_THRESHOLD)
         assert processes._pool is not None and threads._pool is None
     finally:
@@ -81,6 +82,7 @@ def test_retired_readers_finish_a_pass_in_threads() -> None:
     topic = load_topic(TOPIC_PATH)
     readers = Readers([("niger", topic, TOPIC_PATH)], workers=2)
     try:
+        readers.warm_up()
         [(before, _)] = read_all(readers, [page(HANDOVER).encode()], POOL_THRESHOLD)
         pool = readers._pool
         assert pool is not None
@@ -88,5 +90,19 @@ def test_retired_readers_finish_a_pass_in_threads() -> None:
         [(after, facts)] = read_all(readers, [page(HANDOVER).encode()], POOL_THRESHOLD)
         assert after == before and "bases.air_base_201.status" in {f.key for f in facts["niger"]}
         assert readers._pool is None
+    finally:
+        readers.close()
+
+
+def test_articles_are_read_in_a_thread_until_the_workers_have_started() -> None:
+    """A large pass does not wait for the fork server: its first articles are read in
+    the owner while the workers start in the background."""
+    readers = Readers([("niger", load_topic(TOPIC_PATH), TOPIC_PATH)], workers=2)
+    try:
+        [result] = read_all(readers, [page(HANDOVER).encode()], POOL_THRESHOLD)
+        assert not isinstance(result, BaseException)
+        assert readers._warming is not None  # started by that read
+        readers._warming.join(60)
+        assert readers._ready.is_set() and readers._pool is not None
     finally:
         readers.close()

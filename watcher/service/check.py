@@ -575,6 +575,8 @@ class Checker:
         self._articles_total += len(pending) + len(revisits)
         if not pending and not revisits:
             return
+        # Workers start while the first pages download (and are read in a thread).
+        self._readers().warm_up_soon(self._articles_total)
         started: set[str] = set()
         tasks = [
             asyncio.create_task(self._fetch_article(fetcher, fetched, item, started))

@@ -7,7 +7,8 @@ worth of work. A pass with many articles hands them to a pool of worker
 processes, each with the topics compiled once. Workers are started
 by a fork server (never forked from a process running scheduler threads) with
 the heavy modules already imported, and only when a pass has enough articles
-to be worth it.
+to be worth it. While they start, articles are read in a thread of the owner,
+so no core waits.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import select
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from pathlib import Path
@@ -109,6 +110,11 @@ def read_article(
     return article, {name: facts for name, facts in found.items() if facts}
 
 
+def _ready() -> int:
+    """A task that only shows a worker has started (its initializer has run)."""
+    return os.getpid()
+
+
 def _read_in_thread(topics: dict[str, Topic], *args: Any) -> Reading:
     with _THREAD_LOCK:
         return read_article(topics, *args)
@@ -135,6 +141,9 @@ class Readers:
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._retired = False
+        # Set once every worker has started; until then articles are read in a thread.
+        self._ready = threading.Event()
+        self._warming: threading.Thread | None = None
 
     def _executor(self) -> ProcessPoolExecutor | None:
         """The worker pool, started on first use; None once retired."""
@@ -152,6 +161,34 @@ class Readers:
                 )
             return self._pool
 
+    def warm_up(self) -> None:
+        """Start the workers and wait until each has started (blocks: the fork server
+        imports the extractor first)."""
+        pool = self._executor()
+        if pool is None:
+            return
+        try:
+            for started in [pool.submit(_ready) for _ in range(self.workers)]:
+                started.result()
+        except (BrokenProcessPool, RuntimeError, CancelledError):  # broken, or closed meanwhile
+            return
+        self._ready.set()
+
+    def warm_up_soon(self, articles_in_pass: int) -> None:
+        """Start the workers in the background if a pass this large will use them."""
+        if not self._uses_pool(articles_in_pass) or self._ready.is_set():
+            return
+        with self._lock:
+            if self._warming is not None and self._warming.is_alive():
+                return
+            self._warming = threading.Thread(
+                target=self.warm_up, name="watcher-workers-start", daemon=True
+            )
+            self._warming.start()
+
+    def _uses_pool(self, articles_in_pass: int) -> bool:
+        return self.workers > 1 and articles_in_pass >= POOL_THRESHOLD and not self._retired
+
     async def read(
         self,
         content: bytes,
@@ -164,8 +201,11 @@ class Readers:
     ) -> Reading:
         args = (content, url, title, published, source)
         pool = None
-        if self.workers > 1 and articles_in_pass >= POOL_THRESHOLD:
-            pool = self._executor()
+        if self._uses_pool(articles_in_pass):
+            if self._ready.is_set():
+                pool = self._executor()
+            else:
+                self.warm_up_soon(articles_in_pass)
         if pool is None:
             return await asyncio.to_thread(_read_in_thread, self.topics, *args)
         loop = asyncio.get_running_loop()
@@ -185,6 +225,7 @@ class Readers:
     def _discard_pool(self) -> None:
         with self._lock:
             pool, self._pool = self._pool, None
+            self._ready.clear()
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
 
@@ -197,11 +238,13 @@ class Readers:
         with self._lock:
             self._retired = True
             pool, self._pool = self._pool, None
+            self._ready.clear()
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=False)
 
     def close(self) -> None:
         with self._lock:
             pool, self._pool = self._pool, None
+            self._ready.clear()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
