@@ -12,7 +12,7 @@ from typing import Any
 
 from benchmarks.pages import Page
 from benchmarks.procs import ChildRun, median, run_child, venv_bin
-from benchmarks.server import BenchServer, StaticSite
+from benchmarks.server import BenchServer, MixedSite, StaticSite
 from benchmarks.watcherconf import SourceSpec, state_counts, write_config
 
 # `watcher check` exits 0 (nothing new) or 1 (something new); 2 is trouble.
@@ -43,8 +43,8 @@ def watcher_check(workspace: Workspace, *, expect: tuple[int, ...] = CHECK_OK) -
     return run
 
 
-def startup_seconds(repeat: int = 3) -> float:
-    """Wall time of ``watcher --version``: the interpreter and every import, no work."""
+def startup_seconds(repeat: int = 5) -> float:
+    """Wall time of ``watcher --version``: the interpreter and the console script."""
     return median([run_child([venv_bin("watcher"), "--version"]).wall_s for _ in range(repeat)])
 
 
@@ -61,10 +61,10 @@ def make_workspace(
 
 
 def cold_pass(
-    server: BenchServer, folder: Path, pages: list[Page], feeds: int, items: int
+    server: BenchServer, folder: Path, pages: list[Page], feeds: int, items: int, name: str = "cold"
 ) -> dict[str, Any]:
     """One first pass over ``feeds`` x ``items`` new articles on real pages."""
-    site = StaticSite("cold", feeds, items, pages)
+    site = StaticSite(name, feeds, items, pages)
     workspace = make_workspace(server, folder, site, max_per_source=items)
     server.conditional = True
     server.take_counts()
@@ -82,10 +82,38 @@ def cold_pass(
         "wall_s": run.wall_s,
         "articles_per_s": attempted / run.wall_s,
         "per_article_ms": 1000 * run.wall_s / attempted,
-        "peak_rss_mb": max(run.peak_rss_mb, run.peak_tree_rss_mb),
+        # The whole process tree (the check, its fork server and workers), sampled:
+        # proportional (shared pages counted once), and resident (counted in each).
+        "peak_tree_pss_mb": run.peak_tree_pss_mb,
+        "peak_tree_rss_mb": run.peak_tree_rss_mb,
         "peak_rss_process_mb": run.peak_rss_mb,
-        "peak_rss_tree_sampled_mb": run.peak_tree_rss_mb,
         "served": served,
+    }
+
+
+def mixed_pass(
+    server: BenchServer, folder: Path, pages: list[Page], fetch: str, items: int, every: int
+) -> dict[str, Any]:
+    """A first pass over one general news feed of ``items`` real pages, one item in
+    ``every`` titled after a seed article (about the story), the rest with their
+    own titles: how much ``fetch = "relevant"`` saves against ``fetch = "all"``."""
+    site = MixedSite(f"mixed-{fetch}", items, every, pages)
+    server.add(site)
+    folder.mkdir(parents=True, exist_ok=True)
+    sources = [SourceSpec("news", server.feed_url(site.name, 0), fetch=fetch)]
+    workspace = Workspace(folder, write_config(folder, sources, max_per_source=items), 1)
+    server.take_counts()
+    run = watcher_check(workspace)
+    counts = state_counts(workspace.database)
+    return {
+        "fetch": fetch,
+        "items": items,
+        "about_the_story": len(site.relevant),
+        "wall_s": run.wall_s,
+        "articles_fetched": server.take_counts().get("article", 0),
+        "articles_stored": counts.get("articles", 0),
+        "items_unrelated": counts.get("items_unrelated", 0),
+        "peak_tree_pss_mb": run.peak_tree_pss_mb,
     }
 
 

@@ -2,10 +2,11 @@
 
 Sections (all by default; pick with --only or drop with --skip):
   raw       trafilatura over the pages, one process and all cores
-  cold      a first `watcher check` over --feeds x --items new articles
+  cold      a first `watcher check` over each of --cold-articles new articles
+  mixed     a general news feed: fetch = "relevant" against fetch = "all"
   warm      `watcher check` with nothing new over --warm-sources sources
   facts     extract_facts alone, per article
-  memory    RSS and open files over many passes in one process
+  memory    the daemon's passes in one process: time, RSS and open files
   urlwatch  urlwatch over the same feeds, cold and warm
 """
 
@@ -31,7 +32,14 @@ from typing import Any
 import trafilatura
 
 import watcher
-from benchmarks.check_bench import Workspace, cold_pass, prime_warm, startup_seconds, warm_passes
+from benchmarks.check_bench import (
+    Workspace,
+    cold_pass,
+    mixed_pass,
+    prime_warm,
+    startup_seconds,
+    warm_passes,
+)
 from benchmarks.facts_bench import measure_facts
 from benchmarks.pages import DEFAULT_PAGES, REPO, Page, SetupError, load_pages
 from benchmarks.passes import measure_passes
@@ -40,7 +48,7 @@ from benchmarks.report import build_rows, print_table
 from benchmarks.server import BenchServer, StaticSite
 from benchmarks.urlwatch_bench import Unavailable, ensure_urlwatch, measure_urlwatch
 
-SECTIONS = ("raw", "cold", "warm", "facts", "memory", "urlwatch")
+SECTIONS = ("raw", "cold", "mixed", "warm", "facts", "memory", "urlwatch")
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
@@ -54,17 +62,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--pages", type=Path, default=DEFAULT_PAGES, help="folder of pages with MANIFEST.tsv")
     add("--only", metavar="SECTIONS", help="comma-separated sections to run (default: all)")
     add("--skip", metavar="SECTION", action="append", default=[], choices=SECTIONS)
-    add("--feeds", type=int, default=10, help="cold pass: feeds (default 10)")
-    add("--items", type=int, default=50, help="cold pass: items per feed (default 50)")
-    add("--articles", type=int, help="cold pass: articles in all (sets --items from --feeds)")
+    add(
+        "--cold-articles",
+        default="300,5000",
+        help="cold passes: new articles in each, comma-separated (default 300,5000)",
+    )
+    add("--feeds", type=int, help="cold passes: feeds (default 10, or 25 over 1,000 articles)")
+    add("--mixed-items", type=int, default=300, help="mixed: items in the feed (default 300)")
+    add("--mixed-every", type=int, default=10, help="mixed: one item in N about the story")
     add("--raw-pages", type=int, default=600, help="raw: at most this many extractions")
     add("--workers", type=int, default=os.cpu_count() or 1, help="raw: processes (all cores)")
     add("--warm-sources", type=int, default=200, help="warm: sources (default 200)")
     add("--warm-items", type=int, default=20, help="warm: items per source (default 20)")
     add("--repeat", type=int, default=3, help="warm, urlwatch: passes timed (median)")
     add("--facts-rounds", type=int, default=3, help="facts: runs over each corpus (best kept)")
-    add("--passes", type=int, default=100, help="memory: passes in one process")
-    add("--sample-every", type=int, default=10, help="memory: RSS sample every K passes")
+    add("--passes", type=int, default=1000, help="memory: passes in one process (1000)")
+    add("--sample-every", type=int, default=50, help="memory: RSS sample every K passes")
     add(
         "--memory-mode",
         choices=("304", "200"),
@@ -75,10 +88,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--json", type=Path, default=RESULTS, help=f"results file (default {RESULTS})")
     add("--keep", action="store_true", help="keep the temporary state folder")
     args = parser.parse_args(argv)
-    if args.articles:
-        args.items = math.ceil(args.articles / args.feeds)
+    try:
+        args.cold_sizes = [int(n) for n in args.cold_articles.split(",") if n.strip()]
+    except ValueError:
+        parser.error(f"--cold-articles: not numbers: {args.cold_articles!r}")
     args.sections = _sections(parser, args)
     return args
+
+
+def cold_shape(articles: int, feeds: int | None) -> tuple[int, int]:
+    """Feeds and items per feed for a cold pass of about ``articles`` new articles."""
+    feeds = feeds or (10 if articles <= 1000 else 25)
+    return feeds, math.ceil(articles / feeds)
 
 
 def _sections(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
@@ -105,11 +126,10 @@ class Bench:
     _warm: Workspace | None = None
 
     def cold_indices(self) -> list[int]:
-        """The pages the cold pass shows, in order, as many as raw should extract."""
-        site = StaticSite("cold", self.args.feeds, self.args.items, self.pages)
-        every = [
-            site.page_index(f, i) for f in range(self.args.feeds) for i in range(self.args.items)
-        ]
+        """The pages the largest cold pass shows, in order, as many as raw should extract."""
+        feeds, items = cold_shape(max(self.args.cold_sizes, default=300), self.args.feeds)
+        site = StaticSite("cold", feeds, items, self.pages)
+        every = [site.page_index(f, i) for f in range(feeds) for i in range(items)]
         return every[: self.args.raw_pages]
 
     def warm_site(self) -> StaticSite:
@@ -144,9 +164,25 @@ def section_raw(bench: Bench) -> dict[str, Any]:
 
 
 def section_cold(bench: Bench) -> dict[str, Any]:
+    passes = []
+    for size in bench.args.cold_sizes:
+        feeds, items = cold_shape(size, bench.args.feeds)
+        say(f"cold: watcher check over {feeds} feeds x {items} items")
+        folder = bench.tmp / f"cold-{size}"
+        passes.append(cold_pass(bench.server, folder, bench.pages, feeds, items, f"cold{size}"))
+    return {"passes": passes}
+
+
+def section_mixed(bench: Bench) -> dict[str, Any]:
     args = bench.args
-    say(f"cold: watcher check over {args.feeds} feeds x {args.items} items")
-    return cold_pass(bench.server, bench.tmp / "cold", bench.pages, args.feeds, args.items)
+    result = {}
+    for fetch in ("all", "relevant"):
+        say(f"mixed: one feed of {args.mixed_items} items, fetch = {fetch!r}")
+        folder = bench.tmp / f"mixed-{fetch}"
+        result[fetch] = mixed_pass(
+            bench.server, folder, bench.pages, fetch, args.mixed_items, args.mixed_every
+        )
+    return result
 
 
 def section_warm(bench: Bench) -> dict[str, Any]:
@@ -196,6 +232,7 @@ def section_urlwatch(bench: Bench) -> dict[str, Any]:
 RUNNERS: dict[str, Callable[[Bench], dict[str, Any]]] = {
     "raw": section_raw,
     "cold": section_cold,
+    "mixed": section_mixed,
     "warm": section_warm,
     "facts": section_facts,
     "memory": section_memory,

@@ -1,10 +1,12 @@
-"""Section 5: memory over many passes in one process, as the daemon makes them.
+"""Section 5: time and memory of many passes in one process, as the daemon makes them.
 
 The driver (:func:`measure_passes`) starts ``python -m benchmarks.passes`` as a
 child, so the figures are watcher's alone and not the benchmark's. The child
-imports ``watcher.service.check`` and runs ``run_check`` over and over against feeds
-with nothing new, sampling its RSS and open files every few passes, and
-prints what it saw as JSON.
+sets up what ``watcher run`` sets up once (the prepared topic, baseline and
+readers, the network loop with its one fetcher) and polls every source in one
+pass, over and over, against feeds with nothing new, as the daemon's poll
+jobs do; it samples its RSS and open files every few passes, and prints what
+it saw as JSON.
 """
 
 from __future__ import annotations
@@ -34,25 +36,40 @@ def _sample(number: int, seconds: float) -> dict[str, Any]:
 
 
 def run_passes(config_path: Path, passes: int, every: int) -> dict[str, Any]:
-    """In this process: ``passes`` calls of ``run_check``, a sample every ``every``."""
+    """In this process: ``passes`` daemon passes over every source, a sample every ``every``."""
     from watcher.config import load_config
-    from watcher.service.check import run_check
+    from watcher.service.check import Checker
+    from watcher.service.daemon import prepare
+    from watcher.service.network import NetworkLoop
     from watcher.store import open_store
 
     config = load_config(config_path)
     store = open_store(config.database_url())
+    prepared = prepare(config, store)
+    network = NetworkLoop(config.http)
+    sources = config.enabled_sources()
     samples = [_sample(0, 0.0)]
     times: list[float] = []
     statuses: Counter[str] = Counter()
     try:
         for number in range(1, passes + 1):
             started = time.perf_counter()
-            report = run_check(config, store)
+            checker = Checker(
+                config,
+                store,
+                topic=prepared.topic,
+                baseline=prepared.baseline,
+                readers=prepared.readers,
+                keep_text=False,
+            )
+            report = network.run(checker.run(sources, fetcher=network.fetcher))
             times.append(time.perf_counter() - started)
             statuses.update(s.status for s in report.sources)
             if number == 1 or number % every == 0 or number == passes:
                 samples.append(_sample(number, times[-1]))
     finally:
+        network.close()
+        prepared.close()
         store.close()
     return {"times": times, "samples": samples, "statuses": dict(statuses)}
 

@@ -23,6 +23,9 @@ class ChildRun:
     wall_s: float
     peak_rss_mb: float  # this child's own peak (ru_maxrss from wait4)
     peak_tree_rss_mb: float  # the child and its own children together, sampled
+    # The same, proportional: each page shared by n processes counts 1/n in each
+    # (a fork server's pages shared with its workers count once, as the machine pays them).
+    peak_tree_pss_mb: float
     stdout: str
     stderr: str
     timed_out: bool = False
@@ -86,6 +89,7 @@ def run_child(
             wall_s=wall,
             peak_rss_mb=usage.ru_maxrss / 1024,
             peak_tree_rss_mb=sampler.peak_mb,
+            peak_tree_pss_mb=sampler.peak_pss_mb,
             stdout=out.read().decode("utf-8", "replace"),
             stderr=err.read().decode("utf-8", "replace"),
             timed_out=expired.is_set(),
@@ -110,11 +114,14 @@ class TreeSampler(threading.Thread):
         self.pid = pid
         self.interval = interval
         self.peak_mb = 0.0
+        self.peak_pss_mb = 0.0
         self._done = threading.Event()
 
     def run(self) -> None:
         while not self._done.wait(self.interval):
-            self.peak_mb = max(self.peak_mb, tree_rss_mb(self.pid))
+            rss, pss = tree_memory_mb(self.pid)
+            self.peak_mb = max(self.peak_mb, rss)
+            self.peak_pss_mb = max(self.peak_pss_mb, pss)
 
     def stop(self) -> None:
         self._done.set()
@@ -143,11 +150,26 @@ def descendants(pid: int) -> list[int]:
 
 
 def tree_rss_mb(pid: int) -> float:
-    total = 0.0
+    return tree_memory_mb(pid)[0]
+
+
+def tree_memory_mb(pid: int) -> tuple[float, float]:
+    """RSS and PSS of ``pid`` and its descendants, summed."""
+    rss = pss = 0.0
     for member in (pid, *descendants(pid)):
-        with suppress(OSError):
-            total += rss_mb(member)
-    return total
+        with suppress(OSError, ValueError):
+            rss += rss_mb(member)
+            pss += pss_mb(member)
+    return rss, pss
+
+
+def pss_mb(pid: int | str = "self") -> float:
+    """Proportional set size: resident pages, each divided by the processes sharing it."""
+    with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
+        for line in rollup:
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def proc_status(pid: int | str = "self") -> dict[str, int]:

@@ -10,12 +10,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, TextIO
 
-# The project's targets.
-COLD_VS_RAW = 0.85  # cold pass rate / all-core raw extraction rate, at least
+# The project's targets (issue 14).
+COLD_VS_RAW = 0.85  # cold pass rate / all-core raw extraction rate, at least (300 and 5,000)
 FACTS_SHARE = 0.10  # fact extraction / per-article time of a cold pass, below
-WARM_SECONDS = 0.5  # a warm pass over 200 sources: "well under 1 s", read as at most half
-WARM_VS_URLWATCH = 10.0  # urlwatch's warm time / watcher's, at least
-PEAK_MB = 300.0  # peak RSS of a 5,000-article cold pass, below
+WARM_VS_URLWATCH = 0.5  # watcher's warm one-shot check / urlwatch's on the same URLs, at most
+STARTUP_SECONDS = 0.150  # `watcher --version`, at most
+DAEMON_PASS_SECONDS = 0.2  # one in-process daemon pass over 200 unchanged sources, at most
+PEAK_MB = 300.0  # peak memory of a 5,000-article cold pass, all processes, below
 PEAK_AT_ARTICLES = 5000
 FLAT_KB_PER_PASS = 10.0  # RSS growth per pass after the first, at most
 
@@ -61,12 +62,13 @@ def raw_rows(r: dict[str, Any]) -> list[Row]:
 
 
 def cold_rows(c: dict[str, Any], results: dict[str, Any]) -> list[Row]:
+    return [row for one in c["passes"] for row in _cold_pass_rows(one, results)]
+
+
+def _cold_pass_rows(c: dict[str, Any], results: dict[str, Any]) -> list[Row]:
+    n = c["articles_attempted"]
     rows = [
-        Row(
-            "cold",
-            f"watcher check, {c['articles_attempted']} new articles",
-            _num(c["articles_per_s"], "articles/s"),
-        ),
+        Row("cold", f"watcher check, {n:,} new articles", _num(c["articles_per_s"], "articles/s")),
         Row("cold", "  time per article (wall / articles)", _num(c["per_article_ms"], "ms")),
     ]
     raw = _get(results, "raw", "all_cores_pages_per_s")
@@ -75,37 +77,45 @@ def cold_rows(c: dict[str, Any], results: dict[str, Any]) -> list[Row]:
         rows.append(
             Row(
                 "cold",
-                "  vs all-core raw extraction",
+                "  vs all-core raw trafilatura (same pages, same run)",
                 _num(ratio, "x"),
                 f">= {COLD_VS_RAW}",
-                _num(ratio),
+                _num(ratio / COLD_VS_RAW),
                 _verdict(ratio >= COLD_VS_RAW),
             )
         )
-    peak, n = c["peak_rss_mb"], c["articles_attempted"]
+    pss, rss = c["peak_tree_pss_mb"], c["peak_tree_rss_mb"]
+    label = f"  peak memory, all processes ({n:,} articles)"
+    value = f"{_num(pss, 'MB')} PSS ({_num(rss, 'MB')} RSS summed)"
     target = f"< {PEAK_MB:g} MB at {PEAK_AT_ARTICLES:,}"
     if n >= PEAK_AT_ARTICLES:
-        rows.append(
-            Row(
-                "cold",
-                f"  peak RSS ({n:,} articles)",
-                _num(peak, "MB"),
-                target,
-                _num(peak / PEAK_MB),
-                _verdict(peak < PEAK_MB),
-            )
-        )
+        rows.append(Row("cold", label, value, target, _num(pss / PEAK_MB), _verdict(pss < PEAK_MB)))
     else:
+        rows.append(Row("cold", label, value))
+    return rows
+
+
+def mixed_rows(m: dict[str, Any]) -> list[Row]:
+    every, relevant = m["all"], m["relevant"]
+    rows = []
+    for run in (every, relevant):
         rows.append(
             Row(
-                "cold",
-                f"  peak RSS ({n:,} articles)",
-                _num(peak, "MB"),
-                target,
-                "",
-                f"n/a (--articles {PEAK_AT_ARTICLES})",
+                "mixed",
+                f"general feed, {run['items']} items ({run['about_the_story']} about the story), "
+                f"fetch = {run['fetch']!r}",
+                f"{_num(run['wall_s'], 's')}, {run['articles_fetched']} pages fetched",
             )
         )
+    saved = 1 - relevant["wall_s"] / every["wall_s"]
+    pages_saved = 1 - relevant["articles_fetched"] / max(1, every["articles_fetched"])
+    rows.append(
+        Row(
+            "mixed",
+            "  saved by fetch = 'relevant'",
+            f"{saved:.0%} of the time, {pages_saved:.0%} of the pages",
+        )
+    )
     return rows
 
 
@@ -115,7 +125,17 @@ def prime_rows(p: dict[str, Any]) -> list[Row]:
 
 
 def warm_rows(w: dict[str, Any], results: dict[str, Any]) -> list[Row]:
-    rows = [Row("warm", "watcher --version (start-up alone)", _num(w["startup_s"], "s"))]
+    startup = w["startup_s"]
+    rows = [
+        Row(
+            "warm",
+            "watcher --version (start-up)",
+            _num(startup, "s"),
+            f"<= {STARTUP_SECONDS:g} s",
+            _num(startup / STARTUP_SECONDS),
+            _verdict(startup <= STARTUP_SECONDS),
+        )
+    ]
     urlwatch = results.get("urlwatch") or {}
     for key in ("warm_304", "warm_200"):
         pass_ = w[key]
@@ -125,30 +145,28 @@ def warm_rows(w: dict[str, Any], results: dict[str, Any]) -> list[Row]:
                 "warm",
                 f"watcher check, {pass_['sources']} sources, server {pass_['server']}",
                 _num(wall, "s"),
-                f"<= {WARM_SECONDS:g} s",
-                _num(wall / WARM_SECONDS),
-                _verdict(wall <= WARM_SECONDS),
             )
         )
-        rows.append(Row("warm", "  sources per second", _num(pass_["sources_per_s"], "sources/s")))
         theirs = _get(urlwatch, key, "wall_s")
         if theirs:
-            ratio = theirs / wall
+            ratio = wall / theirs
             rows.append(
                 Row(
                     "warm",
-                    "  urlwatch warm time / watcher's",
+                    f"  vs urlwatch on the same URLs ({_num(theirs, 's')})",
                     _num(ratio, "x"),
-                    f">= {WARM_VS_URLWATCH:g}x",
+                    f"<= {WARM_VS_URLWATCH:g}x",
                     _num(ratio / WARM_VS_URLWATCH),
-                    _verdict(ratio >= WARM_VS_URLWATCH),
+                    _verdict(ratio <= WARM_VS_URLWATCH),
                 )
             )
     return rows
 
 
 def facts_rows(f: dict[str, Any], results: dict[str, Any]) -> list[Row]:
-    per_article = _get(results, "cold", "per_article_ms")
+    # The largest cold pass: its time per article is the steadiest.
+    passes = _get(results, "cold", "passes") or []
+    per_article = passes[-1]["per_article_ms"] if passes else None
     rows = []
     labels = {
         "pages": "bench pages (as extracted)",
@@ -182,13 +200,13 @@ def memory_rows(m: dict[str, Any]) -> list[Row]:
     return [
         Row(
             "memory",
-            f"{m['passes']} in-process passes, {m['sources']} sources, server {m['server']}",
+            f"daemon pass in one process, {m['sources']} sources, server {m['server']}",
             _num(pass_s, "s/pass"),
-            f"<= {WARM_SECONDS:g} s",
-            _num(pass_s / WARM_SECONDS),
-            _verdict(pass_s <= WARM_SECONDS),
+            f"<= {DAEMON_PASS_SECONDS:g} s",
+            _num(pass_s / DAEMON_PASS_SECONDS),
+            _verdict(pass_s <= DAEMON_PASS_SECONDS),
         ),
-        Row("memory", "  RSS after pass 1 -> last", rss),
+        Row("memory", f"  RSS after pass 1 -> pass {m['passes']}", rss),
         Row("memory", "  RSS growth per pass, all", _num(m["rss_growth_kb_per_pass"], "kB/pass")),
         Row(
             "memory",
@@ -229,6 +247,7 @@ Builder = Callable[[dict[str, Any], dict[str, Any]], list[Row]]
 BUILDERS: dict[str, Builder] = {
     "raw": lambda r, _: raw_rows(r),
     "cold": cold_rows,
+    "mixed": lambda m, _: mixed_rows(m),
     "prime": lambda p, _: prime_rows(p),
     "warm": warm_rows,
     "facts": facts_rows,

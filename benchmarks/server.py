@@ -123,6 +123,58 @@ class StaticSite:
         return self.pages[self.page_index(feed, item)].html
 
 
+# Titles of items about the story: the seed articles' (seeds/manifest.toml).
+STORY_TITLES = (
+    "US troops to leave Niger by September 15",
+    "Russian forces enter base housing US troops in Niger",
+    "Pentagon and Niger agree on withdrawal of American forces",
+)
+
+
+@dataclass
+class MixedSite:
+    """One general news feed of ``items`` real pages: item ``i`` is about the story
+    (a seed's title) when ``i % every == 0``, about something else otherwise (the
+    page's own title, taken from the page)."""
+
+    name: str
+    items: int
+    every: int
+    pages: list[Page]
+
+    @property
+    def relevant(self) -> list[int]:
+        return [i for i in range(self.items) if i % self.every == 0]
+
+    def _title(self, item: int) -> str:
+        if item % self.every == 0:
+            return STORY_TITLES[item // self.every % len(STORY_TITLES)]
+        found = _TITLE.search(self.pages[item % len(self.pages)].html)
+        title = found.group(1).decode("utf-8", "replace").strip() if found else ""
+        return " ".join(title.split())[:150] or f"Item {item}"
+
+    def feed_items(self, feed: int) -> list[Item] | None:
+        if feed != 0:
+            return None
+        return [
+            Item(
+                guid=f"{self.name}-{i}",
+                title=self._title(i),
+                path=f"/{self.name}/article/0/{i}.html",
+                published=EPOCH - timedelta(minutes=i),
+            )
+            for i in range(self.items)
+        ]
+
+    def article(self, feed: int, item: int) -> bytes | None:
+        if feed != 0 or not 0 <= item < self.items:
+            return None
+        return self.pages[item % len(self.pages)].html
+
+
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
 @dataclass
 class GrowingSite:
     """Feeds that publish a new item every ``every`` seconds, showing the latest ``window``."""

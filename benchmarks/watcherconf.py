@@ -22,6 +22,9 @@ class SourceSpec:
     name: str
     url: str
     interval: str = "15m"
+    # The generated feeds' titles name nothing of the story: "relevant" would fetch
+    # none of their pages (the mixed-feed section measures what it saves).
+    fetch: str = "all"
 
 
 def _value(value: object) -> str:
@@ -45,7 +48,10 @@ def write_config(
     lines += ["", "[articles]", f"max_per_source = {max(200, max_per_source)}"]
     for source in sources:
         lines += ["", "[[sources]]"]
-        lines += [f"{key} = {_value(getattr(source, key))}" for key in ("name", "url", "interval")]
+        lines += [
+            f"{key} = {_value(getattr(source, key))}"
+            for key in ("name", "url", "interval", "fetch")
+        ]
     path = folder / "watcher.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
