@@ -13,6 +13,11 @@ from tests.support.loopback import LoopbackServer
 from tests.support.webview import ARTIFACTS, Replay, Served, replay, written_artifacts
 from watcher.cli.main import main
 
+# `watcher` imports its commands once the arguments are parsed. Imported here, before
+# any test freezes time: pydantic models first built under freezegun see its FakeDate
+# in place of datetime.date and cannot be built.
+import watcher.cli.commands  # noqa: F401
+
 
 @pytest.fixture
 def server() -> Iterator[LoopbackServer]:

@@ -996,6 +996,34 @@ class Store:
             ],
         )
 
+    def sources_with_pending(
+        self, names: list[str], max_attempts: int, revisits_due: datetime | None = None
+    ) -> set[str]:
+        """Which of these sources have items whose article is still to be fetched, or
+        (given ``revisits_due``) articles due a revisit by then."""
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(names), 500):
+                chunk = names[start : start + 500]
+                query = (
+                    select(items.c.source)
+                    .where(
+                        items.c.source.in_(chunk),
+                        items.c.state == ItemState.PENDING,
+                        items.c.attempts < max_attempts,
+                    )
+                    .distinct()
+                )
+                found.update(conn.execute(query).scalars())
+                if revisits_due is not None:
+                    query = (
+                        select(articles.c.source)
+                        .where(articles.c.source.in_(chunk), articles.c.revisit_at <= revisits_due)
+                        .distinct()
+                    )
+                    found.update(conn.execute(query).scalars())
+        return found
+
     def pending_items(self, source: str, max_attempts: int, limit: int) -> list[PendingItem]:
         """Items whose article is still to be fetched, oldest first."""
         with self.engine.connect() as conn:

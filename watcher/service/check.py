@@ -295,6 +295,9 @@ class Checker:
         self._quiet_writer: asyncio.Task[None] | None = None
         self._feeds_to_read = 0
         self._feeds_read = asyncio.Event()
+        # Sources with articles to fetch again (earlier failures, or revisits due), read
+        # once per pass.
+        self._with_pending: set[str] = set()
 
     async def run(
         self, sources: list[Source] | None = None, *, fetcher: Fetcher | None = None
@@ -318,6 +321,12 @@ class Checker:
                     fetcher = await stack.enter_async_context(Fetcher(self.config.http))
                 states = await self._reading(
                     self.store.source_states, {s.name: s.url for s in sources}
+                )
+                self._with_pending = await self._reading(
+                    self.store.sources_with_pending,
+                    [s.name for s in sources],
+                    self.config.articles.max_attempts,
+                    utcnow() if self.config.articles.revisit > 0 else None,
                 )
                 self._feeds_to_read = len(sources)
                 self._feeds_read = asyncio.Event()
@@ -569,6 +578,8 @@ class Checker:
     async def _fetch_articles(self, fetcher: Fetcher, fetched: _Fetched) -> None:
         """Fetch and read the source's articles, then revisit the ones due, until its
         deadline; the rest wait."""
+        if not fetched.new_items and fetched.source.name not in self._with_pending:
+            return
         pending = await self._reading(self._to_fetch, fetched)
         room = self.config.articles.max_per_source - len(pending)
         revisits = await self._reading(self._due_revisits, fetched, room)
