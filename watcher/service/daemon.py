@@ -301,7 +301,12 @@ class Service:
         """One source's pass. Errors stay in the report; the job never raises them on."""
         prepared, fetcher = self.prepared, self.network.fetcher
         checker = Checker(
-            prepared.config, self.store, stories=prepared.stories, readers=prepared.readers
+            prepared.config,
+            self.store,
+            stories=prepared.stories,
+            readers=prepared.readers,
+            # The log says what a poll found; no article's text need outlive its storing.
+            keep_text=False,
         )
         report = self.network.run(checker.run([source], fetcher=fetcher))
         if report.changes:
