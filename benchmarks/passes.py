@@ -2,7 +2,7 @@
 
 The driver (:func:`measure_passes`) starts ``python -m benchmarks.passes`` as a
 child, so the figures are watcher's alone and not the benchmark's. The child
-sets up what ``watcher run`` sets up once (the prepared topic, baseline and
+sets up what ``watcher run`` sets up once (the prepared stories and
 readers, the network loop with its one fetcher) and polls every source in one
 pass, over and over, against feeds with nothing new, as the daemon's poll
 jobs do; it samples its RSS and open files every few passes, and prints what
@@ -57,8 +57,7 @@ def run_passes(config_path: Path, passes: int, every: int) -> dict[str, Any]:
             checker = Checker(
                 config,
                 store,
-                topic=prepared.topic,
-                baseline=prepared.baseline,
+                stories=prepared.stories,
                 readers=prepared.readers,
                 keep_text=False,
             )
