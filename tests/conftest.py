@@ -8,15 +8,14 @@ from typing import Any
 
 import pytest
 
-from tests.support.hostile import WATCHER_DIR, RawServer, serve_good, stored, write_config
-from tests.support.loopback import LoopbackServer
-from tests.support.webview import ARTIFACTS, Replay, Served, replay, written_artifacts
-from watcher.cli.main import main
-
 # `watcher` imports its commands once the arguments are parsed. Imported here, before
 # any test freezes time: pydantic models first built under freezegun see its FakeDate
 # in place of datetime.date and cannot be built.
 import watcher.cli.commands  # noqa: F401
+from tests.support.hostile import WATCHER_DIR, RawServer, serve_good, stored, write_config
+from tests.support.loopback import LoopbackServer
+from tests.support.webview import ARTIFACTS, Replay, Served, replay, written_artifacts
+from watcher.cli.main import main
 
 
 @pytest.fixture
