@@ -69,8 +69,10 @@ T = TypeVar("T")
 # Articles fetched or being read at once: enough to keep the network and every
 # reader busy, few enough that memory does not grow with the size of a pass.
 MIN_IN_FLIGHT = 16
-# How long sources that gave nothing new wait for others to be recorded with them.
+# How long sources that gave nothing new wait for others to be recorded with them:
+# while others keep joining (within QUIET_LINGER of each other), up to QUIET_HOLD.
 QUIET_LINGER = 0.5
+QUIET_HOLD = 2.0
 
 
 @dataclass
@@ -445,12 +447,21 @@ class Checker:
             self._feeds_read.set()
 
     async def _write_quiet(self) -> None:
+        loop = asyncio.get_running_loop()
         while self._quiet:
-            # Wait for the other feeds (a warm pass: all of them answer within moments),
-            # but never long: a slow feed must not hold the others' health alerts.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(QUIET_LINGER):
-                    await self._feeds_read.wait()
+            # Wait for the other feeds (a warm pass: all of them answer within moments,
+            # but on a busy machine they trickle in), but never long: a slow feed must
+            # not hold the others' health alerts.
+            held_until = loop.time() + QUIET_HOLD
+            waited_for = -1
+            while len(self._quiet) != waited_for and not self._feeds_read.is_set():
+                waited_for = len(self._quiet)
+                left = held_until - loop.time()
+                if left <= 0:
+                    break
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(min(QUIET_LINGER, left)):
+                        await self._feeds_read.wait()
             batch, self._quiet = self._quiet, []
             try:
                 await self._writing(self._record_quiet, [fetched for fetched, _ in batch])
