@@ -449,6 +449,8 @@ def _correct(
                 f"{corrected.key} is now {value_text(corrected.fact)}"
             )
         if action == "reject" and not args.no_send:
+            from watcher.alerts.notify import Dispatcher
+
             with Dispatcher(config, store, _renderer(config)) as dispatcher:
                 dispatch = dispatcher.send_due()
             result["alerts"] = dispatch.to_json()
