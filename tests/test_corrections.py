@@ -67,7 +67,8 @@ def write_config(tmp_path: Path, server: LoopbackServer, pins: str = "") -> Path
         "[notify]\nretry_backoff = 60\n"
         f'[notify.slack]\nwebhook_env = "{WEBHOOK_ENV}"\nimmediate = "all"\ntimeout = 2\n'
         + (f"[facts.pins]\n{pins}" if pins else "")
-        + f'\n[[sources]]\nname = "wire"\nurl = "{server.url("/feed.xml")}"\n'
+        # Made-up titles: every item is fetched (see test_relevance.py for the pre-filter).
+        + f'\n[[sources]]\nname = "wire"\nurl = "{server.url("/feed.xml")}"\nfetch = "all"\n'
     )
     return config
 

@@ -31,6 +31,8 @@ def write_config(tmp_path: Path, *sources: dict[str, str], **articles: str) -> P
     if articles:
         lines.append("[articles]\n" + "\n".join(f"{k} = {v}" for k, v in articles.items()))
     for source in sources:
+        # Made-up titles: every item is fetched (see test_relevance.py for the pre-filter).
+        source = {"fetch": "all", **source}
         lines.append("[[sources]]\n" + "\n".join(f'{k} = "{v}"' for k, v in source.items()))
     config = tmp_path / "watcher.toml"
     config.write_text("\n".join(lines) + "\n")

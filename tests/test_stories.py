@@ -81,7 +81,9 @@ def two_story_config(
         + '\n[[stories]]\nname = "chad"\ntopic = "chad/topic.toml"\nseeds = "chad/seeds"\n'
         + ('channels = ["email"]\n' if smtp_port is not None else "")
         + extra
-        + f'\n[[sources]]\nname = "wire"\nurl = "{feed}"\n'
+        # Items titled by their slug: every item is fetched (test_relevance.py has the
+        # pre-filter with several stories).
+        + f'\n[[sources]]\nname = "wire"\nurl = "{feed}"\nfetch = "all"\n'
     )
     return config
 
@@ -274,7 +276,7 @@ def test_two_stories_seeing_the_same_change_are_two_atom_entries(
         '[notify]\natom = "changes.atom"\n'
         '[[stories]]\nname = "niger"\ntopic = "niger-us-withdrawal"\n'
         '[[stories]]\nname = "niger-desk"\ntopic = "niger-us-withdrawal"\n'
-        f'[[sources]]\nname = "wire"\nurl = "{feed}"\n'
+        f'[[sources]]\nname = "wire"\nurl = "{feed}"\nfetch = "all"\n'
     )
     report = check(config, capsys)
     seen: dict[tuple[str, str, str], set[str]] = {}

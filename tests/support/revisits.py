@@ -48,6 +48,7 @@ def make_config(folder: Path, server: LoopbackServer, **articles: str) -> Path:
         f"[articles]\n{settings}"
         '[notify]\natom = "changes.atom"\n'
         f'[notify.slack]\nwebhook_env = "{WEBHOOK_ENV}"\nimmediate = "all"\ndigest = "none"\n'
-        f'[[sources]]\nname = "wire"\nurl = "{server.url("/feed.xml")}"\n'
+        # Made-up titles: every item is fetched (see test_relevance.py for the pre-filter).
+        f'[[sources]]\nname = "wire"\nurl = "{server.url("/feed.xml")}"\nfetch = "all"\n'
     )
     return config
