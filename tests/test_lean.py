@@ -48,6 +48,7 @@ def loaded_after(argv: list[str], cwd: Path) -> tuple[int, list[str]]:
     return code, loaded
 
 
+@pytest.mark.slow
 def test_a_pass_where_every_feed_answers_304_imports_no_extractor_nor_templates(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -102,6 +103,7 @@ def test_templates_load_when_there_is_something_to_send_and_a_broken_one_stops_i
     store.close()
 
 
+@pytest.mark.slow
 def test_sources_with_nothing_new_are_recorded_in_one_transaction(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -77,6 +77,7 @@ def check(config: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tupl
     return code, capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_by_default_only_items_that_name_the_story_are_downloaded(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -113,6 +114,7 @@ def test_by_default_only_items_that_name_the_story_are_downloaded(
     assert "1 new item(s) not fetched: they name nothing of the story" in out
 
 
+@pytest.mark.slow
 def test_fetch_all_downloads_every_item(
     tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -94,6 +94,7 @@ def test_retired_readers_finish_a_pass_in_threads() -> None:
         readers.close()
 
 
+@pytest.mark.slow
 def test_articles_are_read_in_a_thread_until_the_workers_have_started() -> None:
     """A large pass does not wait for the fork server: its first articles are read in
     the owner while the workers start in the background."""
