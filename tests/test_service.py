@@ -79,6 +79,7 @@ def _blocked_signals(task: Path) -> int:
     return int(re.search(r"^SigBlk:\s*([0-9a-f]+)$", status, re.M).group(1), 16)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
 def test_every_daemon_thread_blocks_the_signals_it_waits_for(
     tmp_path: Path, server: LoopbackServer, notify_socket
