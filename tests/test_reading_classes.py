@@ -113,6 +113,31 @@ def test_some_troops_leaving_before_the_deadline_still_name_the_deadline() -> No
     assert statuses(text, DEADLINE) == {"2024-09-15"}
 
 
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Protesters are calling for the US military to start withdrawing in August "
+        "and to leave by September 15.",
+        "Lawmakers keep pushing for the US military to start withdrawing in August "
+        "and to leave by September 15.",
+    ],
+)
+def test_one_party_wanting_another_to_leave_is_no_decision(sentence: str) -> None:
+    found = read(sentence)
+    assert WITHDRAWAL not in found and DEADLINE not in found, found
+
+
+def test_a_plan_aiming_for_a_date_is_still_a_plan() -> None:
+    text = "The US military's roadmap aims for all US troops to leave Niger by September 15."
+    assert statuses(text, DEADLINE) == {"2024-09-15"}
+
+
+def test_a_second_infinitive_shares_the_first_ones_governor() -> None:
+    text = "The US agreed to start withdrawing in August and to leave Niger by September 15."
+    found = read(text)
+    assert found[WITHDRAWAL] == {"agreed"} and found[DEADLINE] == {"2024-09-15"}
+
+
 def test_a_deadline_said_to_be_unlikely_is_none() -> None:
     text = "Officials say that withdrawing the last US troops from Niger by August 1 is unlikely."
     assert statuses(text, DEADLINE) == set()

@@ -280,6 +280,31 @@ _FUTURE_TIMES = (
 )
 
 
+def _wisher_for(tokens: list[Token], i: int, clause: Clause) -> int | None:
+    """The word wanting in "<wants> for <someone> to <act>", where "for" opens the
+    infinitive's own subject a few words before ``i``."""
+    for j in range(i, max(clause.start - 1, i - 9), -1):
+        if tokens[j].is_word("for") and j - 1 >= clause.start:
+            before = tokens[j - 1]
+            if before.tag is not Tag.WORD or before.low not in _WISHING | _AIMING:
+                return None
+            if before.low in _AIMING and not (j >= 2 and tokens[j - 2].tag is Tag.NAME):
+                return None  # "the roadmap aims for troops to leave": a plan's aim
+            return j - 1
+    return None
+
+
+_AIMING = frozenset({"aim", "aims", "aimed", "aiming"})  # a wish when a party aims
+_WISHING = frozenset(
+    {
+        *("push", "pushes", "pushed", "pushing", "press"),
+        *("presses", "pressed", "pressing", "call", "calls", "called", "calling", "lobby"),
+        *("lobbied", "lobbying", "ask", "asks", "asked", "asking", "wait", "waiting", "hope"),
+        *("hopes", "hoped", "hoping", "pressure", "demand", "demands", "appeal", "appealed"),
+    }
+)
+
+
 def _infinitive_before(tokens: list[Token], clause: Clause, index: int) -> int | None:
     """The "to" of an infinitive earlier in the clause ("to end X and withdraw")."""
     for j in range(index - 1, max(clause.start, index - 8) - 1, -1):
@@ -323,6 +348,16 @@ def _governed(tokens: list[Token], before_to: int, clause: Clause) -> ClauseAspe
         or tokens[i].tag is Tag.DATE
     ):
         i -= 1
+    if i > clause.start and tokens[i].is_word("and"):
+        # "to start withdrawing ... and to end its mission": the first one's governor.
+        partner = _infinitive_before(tokens, clause, i)
+        if partner is not None:
+            return _governed(tokens, partner - 1, clause)
+    wisher = _wisher_for(tokens, i, clause) if i >= clause.start else None
+    if wisher is not None:
+        # "Iraq aims for the coalition to leave", "pushing for US troops to go": one
+        # party wants another to act, which is not yet decided.
+        return ClauseAspect(Aspect.PROPOSED, f"after '{tokens[wisher].low} for'")
     if i < clause.start or tokens[i].tag is not Tag.WORD:
         return ClauseAspect(Aspect.PLANNED, "infinitive")
     word = tokens[i].low
