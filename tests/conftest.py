@@ -14,6 +14,7 @@ import pytest
 import watcher.cli.commands  # noqa: F401
 from tests.support.hostile import WATCHER_DIR, RawServer, serve_good, stored, write_config
 from tests.support.loopback import LoopbackServer
+from tests.support.pgcluster import TEMPLATE, Cluster, Unavailable
 from tests.support.webview import ARTIFACTS, Replay, Served, replay, written_artifacts
 from watcher.cli.main import main
 
@@ -25,6 +26,48 @@ def server() -> Iterator[LoopbackServer]:
         yield srv
     finally:
         srv.stop()
+
+
+# -- the state database: SQLite, and PostgreSQL where one can be started ------------
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    """A throw-away PostgreSQL server for the session, with a template database at the
+    current schema; the tests that need it are skipped, saying why, where none can run."""
+    try:
+        cluster = Cluster.start_new()
+    except Unavailable as exc:
+        pytest.skip(f"PostgreSQL: {exc}")
+    try:
+        from watcher.store import open_store
+
+        with cluster.connect() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}"')
+            conn.execute(f'CREATE DATABASE "{TEMPLATE}"')
+        open_store(cluster.url(TEMPLATE)).close()
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture
+def postgres_url(postgres: Cluster) -> Iterator[str]:
+    """A database of its own on the session's server, at the current schema."""
+    name = postgres.create_database(template=TEMPLATE)
+    yield postgres.url(name)
+    postgres.drop_database(name)
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)],
+)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The state database's URL, once for each backend: an SQLite file, a PostgreSQL
+    database at the current schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/state.db"
+    return request.getfixturevalue("postgres_url")
 
 
 # -- the web view's tests: one replayed database, served once per session --------------

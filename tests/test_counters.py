@@ -11,24 +11,6 @@ from watcher.counters import Counter, Tally, read_totals
 from watcher.store import SCHEMA_VERSION, StoreError, open_store
 
 
-def test_a_schema_1_database_gains_the_counters(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/w.db"
-    open_store(url).close()
-    with sqlite3.connect(tmp_path / "w.db") as conn:  # as watcher before the counters left it
-        conn.execute("DROP TABLE counters")
-        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
-    store = open_store(url)
-    assert store.schema_version() == SCHEMA_VERSION
-    with store.transaction() as conn:
-        tally = Tally()
-        tally.add(Counter.POLLS, source="wire", outcome="new")
-        tally.write(conn)
-    totals, _ = read_totals(store)
-    assert [(t.name, t.labels, t.value) for t in totals] == [
-        ("watcher_polls", {"outcome": "new", "source": "wire"}, 1.0)
-    ]
-
-
 def test_totals_add_up_across_transactions_and_processes(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/w.db"
     first, second = open_store(url), open_store(url)

@@ -44,7 +44,6 @@ from sqlalchemy import (
     event,
     func,
     insert,
-    inspect,
     select,
     update,
 )
@@ -71,6 +70,14 @@ class StoreError(Exception):
 
 class StoreGone(StoreError):
     """The SQLite file was deleted or replaced while it was open: stop using it."""
+
+
+class _NothingYet(Exception):
+    """A database server's database where watcher has made nothing yet (read-only open)."""
+
+
+class StoreUnavailable(StoreError):
+    """The database server cannot be reached (down, restarting, the network): wait for it."""
 
 
 metadata = MetaData()
@@ -255,70 +262,58 @@ counters = Table(
     Column("value", Float, nullable=False, default=0.0),
 )
 
-SCHEMA_VERSION = 4
+# Several workers sharing one database (PostgreSQL; SQLite on one machine works the
+# same way). Each source's next turn, and the lease of the worker polling it now:
+# a worker claims due sources, and a poll is recorded only while its claim holds.
+schedule = Table(
+    "schedule",
+    metadata,
+    Column("source", String, primary_key=True),
+    Column("interval", Float, nullable=False),
+    # The turn this due time belongs to (without jitter): turns follow each other
+    # at the interval, whoever polls and however long a poll takes.
+    Column("turn_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False, index=True),
+    # The worker polling it now, until when (renewed by its heartbeat).
+    Column("worker", String, index=True),
+    Column("lease_until", DateTime(timezone=True)),
+    # Counts claims: a poll records its results only if no later claim was made.
+    Column("claims", Integer, nullable=False, server_default="0"),
+    Column("last_worker", String),
+    Column("last_polled", DateTime(timezone=True)),
+)
 
+# Each `watcher run` that has used the database: its heartbeat, and what it says of
+# itself for `watcher status` (JSON).
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("name", String, nullable=False),
+    Column("host", String, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+    Column("stopped_at", DateTime(timezone=True)),
+    # Its sources are taken over this long after its last heartbeat.
+    Column("lease_seconds", Float, nullable=False),
+    Column("info", Text, nullable=False),
+)
 
-def _migrate_to_1(conn: Connection) -> None:
-    # A new database gets today's tables at once; the later steps find their work done.
-    metadata.create_all(conn)
+# Per-host politeness shared by every worker: when the next request to a host may
+# start (http.per_host_delay after the last one, whoever sent it).
+host_turns = Table(
+    "host_turns",
+    metadata,
+    Column("host", String, primary_key=True),
+    Column("next_at", DateTime(timezone=True), nullable=False),
+)
 
-
-def _migrate_to_2(conn: Connection) -> None:
-    counters.create(conn, checkfirst=True)
-
-
-def _migrate_to_3(conn: Connection) -> None:
-    """Stories: observations, knowledge and changes say which story they belong to.
-
-    Rows from before are marked :data:`LEGACY_STORY` until a config's first
-    story adopts them. Knowledge is keyed by story and fact (two stories may
-    track the same key), so its table is copied into the new shape; a change's
-    identity starts with its story.
-    """
-    columns = {c["name"] for c in inspect(conn).get_columns("observations")}
-    if "story" not in columns:
-        for table in ("observations", "changes"):
-            conn.exec_driver_sql(
-                f"ALTER TABLE {table} ADD COLUMN story VARCHAR NOT NULL DEFAULT ''"
-            )
-        conn.execute(update(changes).values(identity="|" + changes.c.identity))
-        # Plain SQL: an Index object made here would join the table's metadata for good.
-        conn.exec_driver_sql("CREATE INDEX ix_changes_story_key ON changes (story, key)")
-        rebuilt = _knowledge_table("knowledge_v3", MetaData())
-        rebuilt.create(conn)
-        conn.exec_driver_sql(
-            "INSERT INTO knowledge_v3 (story, key, data, updated_at) "
-            "SELECT '', key, data, updated_at FROM knowledge"
-        )
-        conn.exec_driver_sql("DROP TABLE knowledge")
-        conn.exec_driver_sql("ALTER TABLE knowledge_v3 RENAME TO knowledge")
-    corrections.create(conn, checkfirst=True)
-
-
-def _migrate_to_4(conn: Connection) -> None:
-    """Sites' feeds and article revisits: columns that a database made at version 1, 2
-    or 3 lacks (one made now has them from ``create_all``)."""
-    for table in (sources, articles):
-        present = {column["name"] for column in inspect(conn).get_columns(table.name)}
-        for column in table.columns:
-            if column.name in present:
-                continue
-            kind = column.type.compile(dialect=conn.dialect)
-            default = " NOT NULL DEFAULT 0" if not column.nullable else ""
-            conn.exec_driver_sql(
-                f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}{default}"
-            )
-    conn.execute(
-        update(articles)
-        .where(articles.c.first_fetched.is_(None))
-        .values(first_fetched=articles.c.fetched_at)
-    )
-    for index in articles.indexes:
-        index.create(conn, checkfirst=True)
-
-
-# Index i upgrades a database at version i to version i + 1.
-MIGRATIONS = [_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4]
+# The schema version this watcher writes: the newest migration in watcher/migrations.
+SCHEMA_VERSION = 5
+# PostgreSQL: the advisory lock that a writing transaction holds, as SQLite's BEGIN
+# IMMEDIATE holds its write lock (see Store.transaction).
+WRITE_LOCK = 0x77617463
 
 
 def utcnow() -> datetime:
@@ -552,6 +547,30 @@ def _on_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _on_begin_server(conn: Connection) -> None:
+    # PostgreSQL: a writing transaction holds one advisory lock until it ends, so
+    # writers from every worker take turns as SQLite's do, and what a transaction
+    # reads before it writes (knowledge it folds into, an alert it may queue) is
+    # what the one before it left. Claims, heartbeats and host turns are built for
+    # concurrency (row locks, SKIP LOCKED) and do not take it.
+    if conn.get_execution_options().get("immediate", False):
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+
+
+def _server_unreachable(context: ExceptionContext) -> bool:
+    """Whether a database server error means the server is away, not that a statement
+    was wrong: a lost connection, a refused one, a server shutting down or starting."""
+    if context.is_disconnect:
+        return True
+    import psycopg
+
+    errors = psycopg.errors
+    original = context.original_exception
+    if isinstance(original, errors.AdminShutdown | errors.CrashShutdown | errors.CannotConnectNow):
+        return True
+    return context.connection is None and isinstance(original, psycopg.OperationalError)
+
+
 def _on_connect_read_only(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -634,7 +653,11 @@ def _engine(url: str) -> Engine:
         except OSError as exc:
             raise StoreError(f"{path}: cannot create the state directory: {exc.strerror}") from None
     try:
-        engine = create_engine(url)
+        if parsed.get_backend_name() == "sqlite":
+            engine = create_engine(url)
+        else:
+            # A connection broken while the server was away is replaced on next use.
+            engine = create_engine(url, pool_pre_ping=True)
     except ImportError as exc:
         raise StoreError(
             f"{display_url(url)}: cannot open state database: the {parsed.drivername} driver "
@@ -643,6 +666,8 @@ def _engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _on_connect)
         event.listen(engine, "begin", _on_begin)
+    else:
+        event.listen(engine, "begin", _on_begin_server)
     return engine
 
 
@@ -659,9 +684,11 @@ class Store:
     it (for ``watcher status`` and ``facts`` run by a user who may only read).
     """
 
-    def __init__(self, url: str, *, read_only: bool = False) -> None:
+    def __init__(self, url: str, *, read_only: bool = False, upgrade: bool | None = None) -> None:
         self.url = url
         self.read_only = read_only
+        # The schema versions before and after opening (the same when nothing was done).
+        self.upgraded: tuple[int, int] = (SCHEMA_VERSION, SCHEMA_VERSION)
         self._writer: ThreadPoolExecutor | None = None
         self._writer_lock = threading.Lock()
         self._opening = True
@@ -672,8 +699,13 @@ class Store:
             self.engine = _engine(url)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "handle_error", self._on_error)
+            else:
+                event.listen(self.engine, "handle_error", self._on_server_error)
             try:
-                self._migrate()
+                if read_only:
+                    self._check_server_schema()
+                else:
+                    self._migrate(upgrade)
             except OperationalError as exc:
                 problem = " ".join(str(exc.orig).split())
                 raise StoreError(
@@ -751,26 +783,67 @@ class Store:
             hint = _hint(self._sqlite_path(), problem)
             raise StoreError(f"{self._where()}: {action}{problem}{hint}")
 
+    def _on_server_error(self, context: ExceptionContext) -> None:
+        """A database server that cannot be reached becomes one StoreUnavailable line."""
+        if _server_unreachable(context):
+            problem = " ".join(str(context.original_exception).split())
+            raise StoreUnavailable(f"{self._where()}: state database unreachable: {problem}")
+
     def _where(self) -> str:
         url = make_url(self.url)
         if url.get_backend_name() == "sqlite" and url.database:
             return url.database
         return display_url(self.url)
 
-    def _migrate(self) -> None:
+    def _migrate(self, upgrade: bool | None) -> None:
+        """Bring the schema up to date, or say in one line why not.
+
+        ``upgrade`` None: an SQLite file is upgraded as it is opened (one machine,
+        nothing to set up), and so is an empty database; an older PostgreSQL
+        schema is left to ``watcher db upgrade``, run once while no older worker
+        uses it. True: upgrade whatever the database.
+        """
+        from watcher import migrations
+
         with self.engine.execution_options(immediate=True).begin() as conn:
-            meta.create(conn, checkfirst=True)
-            row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
-            version = int(row[0]) if row else 0
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{self._where()}: state database is schema {version}, newer than this "
-                    f"watcher understands ({SCHEMA_VERSION}); upgrade watcher"
-                )
-            for step in MIGRATIONS[version:]:
-                step(conn)
-            if version != SCHEMA_VERSION:
-                self.put_meta(conn, "schema_version", str(SCHEMA_VERSION))
+            try:
+                version = migrations.current(conn)
+                automatic = self.engine.dialect.name == "sqlite" or version == 0
+                if version < SCHEMA_VERSION and not (upgrade or (upgrade is None and automatic)):
+                    raise StoreError(
+                        f"{self._where()}: state database is schema {version}, older than "
+                        f"this watcher's ({SCHEMA_VERSION}): run `watcher db upgrade` once "
+                        "(with the workers of the older watcher stopped)"
+                    )
+                self.upgraded = migrations.upgrade(conn, SCHEMA_VERSION)
+                before, after = self.upgraded
+                if 0 < before < after:
+                    log.info("%s: schema upgraded from %d to %d", self._where(), before, after)
+            except migrations.SchemaError as exc:
+                raise StoreError(f"{self._where()}: state database {exc}") from None
+
+    def _check_server_schema(self) -> None:
+        """For a reader of a database server: the schema must be this watcher's."""
+        from watcher import migrations
+
+        with self.engine.connect() as conn:
+            try:
+                version = migrations.current(conn)
+            except migrations.SchemaError as exc:
+                raise StoreError(f"{self._where()}: state database {exc}") from None
+        if version == 0:
+            self.engine.dispose()
+            raise _NothingYet
+        if version != SCHEMA_VERSION:
+            advice = (
+                "upgrade watcher"
+                if version > SCHEMA_VERSION
+                else "run `watcher db upgrade` (or start watcher once)"
+            )
+            raise StoreError(
+                f"{self._where()}: state database is schema {version}, and this watcher's is "
+                f"{SCHEMA_VERSION}: {advice}"
+            )
 
     @staticmethod
     def put_meta(conn: Connection, key: str, value: str) -> None:
@@ -1648,13 +1721,16 @@ def change_identity(story: str, identity: str) -> str:
     return f"{story}|{identity}"
 
 
-def open_store(url: str, *, read_only: bool = False) -> Store:
-    """The state database at ``url``; read-only, a missing SQLite file reads as empty."""
+def open_store(url: str, *, read_only: bool = False, upgrade: bool | None = None) -> Store:
+    """The state database at ``url``; read-only, a missing SQLite file (or a server's
+    database watcher has not used yet) reads as empty. ``upgrade``: see Store._migrate."""
     path = sqlite_path(url)
     if read_only and path is not None and not path.exists():
         return Store("sqlite://")
     try:
-        return Store(url, read_only=read_only)
+        return Store(url, read_only=read_only, upgrade=upgrade)
+    except _NothingYet:
+        return Store("sqlite://")
     except SQLAlchemyError as exc:
         cause = getattr(exc, "orig", None) or exc
         detail = " ".join(str(cause).split())

@@ -40,7 +40,7 @@ from watcher.logs import setup_logging
 from watcher.resources import resource_path
 from watcher.service.upkeep import prune_if_due, queue_due_digests
 from watcher.status import collect_status
-from watcher.store import Store, StoreError, open_store, sqlite_path, utcnow
+from watcher.store import Store, StoreError, display_url, open_store, sqlite_path, utcnow
 from watcher.terminal import ProgressLine, safe
 
 if TYPE_CHECKING:
@@ -629,6 +629,26 @@ def cmd_gc(args: argparse.Namespace, config: Config, out: TextIO) -> int:
     else:
         counts = ", ".join(f"{count} {table}" for table, count in removed.items())
         out.write(f"removed what was older than {before:%Y-%m-%d %H:%M} UTC: {counts}\n")
+    return EXIT_OK
+
+
+def cmd_db(args: argparse.Namespace, config: Config, out: TextIO) -> int:
+    """`db upgrade`: bring the schema (any backend) to this watcher's; says from which to which."""
+    url = config.database_url()
+    store = open_store(url, upgrade=True)
+    try:
+        before, after = store.upgraded
+    finally:
+        store.close()
+    report: dict[str, Any] = {"database": display_url(url), "from": before, "to": after}
+    if args.json:
+        _print_json(report, out)
+    elif before == after:
+        out.write(f"{report['database']}: schema {after}, nothing to do\n")
+    elif before == 0:
+        out.write(f"{report['database']}: created at schema {after}\n")
+    else:
+        out.write(f"{report['database']}: upgraded from schema {before} to {after}\n")
     return EXIT_OK
 
 

@@ -377,6 +377,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gc.set_defaults(handler="cmd_gc", needs_config=True)
 
+    db = commands.add_parser(
+        "db",
+        parents=common,
+        help="`db upgrade`: bring the state database's schema to this watcher's version",
+        description="Upgrade the state database's schema to this watcher's version, from any "
+        "earlier one (or create it in an empty database). An SQLite file is upgraded when "
+        "watcher opens it; a PostgreSQL database shared by several workers only by this "
+        "command, run once with the workers of the older watcher stopped, since they "
+        "cannot use the new schema.",
+    )
+    db.add_argument("action", choices=["upgrade"])
+    db.set_defaults(handler="cmd_db", needs_config=True)
+
     status = commands.add_parser(
         "status",
         parents=common,
