@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
 
 from tests.support.alerting import WEBHOOK_ENV, Webhook
 from tests.support.checks import EARLY_COMPLETION, FRANCE, HANDOVER, RESTATEMENT, feed, page
@@ -44,17 +45,38 @@ def serve(server: LoopbackServer) -> None:
     server.route("/dispatch.xml", feed(server.base_url, list(dispatch)))
 
 
-def make_config(folder: Path, server: LoopbackServer) -> Path:
+def make_config(folder: Path, server: LoopbackServer, database: str | None = None) -> Path:
+    """A config for a run of its own: an SQLite file in ``folder``, or ``database``."""
     folder.mkdir()
     config = folder / "watcher.toml"
+    state = f'url = "{database}"' if database else 'path = "state.db"'
     config.write_text(
-        '[state]\npath = "state.db"\n'
+        f"[state]\n{state}\n"
         "[http]\nallow_private_addresses = true\nper_host_delay = 0\nretries = 0\n"
         f'[notify.slack]\nwebhook_env = "{WEBHOOK_ENV}"\nimmediate = "all"\ndigest = "none"\n'
         f'[[sources]]\nname = "wire"\nurl = "{server.url("/wire.xml")}"\nfetch = "all"\n'
         f'[[sources]]\nname = "dispatch"\nurl = "{server.url("/dispatch.xml")}"\nfetch = "all"\n'
     )
     return config
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def new_database(request: pytest.FixtureRequest) -> Iterator[Callable[[], str | None]]:
+    """Gives a new, empty state database for each run: None for an SQLite file beside the
+    config, else a PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        yield lambda: None
+        return
+    cluster = request.getfixturevalue("postgres")
+    made: list[str] = []
+
+    def new() -> str:
+        made.append(cluster.create_database())
+        return cluster.url(made[-1])
+
+    yield new
+    for name in made:
+        cluster.drop_database(name)
 
 
 def check(config: Path, webhook: Webhook) -> subprocess.Popen[str]:
@@ -93,29 +115,42 @@ def _fact(data: dict) -> tuple:
     )
 
 
+def database_url(config: Path) -> str:
+    text = config.read_text()
+    found = re.search(r'^\[state\]\nurl = "(.*)"$', text, re.MULTILINE)
+    return found.group(1) if found else f"sqlite:///{config.parent / 'state.db'}"
+
+
 def state(config: Path) -> dict[str, object]:
-    with sqlite3.connect(config.parent / "state.db") as db:
-        assert db.execute("pragma integrity_check").fetchone() == ("ok",)
-        knowledge = {
-            key: _fact(json.loads(data))
-            for key, data in db.execute("select key, data from knowledge")
-        }
-        # Changes an older article, arriving later, redrew the path around (superseded)
-        # depend on arrival order; the path itself does not.
-        changes = db.execute(
-            "select identity, status from changes where status != 'superseded'"
-        ).fetchall()
-        return {
-            "articles": sorted(r[0] for r in db.execute("select url from articles")),
-            "changes": sorted(changes),
-            "knowledge": knowledge,
-            "alerts": sorted(
-                _news(*row) for row in db.execute("select channel, payload from alerts")
-            ),
-            "alert_states": dict(
-                db.execute("select idempotency_key, state from alerts").fetchall()
-            ),
-        }
+    url = database_url(config)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as db:
+            if url.startswith("sqlite"):
+                assert db.exec_driver_sql("pragma integrity_check").one() == ("ok",)
+            knowledge = {
+                key: _fact(json.loads(data))
+                for key, data in db.exec_driver_sql("select key, data from knowledge")
+            }
+            # Changes an older article, arriving later, redrew the path around (superseded)
+            # depend on arrival order; the path itself does not.
+            changes = db.exec_driver_sql(
+                "select identity, status from changes where status != 'superseded'"
+            ).all()
+            return {
+                "articles": sorted(r[0] for r in db.exec_driver_sql("select url from articles")),
+                "changes": sorted(tuple(row) for row in changes),
+                "knowledge": knowledge,
+                "alerts": sorted(
+                    _news(*row) for row in db.exec_driver_sql("select channel, payload from alerts")
+                ),
+                "alert_states": dict(
+                    tuple(row)
+                    for row in db.exec_driver_sql("select idempotency_key, state from alerts")
+                ),
+            }
+    finally:
+        engine.dispose()
 
 
 def _news(channel: str, payload: str) -> tuple:
@@ -126,10 +161,10 @@ def _news(channel: str, payload: str) -> tuple:
 
 
 def test_check_killed_at_random_moments_ends_like_an_uninterrupted_run(
-    tmp_path: Path, server: LoopbackServer, webhook: Webhook
+    tmp_path: Path, server: LoopbackServer, webhook: Webhook, new_database: Callable[[], str | None]
 ) -> None:
     serve(server)
-    reference_config = make_config(tmp_path / "reference", server)
+    reference_config = make_config(tmp_path / "reference", server, new_database())
     started = time.monotonic()
     settle(reference_config, webhook)
     full_run = time.monotonic() - started
@@ -140,7 +175,7 @@ def test_check_killed_at_random_moments_ends_like_an_uninterrupted_run(
     chance = random.Random(20240805)
     for attempt in range(8):
         start = len(webhook.posts)
-        config = make_config(tmp_path / f"run{attempt}", server)
+        config = make_config(tmp_path / f"run{attempt}", server, new_database())
         process = check(config, webhook)
         time.sleep(chance.uniform(0.2, full_run))
         process.send_signal(signal.SIGKILL)
@@ -159,10 +194,10 @@ def test_check_killed_at_random_moments_ends_like_an_uninterrupted_run(
 
 
 def test_two_checks_at_once_share_the_database_safely(
-    tmp_path: Path, server: LoopbackServer, webhook: Webhook
+    tmp_path: Path, server: LoopbackServer, webhook: Webhook, new_database: Callable[[], str | None]
 ) -> None:
     serve(server)
-    config = make_config(tmp_path / "both", server)
+    config = make_config(tmp_path / "both", server, new_database())
     first, second = check(config, webhook), check(config, webhook)
     for process in (first, second):
         _, err = process.communicate(timeout=60)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from freezegun import freeze_time
@@ -11,8 +11,11 @@ from watcher.store import Store, open_store
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return open_store(f"sqlite:///{tmp_path}/w.db")
+def store(db_url: str) -> Iterator[Store]:
+    """The outbox on each backend: an SQLite file, a PostgreSQL database."""
+    opened = open_store(db_url)
+    yield opened
+    opened.close()
 
 
 def add(store: Store, key: str = "change:1:email", at: datetime | None = None) -> bool:

@@ -53,9 +53,7 @@ def _as_owner() -> list[str]:
     try:
         pwd.getpwnam("postgres")
     except KeyError:
-        raise Unavailable(
-            "running as root and there is no 'postgres' user to own a cluster"
-        ) from None
+        raise Unavailable("as root, and no 'postgres' user to own a cluster") from None
     return ["runuser", "-u", "postgres", "--"]
 
 
