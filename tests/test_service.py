@@ -22,7 +22,7 @@ from tests.support import WATCHER
 from tests.support.checks import ARTICLE, rss, write_config
 from tests.support.daemon import Daemon, NotifyListener, fast_config, status, wait_for
 from tests.support.loopback import LoopbackServer, Response
-from watcher.service.daemon import jitter_for, poll_job_id
+from watcher.service.leases import jitter_for
 
 
 @pytest.fixture
@@ -142,13 +142,11 @@ def test_a_poll_still_running_is_skipped_in_plain_words(
     config.write_text(config.read_text().replace("read_timeout = 1\n", "read_timeout = 5\n"))
     daemon = Daemon(config, notify_socket.path)
     try:
-        wait_for(
-            lambda: "previous run is still going" in daemon.log.read_text(), 15, "a skipped turn"
-        )
+        wait_for(lambda: "skipped" in daemon.log.read_text(), 15, "a skipped turn")
     finally:
         code, err = daemon.stop()
     assert code == 0
-    assert "poll wire: the previous run is still going; skipped this turn" in err
+    assert re.search(r"poll wire: still running at its next turn; skipped (one|\d+) turns?", err)
     assert "maximum number of running instances" not in err
 
 
@@ -363,41 +361,6 @@ def test_status_shows_readable_times_and_no_schedule_for_a_stopped_daemon(
 def test_jitter_is_a_tenth_of_the_interval_capped_at_a_minute() -> None:
     assert jitter_for(30) == 3
     assert jitter_for(3600) == 60
-
-
-def test_scheduler_spreads_polls_and_never_overlaps(tmp_path: Path) -> None:
-    from freezegun import freeze_time
-
-    from watcher.config import load_config
-    from watcher.service.daemon import Service
-    from watcher.service.sdnotify import Notifier
-
-    config_path = tmp_path / "watcher.toml"
-    config_path.write_text(
-        '[state]\npath = "s.db"\n'
-        '[[sources]]\nname = "a"\nurl = "https://a.example/feed"\ninterval = "10m"\n'
-        '[[sources]]\nname = "b"\nurl = "https://b.example/feed"\ninterval = "1h"\n'
-        '[[sources]]\nname = "c"\nurl = "https://c.example/feed"\nenabled = false\n'
-    )
-    with freeze_time("2024-08-05 12:00:00"):
-        service = Service(str(config_path), load_config(config_path), Notifier(""))
-        service.scheduler.start(paused=True)
-        service._schedule_sources()
-        jobs = {job.id: job for job in service.scheduler.get_jobs()}
-        assert set(jobs) == {"poll:a", "poll:b"}
-        for job in jobs.values():
-            assert job.max_instances == 1 and job.coalesce
-            assert (
-                datetime(2024, 8, 5, 12, tzinfo=UTC)
-                <= job.next_run_time
-                <= datetime(2024, 8, 5, 12, 0, 5, tzinfo=UTC)
-            )
-        assert jobs["poll:a"].trigger.interval.total_seconds() == 600
-        assert jobs["poll:a"].trigger.jitter == 60
-        assert jobs["poll:a"].misfire_grace_time == 600
-        service.scheduler.shutdown(wait=False)
-        service.close()
-    assert poll_job_id(service.config.sources[0]) == "poll:a"
 
 
 def test_digest_jobs_fire_at_local_time_across_daylight_saving(tmp_path: Path) -> None:

@@ -402,8 +402,19 @@ class WebSettings(Strict):
         return self
 
 
+class DaemonSettings(Strict):
+    """How `watcher run` shares the work with other workers on the same database."""
+
+    # A worker's sources are taken over by the others this long after its last
+    # heartbeat (it beats several times within it).
+    lease: Duration = Field(default=30.0, ge=3.0, le=3600.0)
+    # Polls one worker runs at once; it claims due sources only while it has room.
+    polls_at_once: int = Field(default=16, gt=0, le=1000)
+
+
 class Config(Strict):
     state: StateSettings = StateSettings()
+    daemon: DaemonSettings = DaemonSettings()
     http: HttpSettings = HttpSettings()
     check: CheckSettings = CheckSettings()
     articles: ArticleSettings = ArticleSettings()

@@ -320,6 +320,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def db_clock(conn: Connection) -> datetime:
+    """Now, by the database server's clock when there is one, so that workers on
+    machines whose clocks differ agree on when a lease ran out or a turn came."""
+    if conn.dialect.name == "sqlite":
+        return utcnow()
+    now = aware(conn.execute(select(func.now())).scalar_one())
+    assert now is not None
+    return now
+
+
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -730,6 +740,12 @@ class Store:
     def _check_schema(self) -> None:
         """For a read-only store: the database must be one this watcher can read as it is."""
         with self.engine.connect() as conn:
+            made = conn.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+            ).first()
+            if made is None:  # a file being created right now: nothing in it yet
+                self.engine.dispose()
+                raise _NothingYet
             version = int(self.read_meta(conn, "schema_version") or 0)
         if version != SCHEMA_VERSION:
             newer = version > SCHEMA_VERSION
@@ -880,6 +896,11 @@ class Store:
                 self._check_same_file()
         except DatabaseError as exc:
             raise StoreError(f"{self._where()}: {exc.orig}") from None
+
+    def ping(self) -> None:
+        """Reach the database (StoreUnavailable when its server is away)."""
+        with self.engine.connect() as conn:
+            conn.execute(select(1))
 
     def close(self) -> None:
         with self._writer_lock:

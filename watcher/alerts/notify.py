@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import ssl
+import threading
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -32,7 +33,7 @@ from watcher.alerts.slack import build_alert_payload, build_digest_payloads, pos
 from watcher.config import AppriseChannel, Config, EmailChannel, Routing, SlackChannel
 from watcher.logs import redact, register_secret
 from watcher.models import AlertKind, AlertState, Digest, FactChange
-from watcher.store import Store, utcnow
+from watcher.store import Store, StoreError, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -268,6 +269,10 @@ class Dispatcher:
             backoff_max=notify.retry_max,
         )
         self._client = httpx.Client(follow_redirects=False)
+        # Alerts sent whose sending could not be recorded (the database was away): they
+        # are recorded first thing when it is back, never sent again.
+        self._unrecorded: list[tuple[OutgoingAlert, str | None]] = []
+        self._unrecorded_lock = threading.Lock()
         self.channels: dict[str, Channel] = {
             name: self._channel(name, routing) for name, routing in notify.channels().items()
         }
@@ -295,6 +300,7 @@ class Dispatcher:
     def send_due(self, now: datetime | None = None) -> DispatchReport:
         """Send every alert that is due; each is claimed first, so two senders never both send."""
         report = DispatchReport()
+        self._record_unrecorded()
         if uncertain := self.outbox.recover(older_than=STALE_CLAIM):
             log.warning(
                 "%d alert(s) were left mid-send by a process that stopped; they may have "
@@ -321,10 +327,24 @@ class Dispatcher:
                 error = ChannelError(f"internal error: {type(exc).__name__}", permanent=False)
                 self._failed(alert, error, report)
             else:
-                self.outbox.sent(alert, message_id=message_id)
+                try:
+                    self.outbox.sent(alert, message_id=message_id)
+                except StoreError:
+                    with self._unrecorded_lock:
+                        self._unrecorded.append((alert, message_id))
+                    raise
                 report.sent.append(alert)
                 log.info("alert %s sent on %s: %s", alert.id, alert.channel, what_it_says(alert))
         return report
+
+    def _record_unrecorded(self) -> None:
+        """Record the alerts sent while the database was away (StoreError if it still is)."""
+        with self._unrecorded_lock:
+            while self._unrecorded:
+                alert, message_id = self._unrecorded[0]
+                self.outbox.sent(alert, message_id=message_id)
+                self._unrecorded.pop(0)
+                log.info("alert %s sent on %s: recorded now", alert.id, alert.channel)
 
     def _failed(self, alert: OutgoingAlert, exc: ChannelError, report: DispatchReport) -> None:
         # A server may echo the secret it was reached by (a webhook path, whole or in

@@ -719,7 +719,7 @@ def cmd_run(args: argparse.Namespace, config: Config, out: TextIO) -> int:
             "on this system run `watcher check` on a schedule instead"
         )
     setup_logging(verbose=args.verbose, style=args.log_format, default=logging.INFO)
-    return run_service(args.config)
+    return run_service(args.config, name=args.name)
 
 
 def cmd_status(args: argparse.Namespace, config: Config, out: TextIO) -> int:

@@ -351,7 +351,10 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[config_options, verbose_option],
         help="run as a daemon: poll each source on its own schedule",
         description="Run in the foreground, polling each enabled source at its interval "
-        "(with jitter, never two polls of one source at once). SIGTERM or SIGINT stops "
+        "(with jitter, never two polls of one source at once). Several workers may share "
+        "one database: each source is polled by one of them per interval, each alert and "
+        "digest sent once, and a worker that dies has its sources taken over after "
+        "[daemon] lease. SIGTERM or SIGINT stops "
         "cleanly; SIGHUP reloads the config, keeping the old one if the new one is invalid. "
         "Under systemd (Type=notify) it reports readiness, status and watchdog pings.",
     )
@@ -360,6 +363,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["auto", "text", "json"],
         default="auto",
         help="auto: journal-style under systemd, text with timestamps otherwise",
+    )
+    run.add_argument(
+        "--name",
+        metavar="NAME",
+        help="this worker's name in `watcher status` (default: HOST:PID); "
+        "the systemd unit watcher@.service gives HOST:INSTANCE",
     )
     run.set_defaults(handler="cmd_run", needs_config=True)
 

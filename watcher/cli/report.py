@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
@@ -182,17 +183,54 @@ def format_status(status: dict[str, Any], out: TextIO, now: datetime | None = No
         out.write(f"daemon: stopped {when(daemon['stopped'], now)}; last pass {last_pass}\n")
         return
     heard = daemon.get("updated")
-    if heard and now - datetime.fromisoformat(heard).astimezone(UTC) > DAEMON_SILENT_AFTER:
+    silent = heard and now - datetime.fromisoformat(heard).astimezone(UTC) > DAEMON_SILENT_AFTER
+    if daemon.get("gone") or silent:
         out.write(
             f"daemon: pid {daemon['pid']} last heard from {when(heard, now)}; not running "
             f"(it stopped without saying so); last pass {last_pass}\n"
         )
+    else:
+        out.write(f"daemon: pid {daemon['pid']}, started {started}, last pass {last_pass}\n")
+        if daemon.get("web"):
+            out.write(f"  web view: {daemon['web']}\n")
+        for job, next_run in sorted(daemon.get("next_runs", {}).items()):
+            out.write(f"  next {job}: {when(next_run, now, never='paused')}\n")
+    _format_workers(status.get("workers", []), out, now)
+
+
+# Stopped and gone workers are listed for this long after their last heartbeat.
+WORKERS_LISTED_FOR = timedelta(days=1)
+
+
+def _format_workers(workers: list[dict[str, Any]], out: TextIO, now: datetime) -> None:
+    """Every worker running, and those stopped or gone in the last day."""
+    shown = [
+        w
+        for w in workers
+        if w["state"] == "running"
+        or now - datetime.fromisoformat(w["heartbeat"]).astimezone(UTC) <= WORKERS_LISTED_FOR
+    ]
+    if not shown:
         return
-    out.write(f"daemon: pid {daemon['pid']}, started {started}, last pass {last_pass}\n")
-    if daemon.get("web"):
-        out.write(f"  web view: {daemon['web']}\n")
-    for job, next_run in sorted(daemon.get("next_runs", {}).items()):
-        out.write(f"  next {job}: {when(next_run, now, never='paused')}\n")
+    states = Counter(w["state"] for w in shown)
+    out.write("workers: " + ", ".join(f"{n} {state}" for state, n in sorted(states.items())) + "\n")
+    for worker in shown:
+        name, heard = safe(worker["name"]), when(worker["heartbeat"], now)
+        if worker["state"] == "running":
+            polling = ", ".join(safe(s) for s in worker["polling"]) or "nothing"
+            out.write(f"  {name}: running since {when(worker['started'], now)}\n")
+            out.write(f"    heartbeat {heard}; polling now: {polling}\n")
+            out.write(
+                f"    {worker['passes']} poll(s) since it started; the last to poll "
+                f"{len(worker['polled'])} source(s)\n"
+            )
+        elif worker["state"] == "stopped":
+            out.write(f"  {name}: stopped {when(worker['stopped'], now)}\n")
+        else:
+            out.write(
+                f"  {name}: gone, no heartbeat since {heard}; its sources are polled by "
+                "the others\n"
+            )
 
 
 # -- facts ---------------------------------------------------------------------

@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from types import TracebackType
-from typing import Literal
+from typing import Literal, Protocol
 
 import httpcore
 import httpx
@@ -470,6 +470,14 @@ def _status_text(status: int, phrase: str) -> str:
     return f"HTTP {status} {phrase}".rstrip()
 
 
+class HostTurnTaker(Protocol):
+    """Turns at a host shared with other processes (several workers on one database)."""
+
+    def reserve(self, host: str, delay: float) -> float:
+        """Take the host's next turn, ``delay`` after the last one; seconds to wait."""
+        ...
+
+
 class Fetcher:
     """GETs URLs under the limits in :class:`HttpSettings`; use as ``async with``.
 
@@ -477,8 +485,9 @@ class Fetcher:
     name, whatever the port) and overall (``settings.concurrency``).
     """
 
-    def __init__(self, settings: HttpSettings) -> None:
+    def __init__(self, settings: HttpSettings, turns: HostTurnTaker | None = None) -> None:
         self.settings = settings
+        self.turns = turns
         self._transport: httpx.AsyncHTTPTransport | None = None
         self._timeout = httpx.Timeout(
             connect=settings.connect_timeout,
@@ -738,6 +747,16 @@ class Fetcher:
         if not url.host:
             raise _Refused("URL has no host", "invalid_url")
 
+    async def _shared_turn(self, host: str, own_wait: float) -> float:
+        """The wait for this host's next turn among every process sharing ``turns``;
+        this process's own spacing when they cannot be reached."""
+        assert self.turns is not None
+        try:
+            return await asyncio.to_thread(self.turns.reserve, host, self.settings.per_host_delay)
+        except Exception as exc:  # politeness must not fail a fetch the database cannot help
+            log.debug("host turns unavailable, spacing this process's requests only: %s", exc)
+            return own_wait
+
     @asynccontextmanager
     async def _slot(self, host: str) -> AsyncIterator[None]:
         """Hold a place to send one request to ``host``.
@@ -755,6 +774,8 @@ class Fetcher:
         async with gate.semaphore:
             async with gate.lock:
                 wait = gate.next_start - time.monotonic()
+                if self.turns is not None and self.settings.per_host_delay:
+                    wait = await self._shared_turn(host, wait)
                 if wait > 0:
                     await asyncio.sleep(wait)
                 await self._all.acquire()

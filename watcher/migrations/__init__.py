@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 # Not alembic_version: a PostgreSQL database may be shared with another application.
 VERSION_TABLE = "watcher_schema"
 HERE = Path(__file__).parent
+# Alembic says which plugins it set up and each step it runs; watcher says what it did.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 class SchemaError(Exception):
@@ -38,8 +40,6 @@ class SchemaError(Exception):
 def _config(**attributes: object) -> AlembicConfig:
     from alembic.config import Config as AlembicConfig
 
-    # Alembic says which plugins it set up and each step it runs; watcher says what it did.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     config = AlembicConfig()
     config.set_main_option("script_location", str(HERE))
     config.attributes.update(attributes)

@@ -29,6 +29,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+from sqlalchemy import Connection
+
 from watcher.alerts.atom import build_feed, write_feed
 from watcher.alerts.health import HealthEvent, health_events
 from watcher.alerts.outbox import enqueue_change, enqueue_health
@@ -42,6 +44,7 @@ from watcher.ingest.extract import ExtractError
 from watcher.ingest.fetch import Fetcher, FetchError
 from watcher.ingest.poll import PollError, PollOutcome, Remembered, poll_source
 from watcher.models import Article, FactChange, FeedItem, Observation
+from watcher.service.leases import shared_turns
 from watcher.service.revisits import next_revisit
 from watcher.store import (
     DueRevisit,
@@ -64,6 +67,9 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 # Called with each source's report once it is written (to send its alerts at once).
 OnWritten = Callable[["SourceReport"], Awaitable[None]]
+# Called first in each transaction that records polls (a worker checks its lease
+# there: its Checker polls the one source it claimed); raising drops what they found.
+Settle = Callable[[Connection], None]
 T = TypeVar("T")
 
 # Articles fetched or being read at once: enough to keep the network and every
@@ -271,11 +277,13 @@ class Checker:
         progress: Progress | None = None,
         on_written: OnWritten | None = None,
         keep_text: bool = True,
+        settle: Settle | None = None,
     ) -> None:
         """``keep_text=False`` drops each article's text from the report once it is
         stored (the report keeps its title, date and link): a large pass then holds
         no more text than its articles in flight."""
         self.config = config
+        self.settle = settle
         self.store = store
         self.stories = stories if stories is not None else load_stories(config)
         self.readers = readers
@@ -320,7 +328,8 @@ class Checker:
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if fetcher is None:
-                    fetcher = await stack.enter_async_context(Fetcher(self.config.http))
+                    own = Fetcher(self.config.http, turns=shared_turns(self.store))
+                    fetcher = await stack.enter_async_context(own)
                 states = await self._reading(
                     self.store.source_states, {s.name: s.url for s in sources}
                 )
@@ -473,9 +482,12 @@ class Checker:
                     done.set_result(None)
 
     def _record_quiet(self, batch: list[_Fetched]) -> None:
-        """Polls that found nothing new, and the health they leave, in one transaction."""
+        """Polls that found nothing new, and the health they leave, in one transaction
+        (a worker's lease is checked first there too, as for any poll it records)."""
         now, notify, tally = utcnow(), self.config.notify, Tally()
         with self.store.transaction() as conn:
+            if self.settle is not None:
+                self.settle(conn)
             self.store.record_successes(
                 conn,
                 [
@@ -772,6 +784,8 @@ class Checker:
         max_attempts = self.config.articles.max_attempts
         tally = Tally()
         with self.store.transaction() as conn:
+            if self.settle is not None:
+                self.settle(conn)
             self._drop_taken(conn, fetched)
             self.store.add_items(conn, fetched.new_items, at=now, unrelated=fetched.unrelated)
             observations: dict[str, list[Observation]] = {}
@@ -907,6 +921,8 @@ class Checker:
         tally = Tally()
         _count(tally, fetched.report, facts_read=0)
         with self.store.transaction() as conn:
+            if self.settle is not None:
+                self.settle(conn)
             self.store.record_source(
                 conn,
                 fetched.source.name,

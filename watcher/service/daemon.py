@@ -1,24 +1,35 @@
-"""``watcher run``: the daemon.
+"""``watcher run``: the daemon, alone or as one of several workers on one database.
 
-An APScheduler 3 scheduler runs one polling job per source, each at its own
-interval with jitter, never two runs of a source at once; a job that sends
-what the outbox holds (after each poll, and on its own for retries); and a
-digest job per channel, on the wall clock of the configured time zone. The
-main thread only waits for signals, talks to systemd and publishes the
-daemon's status into the state database, where ``watcher status`` reads it.
+Polls follow the schedule shared through the state database (see
+:mod:`watcher.service.leases`): a poller thread claims the sources that are
+due, as many as this worker has room for, and runs their polls on the
+network loop; each poll is recorded with the source's next turn, only if this
+worker's claim on it still holds. An APScheduler 3 scheduler runs the rest:
+a job that sends what the outbox holds (after polls that found changes, and
+on its own for retries), a digest job per channel on the wall clock of the
+configured time zone, and the daily prune. The main thread only waits for
+signals, talks to systemd, and beats the worker's heartbeat into the
+database (renewing its leases), where ``watcher status`` reads it.
+
+When the database cannot be reached, the worker says so once, stops
+claiming and sending, and tries again every few seconds; once it is back it
+says so and goes on. Nothing is lost: a poll whose results could not be
+written is polled again, by whichever worker claims it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
-import random
+import queue
 import signal
 import threading
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor as Pool
+from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from apscheduler.events import (
@@ -32,6 +43,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Connection
 
 from watcher.alerts.digest import last_due, queue_digest
 from watcher.alerts.notify import Dispatcher
@@ -39,11 +51,20 @@ from watcher.alerts.render import TemplateError, load_templates
 from watcher.config import Config, ConfigError, Routing, Source, load_config
 from watcher.facts.stories import Story, StoryError, load_stories
 from watcher.service.check import Checker, CheckReport, readers_for
+from watcher.service.leases import (
+    Claim,
+    LeaseLost,
+    Schedule,
+    WorkerRecord,
+    heartbeat,
+    register,
+    shared_turns,
+)
 from watcher.service.network import NetworkLoop
 from watcher.service.sdnotify import Notifier, watchdog_interval
 from watcher.service.upkeep import DIGEST_GRACE, prune_if_due, queue_due_digests
 from watcher.service.workers import Readers
-from watcher.store import Store, StoreError, StoreGone, open_store, utcnow
+from watcher.store import Store, StoreError, StoreGone, StoreUnavailable, open_store, utcnow
 from watcher.web.pages import Site
 from watcher.web.server import WebError, WebServer, prepare_web, web_token
 
@@ -52,9 +73,10 @@ log = logging.getLogger(__name__)
 HANDLED_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 # How long a stop waits for running jobs before leaving them.
 STOP_TIMEOUT = 20.0
-# Jitter is this share of a source's interval, at most MAX_JITTER seconds.
-JITTER_SHARE = 0.1
-MAX_JITTER = 60.0
+# How often the poller looks for due sources (sooner when a poll ends).
+CLAIM_EVERY = 0.5
+# How often a worker whose database is away tries it again.
+PROBE_EVERY = 2.0
 # How often the outbox is looked at for alerts due a retry.
 DISPATCH_INTERVAL = 30.0
 # How often the daemon looks whether the daily prune is due.
@@ -63,14 +85,6 @@ PRUNE_CHECK = 3600
 
 class StartupError(Exception):
     """Something in the config's files (topic, seeds, pins, templates) that stops a start."""
-
-
-def poll_job_id(source: Source) -> str:
-    return f"poll:{source.name}"
-
-
-def jitter_for(interval: float) -> float:
-    return min(interval * JITTER_SHARE, MAX_JITTER)
 
 
 def source_changes(before: Source | None, after: Source) -> str:
@@ -129,7 +143,7 @@ def prepare(config: Config, store: Store) -> Prepared:
 
 @dataclass
 class DaemonStatus:
-    """What the daemon publishes about itself for ``watcher status``."""
+    """What a worker publishes about itself (the ``info`` of its row in ``workers``)."""
 
     pid: int
     started: datetime
@@ -154,8 +168,24 @@ class DaemonStatus:
         }
 
 
+@dataclass
+class _Running:
+    """A poll under way: the claim it holds, the future of its result."""
+
+    source: Source
+    claim: Claim
+    future: Future[tuple[CheckReport, list[int]]]
+
+
 class Service:
-    def __init__(self, config_path: str | None, config: Config, notifier: Notifier | None = None):
+    def __init__(
+        self,
+        config_path: str | None,
+        config: Config,
+        notifier: Notifier | None = None,
+        *,
+        name: str | None = None,
+    ):
         self.config_path = config_path
         self.notifier = notifier or Notifier()
         self.store: Store = open_store(config.database_url())
@@ -171,9 +201,21 @@ class Service:
                 self.prepared.close()
                 self.store.close()
                 raise StartupError(str(exc)) from None
-        self.network = NetworkLoop(config.http)
+        self.network = NetworkLoop(config.http, turns=shared_turns(self.store))
         self.status = DaemonStatus(pid=os.getpid(), started=utcnow())
+        self.worker = WorkerRecord.new(name)
+        self.schedule = Schedule(self.store, self.worker.id, config.daemon.lease)
         self._lock = threading.Lock()
+        self.running: dict[str, _Running] = {}
+        self._finished: queue.SimpleQueue[_Running] = queue.SimpleQueue()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._poller = threading.Thread(target=self._poll_loop, name="watcher-poller")
+        # Sends alerts found by polls, off the poller's thread; one send at a time.
+        self._sender = Pool(1, thread_name_prefix="watcher-sender")
+        self._send_queued = False
+        # Since when the state database cannot be reached (None: it can).
+        self.away_since: datetime | None = None
         self.left_jobs_running = False
         self.exit_status = 0
         self.scheduler = BackgroundScheduler(
@@ -199,36 +241,193 @@ class Service:
         listen = self.web.listen if self.web else config.web.listen
         return web_token(config, listen) if listen else None
 
-    # -- jobs ----------------------------------------------------------------
+    # -- polls ---------------------------------------------------------------
 
     def _schedule_sources(self, first_run_within: float = 5.0) -> None:
-        wanted = {poll_job_id(s): s for s in self.config.enabled_sources()}
-        for job in self.scheduler.get_jobs():
-            if job.id.startswith("poll:") and job.id not in wanted:
-                job.remove()
-                log.info("stopped polling %s", job.id.removeprefix("poll:"))
-        for job_id, source in wanted.items():
-            trigger = IntervalTrigger(seconds=source.interval, jitter=jitter_for(source.interval))
-            existing = self.scheduler.get_job(job_id)
-            if existing is not None:
-                before: Source | None = existing.kwargs.get("source")
-                if before != source:
-                    existing.modify(kwargs={"source": source})
-                    existing.reschedule(trigger)
-                    log.info("%s", source_changes(before, source))
-                continue
-            # Spread first polls a little so sources do not all fire at start.
-            first = utcnow() + timedelta(seconds=random.uniform(0, first_run_within))
-            self.scheduler.add_job(
-                self.poll,
-                trigger,
-                id=job_id,
-                name=f"poll {source.name}",
-                kwargs={"source": source},
-                next_run_time=first,
-                misfire_grace_time=int(max(1, source.interval)),
-            )
-            log.info("polling %s every %gs", source.name, source.interval)
+        """Give each enabled source its place in the shared schedule (new ones due within
+        ``first_run_within`` seconds); turns already planned are kept."""
+        planned = self.schedule.plan(self.config.enabled_sources(), first_within=first_run_within)
+        for entry in planned:
+            if entry.was is None and not self.status.passes:
+                log.info("polling %s every %gs", entry.source.name, entry.source.interval)
+        self._wake.set()
+
+    def _poll_loop(self) -> None:
+        """Claim due sources while there is room, start their polls, collect them."""
+        while not self._stopping.is_set():
+            self._collect()
+            if self.away_since is not None:
+                self._probe()
+            else:
+                self._claim()
+            self._wake.wait(PROBE_EVERY if self.away_since else CLAIM_EVERY)
+            self._wake.clear()
+        self._collect()
+
+    def _claim(self) -> None:
+        sources = {s.name: s for s in self.config.enabled_sources()}
+        with self._lock:
+            busy = set(self.running)
+        room = self.config.daemon.polls_at_once - len(busy)
+        try:
+            claims = self.schedule.claim([n for n in sources if n not in busy], room)
+        except StoreUnavailable as exc:
+            self._database_lost(exc)
+            return
+        except StoreError as exc:
+            log.error("could not claim due sources: %s", exc)
+            return
+        for claim in claims:
+            self._start(sources[claim.source], claim)
+
+    def _start(self, source: Source, claim: Claim) -> None:
+        future = self.network.submit(self._poll_claimed(source, claim))
+        running = _Running(source, claim, future)
+        with self._lock:
+            self.running[source.name] = running
+
+        def done(_: object) -> None:
+            self._finished.put(running)
+            self._wake.set()
+
+        future.add_done_callback(done)
+
+    async def _poll_claimed(self, source: Source, claim: Claim) -> tuple[CheckReport, list[int]]:
+        """Poll a claimed source; its results are recorded only if the claim still holds,
+        with its next turn. Also returns how many turns it outlasted."""
+        skipped: list[int] = []
+
+        def settle(conn: Connection) -> None:
+            skipped.append(self.schedule.finish(conn, claim, source.interval))
+
+        prepared = self.prepared
+        checker = Checker(
+            prepared.config,
+            self.store,
+            stories=prepared.stories,
+            readers=prepared.readers,
+            # The log says what a poll found; no article's text need outlive its storing.
+            keep_text=False,
+            settle=settle,
+        )
+        report = await checker.run([source], fetcher=self.network.fetcher)
+        return report, skipped
+
+    def _collect(self) -> None:
+        """Take in the polls that ended: log what they found, send their alerts."""
+        while True:
+            try:
+                running = self._finished.get_nowait()
+            except queue.Empty:
+                return
+            with self._lock:
+                self.running.pop(running.source.name, None)
+            name = running.source.name
+            try:
+                report, skipped = running.future.result()
+            except LeaseLost as exc:
+                log.warning("%s", exc)
+            except StoreUnavailable as exc:
+                self._database_lost(exc)
+            except Exception as exc:
+                self._failed(f"poll {name}", exc)
+            else:
+                self._reported(report)
+                if skipped and skipped[-1]:
+                    turns = "one turn" if skipped[-1] == 1 else f"{skipped[-1]} turns"
+                    log.info("poll %s: still running at its next turn; skipped %s", name, turns)
+
+    def poll(self, source: Source) -> CheckReport:
+        """Poll one source now, outside the schedule (its results are not fenced by a
+        lease, as those of `watcher check` are not)."""
+        prepared, fetcher = self.prepared, self.network.fetcher
+        checker = Checker(
+            prepared.config,
+            self.store,
+            stories=prepared.stories,
+            readers=prepared.readers,
+            keep_text=False,
+        )
+        report = self.network.run(checker.run([source], fetcher=fetcher))
+        self._reported(report)
+        return report
+
+    def _reported(self, report: CheckReport) -> None:
+        """Log what a poll found; send its alerts."""
+        if report.changes:
+            self._send_soon()
+        for result in report.sources:
+            if result.status == "failed":
+                log.warning("%s: %s", result.name, result.error)
+            elif result.articles:
+                log.info("%s: %d new article(s)", result.name, len(result.articles))
+            for failure in result.failures:
+                log.warning("%s: %s", result.name, failure.reason)
+            for reported in result.changes:
+                if reported.is_news:
+                    change = reported.change
+                    log.info(
+                        "%s: %s: %s -> %s (%s, %s)",
+                        result.name,
+                        change.label,
+                        change.old or "unknown",
+                        change.new,
+                        change.status,
+                        reported.event,
+                    )
+        with self._lock:
+            self.status.passes += 1
+            self.status.last_pass = report.finished
+
+    def _send_soon(self) -> None:
+        """Send what the outbox holds, on the sender's thread (once, however many ask)."""
+        with self._lock:
+            if self._send_queued or self._stopping.is_set():
+                return
+            self._send_queued = True
+
+        def send() -> None:
+            with self._lock:
+                self._send_queued = False
+            try:
+                self.dispatch()
+            except StoreUnavailable as exc:
+                self._database_lost(exc)
+            except Exception as exc:
+                self._failed("send alerts", exc)
+
+        self._sender.submit(send)
+
+    # -- the database going away and coming back -------------------------------
+
+    def _database_lost(self, exc: StoreUnavailable) -> None:
+        """Say once that the database cannot be reached; polls and sends wait for it."""
+        with self._lock:
+            if self.away_since is not None:
+                return
+            self.away_since = utcnow()
+        log.error("%s; waiting for it (polls and alerts resume when it is back)", exc)
+        self.notifier.notify(status="waiting for the state database")
+        self._wake.set()
+
+    def _probe(self) -> None:
+        try:
+            self.store.ping()
+        except StoreError:
+            return
+        with self._lock:
+            since, self.away_since = self.away_since, None
+            busy = set(self.running)
+        away = (utcnow() - since).total_seconds() if since else 0.0
+        log.warning("state database reachable again after %.0fs; going on", away)
+        try:
+            # Polls whose results were lost with the connection are due again for anyone.
+            self.schedule.release(keep=busy)
+        except StoreError as exc:
+            log.warning("could not let go of the leases of lost polls: %s", exc)
+        self._send_soon()
+
+    # -- scheduled jobs ------------------------------------------------------
 
     def _schedule_notifications(self) -> None:
         for job in self.scheduler.get_jobs():
@@ -265,6 +464,8 @@ class Service:
 
     def prune(self) -> None:
         """Prune once a day, counted from the last prune by anyone (a check on a timer too)."""
+        if self.away_since is not None:
+            return
         removed = prune_if_due(self.config, self.store, utcnow())
         if removed is not None:
             retention = self.config.state.retention
@@ -276,6 +477,8 @@ class Service:
             self.dispatch()
 
     def dispatch(self) -> None:
+        if self.away_since is not None:
+            return
         report = self.prepared.dispatcher.send_due()
         for alert, reason in report.failed:
             log.error("alert %s to %s failed for good: %s", alert.id, alert.channel, reason)
@@ -284,11 +487,12 @@ class Service:
         """Queue the digest for the period that just ended, then send it.
 
         The period ends at the scheduled time, not the moment the job runs, so
-        a digest run late (or twice) is the same digest and is sent once.
+        a digest run late, twice, or by every worker at once is the same digest,
+        queued and sent once.
         """
         prepared = self.prepared
         routing = prepared.config.notify.channels().get(channel)
-        if routing is None:
+        if routing is None or self.away_since is not None:
             return
         zone = ZoneInfo(prepared.config.notify.timezone)
         end = last_due(routing, utcnow(), zone)
@@ -296,44 +500,6 @@ class Service:
         if not digests:
             log.info("digest to %s: nothing new to send for this period", channel)
         self.dispatch()
-
-    def poll(self, source: Source) -> CheckReport:
-        """One source's pass. Errors stay in the report; the job never raises them on."""
-        prepared, fetcher = self.prepared, self.network.fetcher
-        checker = Checker(
-            prepared.config,
-            self.store,
-            stories=prepared.stories,
-            readers=prepared.readers,
-            # The log says what a poll found; no article's text need outlive its storing.
-            keep_text=False,
-        )
-        report = self.network.run(checker.run([source], fetcher=fetcher))
-        if report.changes:
-            self.dispatch()
-        for result in report.sources:
-            if result.status == "failed":
-                log.warning("%s: %s", result.name, result.error)
-            elif result.articles:
-                log.info("%s: %d new article(s)", result.name, len(result.articles))
-            for failure in result.failures:
-                log.warning("%s: %s", result.name, failure.reason)
-            for reported in result.changes:
-                if reported.is_news:
-                    change = reported.change
-                    log.info(
-                        "%s: %s: %s -> %s (%s, %s)",
-                        result.name,
-                        change.label,
-                        change.old or "unknown",
-                        change.new,
-                        change.status,
-                        reported.event,
-                    )
-        with self._lock:
-            self.status.passes += 1
-            self.status.last_pass = report.finished
-        return report
 
     def _job_skipped(self, event: JobEvent) -> None:
         """A turn skipped because the last run is still going, or the daemon was too busy.
@@ -349,18 +515,23 @@ class Service:
             log.info("%s: missed its time (the daemon was busy); runs at the next", name)
 
     def _job_failed(self, event: JobExecutionEvent) -> None:
+        self._failed(f"job {event.job_id}", event.exception)
+
+    def _failed(self, what: str, exc: BaseException) -> None:
         with self._lock:
             self.status.errors += 1
-        if isinstance(event.exception, StoreGone):
+        if isinstance(exc, StoreGone):
             # Nothing more can be recorded; a restart (systemd's Restart=on-failure)
             # opens whatever file is at the path now.
-            log.error("stopping: %s", event.exception)
+            log.error("stopping: %s", exc)
             self.exit_status = 2
             os.kill(os.getpid(), signal.SIGTERM)
-        elif isinstance(event.exception, StoreError):
-            log.error("job %s failed: %s", event.job_id, event.exception)
+        elif isinstance(exc, StoreUnavailable):
+            self._database_lost(exc)
+        elif isinstance(exc, StoreError):
+            log.error("%s failed: %s", what, exc)
         else:
-            log.error("job %s failed: %s", event.job_id, event.exception, exc_info=event.exception)
+            log.error("%s failed: %s", what, exc, exc_info=exc)
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -413,12 +584,21 @@ class Service:
             old.readers.retire()
         self.prepared = prepared
         self.network.use(new.http)
+        before = {s.name: s for s in old.config.enabled_sources()}
+        after = {s.name: s for s in new.enabled_sources()}
+        for name in sorted(set(before) - set(after)):
+            log.info("stopped polling %s", name)
+        for name, source in after.items():
+            if before.get(name) != source:
+                log.info("%s", source_changes(before.get(name), source))
         self._schedule_sources(first_run_within=1.0)
         self._schedule_notifications()
         log.info("config reloaded: %d source(s)", len(new.enabled_sources()))
         return True
 
     def status_line(self) -> str:
+        if self.away_since is not None:
+            return "waiting for the state database"
         sources = len(self.config.enabled_sources())
         last = self.status.last_pass.strftime("%H:%M") if self.status.last_pass else "none yet"
         pending: int | str
@@ -428,40 +608,59 @@ class Service:
             pending = "?"
         return f"{sources} sources, last pass {last}, {pending} pending alerts"
 
-    def publish_status(self) -> None:
+    def _info(self) -> dict[str, object]:
         with self._lock:
             self.status.updated = utcnow()
             self.status.next_runs = {
                 job.id: job.next_run_time.isoformat() if job.next_run_time else None
                 for job in self.scheduler.get_jobs()
             }
-            payload = json.dumps(self.status.to_json())
-        try:
-            self.store.set_meta("daemon", payload)
-        except Exception as exc:  # status is informative; never let it stop the daemon
-            log.warning("could not publish status: %s", exc)
+            return self.status.to_json()
+
+    def publish_status(self) -> None:
+        """The worker's heartbeat: alive, what it does, and the leases of its polls."""
+        info = self._info()
+        if self.away_since is None:
+            with self._lock:
+                busy = list(self.running)
+            try:
+                heartbeat(self.store, self.worker, info)
+                self.schedule.renew(busy)
+            except StoreUnavailable as exc:
+                self._database_lost(exc)
+            except Exception as exc:  # status is informative; never let it stop the daemon
+                log.warning("could not publish status: %s", exc)
         self.notifier.notify(status=self.status_line())
 
-    def run(self, *, heartbeat: float = 5.0) -> int:
+    def run(self, *, heartbeat_every: float = 5.0) -> int:
         """Run until SIGTERM or SIGINT; SIGHUP reloads the config. Returns the exit status.
 
         Signals are taken synchronously with sigtimedwait rather than by handlers,
         which could interrupt the main thread anywhere; :func:`run_service` blocks
         them before any thread starts.
         """
+        register(self.store, self.worker, self.config.daemon.lease, self._info())
         self._schedule_sources()
         self._schedule_notifications()
         # Queued digests are keyed by period, so one already sent is not sent again.
         self.scheduler.add_job(self.catch_up_digests, id="digest-catch-up")
         self.scheduler.start()
+        self._poller.start()
         if self.web is not None:
             self.web.start()
             self.status.web = self.web.url
             log.info("web view on %s", self.web.url)
         self.notifier.notify(ready=1, status=self.status_line())
-        log.info("watcher running with %d source(s)", len(self.config.enabled_sources()))
+        log.info(
+            "watcher running with %d source(s) as worker %s",
+            len(self.config.enabled_sources()),
+            self.worker.name,
+        )
+        # The heartbeat renews the leases: several beats within one lease.
+        tick = min(heartbeat_every, self.config.daemon.lease / 3)
         watchdog = watchdog_interval()
-        tick = min(heartbeat, watchdog) if watchdog else heartbeat
+        if watchdog:
+            tick = min(tick, watchdog)
         while True:
             received = signal.sigtimedwait(HANDLED_SIGNALS, tick)
             if received is not None and received.si_signo != signal.SIGHUP:
@@ -478,22 +677,33 @@ class Service:
         return self.exit_status
 
     def shutdown(self) -> bool:
-        """Stop taking work, let running jobs finish (bounded); True if they all did."""
+        """Stop taking work, let running polls and jobs finish (bounded); True if they all
+        did. The leases of polls left running are let go, so that other workers take
+        their sources at once (and the polls' late results are refused)."""
         self.notifier.notify(stopping=1, status="stopping")
         if self.web is not None:
             self.web.stop()
         log.info("stopping: waiting up to %gs for running jobs", STOP_TIMEOUT)
+        self._stopping.set()
+        self._wake.set()
+        if self._poller.is_alive():
+            self._poller.join(STOP_TIMEOUT)
         self.scheduler.pause()
         stopper = threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True})
         stopper.start()
+        with self._lock:
+            polls = [running.future for running in self.running.values()]
+        _, unfinished = wait_for_futures(polls, timeout=STOP_TIMEOUT)
         stopper.join(STOP_TIMEOUT)
-        finished = not stopper.is_alive()
+        self._sender.shutdown(wait=True)
+        finished = not stopper.is_alive() and not unfinished
         if not finished:
             # Each source's results are one transaction: leaving a job mid-way loses nothing.
             log.warning("jobs still running after %gs; leaving them", STOP_TIMEOUT)
-        stopped = {**self.status.to_json(), "stopped": utcnow().isoformat()}
+        info = {**self._info(), "stopped": utcnow().isoformat()}
         try:
-            self.store.set_meta("daemon", json.dumps(stopped))
+            self.schedule.release()
+            heartbeat(self.store, self.worker, info, stopped=True)
         except StoreError as exc:
             log.warning("could not record the stop: %s", exc)
         if finished:
@@ -524,7 +734,7 @@ def topics_digest(stories: list[Story]) -> str:
     return digest.hexdigest()
 
 
-def run_service(config_path: str | None) -> int:
+def run_service(config_path: str | None, *, name: str | None = None) -> int:
     config = load_config(config_path)
     if problem := no_sources(config):
         raise ConfigError(problem)
@@ -533,7 +743,7 @@ def run_service(config_path: str | None) -> int:
     # killed by it whenever the main thread is not in sigtimedwait.
     signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
     try:
-        service = Service(config_path, config)
+        service = Service(config_path, config, name=name)
     except StartupError as exc:
         raise ConfigError(str(exc)) from None
     status = service.run()

@@ -11,16 +11,19 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Coroutine
+from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from watcher.config import HttpSettings
-from watcher.ingest.fetch import Fetcher
+from watcher.ingest.fetch import Fetcher, HostTurnTaker
 
 T = TypeVar("T")
 
 
 class NetworkLoop:
-    def __init__(self, settings: HttpSettings) -> None:
+    def __init__(self, settings: HttpSettings, turns: HostTurnTaker | None = None) -> None:
+        # Turns at each host shared with the other workers on the database, if any.
+        self.turns = turns
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="watcher-network", daemon=True
@@ -31,11 +34,14 @@ class NetworkLoop:
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run ``coroutine`` on the loop and wait for its result (from any other thread)."""
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+        return self.submit(coroutine).result()
 
-    @staticmethod
-    async def _open(settings: HttpSettings) -> Fetcher:
-        fetcher = Fetcher(settings)
+    def submit(self, coroutine: Coroutine[Any, Any, T]) -> Future[T]:
+        """Start ``coroutine`` on the loop; its future (from any other thread)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+
+    async def _open(self, settings: HttpSettings) -> Fetcher:
+        fetcher = Fetcher(settings, turns=self.turns)
         await fetcher.__aenter__()
         return fetcher
 
