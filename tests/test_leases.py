@@ -176,6 +176,24 @@ def test_a_poll_that_outlasts_its_turns_skips_them(stores: Callable[[], Store]) 
     )
 
 
+def test_a_source_claimed_late_skips_the_missed_turns_quietly(
+    stores: Callable[[], Store],
+) -> None:
+    """After an outage (or with every worker busy) a source is polled once, not once for
+    each turn it missed, and that is no poll's overrun."""
+    store = stores()
+    worker = Schedule(store, "w1", lease=30)
+    worker.plan([Source(name="late", url="http://127.0.0.1/l", interval=10)])
+    with store.transaction() as conn:
+        long_ago = db_clock(conn) - timedelta(seconds=35)
+        conn.execute(schedule.update().values(due_at=long_ago, turn_at=long_ago))
+    [claim] = worker.claim(["late"], room=1)
+    assert settle(store, worker, claim, 10) == 0
+    turn = rows(store)["late"]["turn_at"].replace(tzinfo=long_ago.tzinfo)
+    assert turn == long_ago + timedelta(seconds=40)  # the first turn still to come
+    assert worker.claim(["late"], room=1) == []
+
+
 def test_many_workers_claiming_at_once_each_source_goes_to_one(
     stores: Callable[[], Store],
 ) -> None:

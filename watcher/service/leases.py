@@ -78,6 +78,7 @@ class Claim:
     claims: int
     turn_at: datetime
     due_at: datetime
+    claimed_at: datetime
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,7 @@ class Schedule:
                 ).where(schedule.c.source.in_(picked))
             )
             return [
-                Claim(name, claims, aware(turn), aware(due)) for name, claims, turn, due in rows
+                Claim(name, claims, _utc(turn), _utc(due), now) for name, claims, turn, due in rows
             ]
 
     def finish(self, conn: Connection, claim: Claim, interval: float) -> int:
@@ -197,11 +198,13 @@ class Schedule:
                 "(the lease ran out); this poll's results were dropped"
             )
         now = db_clock(conn)
-        turn = claim.turn_at + timedelta(seconds=interval)
-        skipped = 0
-        if turn <= now:
-            skipped = math.floor((now - turn).total_seconds() / interval) + 1
-            turn += timedelta(seconds=interval * skipped)
+        step = timedelta(seconds=interval)
+        turn = claim.turn_at + step
+        # Turns that passed before the claim (the workers were busy, or away) are not
+        # this poll's doing; those that passed while it ran are.
+        turn += step * _turns_until(turn, claim.claimed_at, interval)
+        skipped = _turns_until(turn, now, interval)
+        turn += step * skipped
         conn.execute(
             update(schedule)
             .where(schedule.c.source == claim.source)
@@ -242,6 +245,19 @@ class Schedule:
                 ).rowcount
                 or 0
             )
+
+
+def _turns_until(turn: datetime, moment: datetime, interval: float) -> int:
+    """How many turns, ``turn`` and those after it, come at or before ``moment``."""
+    if turn > moment:
+        return 0
+    return math.floor((moment - turn).total_seconds() / interval) + 1
+
+
+def _utc(value: datetime) -> datetime:
+    found = aware(value)
+    assert found is not None
+    return found
 
 
 # -- workers -------------------------------------------------------------------------
