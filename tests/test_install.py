@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).parent.parent
 UNITS = ROOT / "systemd"
-SERVICES = ["watcher.service", "watcher-check.service"]
+SERVICES = ["watcher.service", "watcher@.service", "watcher-check.service"]
 
 
 def install_commands() -> list[str]:

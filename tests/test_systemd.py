@@ -13,7 +13,9 @@ import pytest
 from watcher.service.sdnotify import Notifier, watchdog_interval
 
 UNITS = Path(__file__).parent.parent / "systemd"
-UNIT_FILES = ["watcher.service", "watcher-check.service", "watcher-check.timer"]
+UNIT_FILES = ["watcher.service", "watcher-check.service", "watcher-check.timer", "watcher@.service"]
+# What systemd-analyze verifies: the template through an instance of it (%i filled in).
+VERIFIED = [name.replace("@.", "@1.") for name in UNIT_FILES]
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
@@ -24,7 +26,7 @@ def test_unit_files_verify_cleanly(tmp_path: Path) -> None:
         text = (UNITS / name).read_text().replace("/usr/local/bin/watcher", str(installed))
         (tmp_path / name).write_text(text)
     result = subprocess.run(
-        ["systemd-analyze", "verify", "--man=no", *(f"./{n}" for n in UNIT_FILES)],
+        ["systemd-analyze", "verify", "--man=no", *(f"./{n}" for n in VERIFIED)],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -34,8 +36,9 @@ def test_unit_files_verify_cleanly(tmp_path: Path) -> None:
     assert result.stderr.strip() == "" and result.stdout.strip() == ""
 
 
-def test_daemon_unit_is_notify_with_hardening() -> None:
-    text = (UNITS / "watcher.service").read_text()
+@pytest.mark.parametrize("unit", ["watcher.service", "watcher@.service"])
+def test_daemon_unit_is_notify_with_hardening(unit: str) -> None:
+    text = (UNITS / unit).read_text()
     for line in [
         "Type=notify",
         "DynamicUser=yes",
@@ -74,3 +77,16 @@ def test_watchdog_interval_is_half_the_timeout(monkeypatch: pytest.MonkeyPatch) 
     assert watchdog_interval() == 5.0
     monkeypatch.setenv("WATCHDOG_PID", "1")  # meant for another process
     assert watchdog_interval() is None
+
+
+def test_worker_template_names_each_worker_and_shares_one_user() -> None:
+    lines = (UNITS / "watcher@.service").read_text().splitlines()
+    assert (
+        "ExecStart=/usr/local/bin/watcher run --config /etc/watcher/watcher.toml --name %H:%i"
+        in lines
+    )
+    assert "User=watcher" in lines and "DynamicUser=yes" in lines
+    # The rest is the single daemon's unit: the template must not drift from it.
+    single = (UNITS / "watcher.service").read_text().splitlines()
+    hardening = [line for line in single if line.startswith(("Protect", "Restrict", "System"))]
+    assert hardening and all(line in lines for line in hardening)

@@ -663,11 +663,9 @@ def _engine(url: str) -> Engine:
         except OSError as exc:
             raise StoreError(f"{path}: cannot create the state directory: {exc.strerror}") from None
     try:
-        if parsed.get_backend_name() == "sqlite":
-            engine = create_engine(url)
-        else:
-            # A connection broken while the server was away is replaced on next use.
-            engine = create_engine(url, pool_pre_ping=True)
+        # A server's connection broken while it was away is a disconnect (see
+        # _on_server_error): the pool drops it and every other, and opens new ones.
+        engine = create_engine(url)
     except ImportError as exc:
         raise StoreError(
             f"{display_url(url)}: cannot open state database: the {parsed.drivername} driver "
@@ -1360,7 +1358,7 @@ class Store:
         """Add to running totals, by (name, labels as JSON); a total not seen yet starts at 0.
 
         One upsert run for every total (SQLite and PostgreSQL both have ON CONFLICT):
-        a warm pass adds to a few hundred of them.
+        a warm pass adds to a few hundred of them, each a round trip to a server.
         """
         if not amounts:
             return

@@ -254,21 +254,25 @@ class Service:
 
     def _poll_loop(self) -> None:
         """Claim due sources while there is room, start their polls, collect them."""
+        ticked = True
         while not self._stopping.is_set():
             self._collect()
             if self.away_since is not None:
                 self._probe()
             else:
-                self._claim()
-            self._wake.wait(PROBE_EVERY if self.away_since else CLAIM_EVERY)
+                self._claim(ticked=ticked)
+            ticked = not self._wake.wait(PROBE_EVERY if self.away_since else CLAIM_EVERY)
             self._wake.clear()
         self._collect()
 
-    def _claim(self) -> None:
+    def _claim(self, *, ticked: bool) -> None:
         sources = {s.name: s for s in self.config.enabled_sources()}
         with self._lock:
             busy = set(self.running)
-        room = self.config.daemon.polls_at_once - len(busy)
+        most = self.config.daemon.polls_at_once
+        room = most - len(busy)
+        if not ticked and room < max(1, most // 4):
+            return  # woken by a poll ending: claim a few at once, not one at a time
         try:
             claims = self.schedule.claim([n for n in sources if n not in busy], room)
         except StoreUnavailable as exc:
