@@ -27,6 +27,12 @@ class WorkerState(StrEnum):
     GONE = "gone"
 
 
+def _utc(value: datetime) -> datetime:
+    found = aware(value)
+    assert found is not None
+    return found
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -89,7 +95,9 @@ def _workers(
             schedule.c.last_worker,
         ).order_by(schedule.c.source)
         for source, due, worker, until, last in conn.execute(query):
-            live = worker if worker is not None and aware(until) >= now else None
+            live = (
+                worker if worker is not None and until is not None and _utc(until) >= now else None
+            )
             turns[source] = (_iso(aware(due)), live, last)
             if live:
                 polling.setdefault(live, []).append(source)
