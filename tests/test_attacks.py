@@ -418,13 +418,15 @@ def test_deeply_nested_toml_is_one_line(tmp_path: Path, capsys: pytest.CaptureFi
 def test_a_database_driver_that_is_not_installed_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = config_with(tmp_path, '[state]\nurl = "postgresql://watcher:hunter2@db.test/watcher"')
+    # pg8000: a PostgreSQL driver watcher does not install (psycopg is its own).
+    url = "postgresql+pg8000://watcher:hunter2@db.test/watcher"
+    config = config_with(tmp_path, f'[state]\nurl = "{url}"')
     config.chmod(0o600)
     assert main(["status", "--config", str(config)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(
-        "watcher: error: postgresql://watcher:***@db.test/watcher: cannot open state database: "
-        "the postgresql driver is not installed"
+        "watcher: error: postgresql+pg8000://watcher:***@db.test/watcher: cannot open state "
+        "database: the postgresql+pg8000 driver is not installed"
     ), err
     assert one_line(err) and "hunter2" not in err
 

@@ -247,3 +247,27 @@ def test_host_turns_space_every_workers_requests(postgres_url: str) -> None:
     assert shared_turns(open_store("sqlite://")) is None
     for store in stores:
         store.close()
+
+
+def test_the_daily_prune_forgets_workers_gone_for_a_week(db_url: str, tmp_path) -> None:
+    from watcher.config import Config
+    from watcher.service.leases import WorkerRecord, register
+    from watcher.service.upkeep import prune_if_due
+    from watcher.store import utcnow, workers
+
+    store = open_store(db_url)
+    old, recent = WorkerRecord.new("old"), WorkerRecord.new("recent")
+    for worker in (old, recent):
+        register(store, worker, 30, {})
+    with store.transaction() as conn:
+        conn.execute(
+            workers.update()
+            .where(workers.c.id == old.id)
+            .values(heartbeat_at=db_clock(conn) - timedelta(days=8))
+        )
+    assert prune_if_due(Config(), store, utcnow()) is not None
+    with store.engine.connect() as conn:
+        assert list(conn.execute(workers.select().with_only_columns(workers.c.name))) == [
+            ("recent",)
+        ]
+    store.close()

@@ -741,10 +741,10 @@ class Store:
             made = conn.exec_driver_sql(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
             ).first()
-            if made is None:  # a file being created right now: nothing in it yet
-                self.engine.dispose()
-                raise _NothingYet
-            version = int(self.read_meta(conn, "schema_version") or 0)
+            version = int(self.read_meta(conn, "schema_version") or 0) if made else 0
+        if made is None:  # a file being created right now: nothing in it yet
+            self.engine.dispose()
+            raise _NothingYet
         if version != SCHEMA_VERSION:
             newer = version > SCHEMA_VERSION
             raise StoreError(

@@ -1,4 +1,5 @@
-"""What is due besides polling: digests whose time has come, and the daily prune.
+"""What is due besides polling: digests whose time has come, and the daily prune (old
+article text, and workers gone for a week).
 
 The daemon runs these on its schedule; ``watcher check`` runs them after its
 pass, so a one-shot check on a timer sends digests and prunes too. Both are
@@ -14,12 +15,15 @@ from zoneinfo import ZoneInfo
 from watcher.alerts.digest import last_due, queue_digest
 from watcher.config import Config
 from watcher.facts.stories import Story
+from watcher.service.leases import forget_workers
 from watcher.store import Store
 
 # A digest missed by this much (the daemon was down, the timer had not run) is
 # still sent; one missed by more is skipped rather than sent hours late.
 DIGEST_GRACE = 6 * 3600
 PRUNE_EVERY = timedelta(days=1)
+# Workers not heard from for this long are no longer listed (each restart is a new one).
+WORKERS_KEPT = timedelta(days=7)
 LAST_PRUNE = "last_prune"
 
 
@@ -55,5 +59,6 @@ def prune_if_due(config: Config, store: Store, now: datetime) -> dict[str, int] 
     if last is not None and now - datetime.fromisoformat(last) < PRUNE_EVERY:
         return None
     removed = store.prune(now - timedelta(seconds=config.state.retention))
+    forget_workers(store, now - WORKERS_KEPT)
     store.set_meta(LAST_PRUNE, now.isoformat())
     return removed
