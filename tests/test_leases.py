@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
+from loopback import LoopbackServer
 
 from watcher.config import Source
 from watcher.service.leases import (
@@ -271,3 +272,43 @@ def test_the_daily_prune_forgets_workers_gone_for_a_week(db_url: str, tmp_path) 
             ("recent",)
         ]
     store.close()
+
+
+@pytest.mark.postgresql
+def test_workers_fetchers_take_turns_at_a_host(postgres_url: str, server: LoopbackServer) -> None:
+    """Two workers' fetchers, each keeping its own per-host spacing, sharing the host's
+    turns through the database: together they start requests as far apart as one."""
+    import asyncio
+
+    from watcher.config import HttpSettings
+    from watcher.ingest.fetch import Fetcher
+
+    for n in range(4):
+        server.route(f"/p{n}.xml", "<rss/>")
+    settings = HttpSettings(allow_private_addresses=True, per_host_delay=0.3, retries=0)
+    stores = [open_store(postgres_url) for _ in range(2)]
+
+    async def worker(store: Store, paths: list[str], shared: bool) -> None:
+        turns = shared_turns(store) if shared else None
+        async with Fetcher(settings, turns=turns) as fetcher:
+            for path in paths:
+                await fetcher.get(server.url(path))
+
+    def gaps(shared: bool) -> list[float]:
+        server.requests.clear()
+
+        async def both() -> None:
+            await asyncio.gather(
+                worker(stores[0], ["/p0.xml", "/p1.xml"], shared),
+                worker(stores[1], ["/p2.xml", "/p3.xml"], shared),
+            )
+
+        asyncio.run(both())
+        starts = sorted(r.at for r in server.requests)
+        return [later - earlier for earlier, later in itertools.pairwise(starts)]
+
+    assert min(gaps(shared=False)) < 0.1  # each spaces only its own requests
+    shared = gaps(shared=True)
+    assert len(shared) == 3 and min(shared) >= 0.25, shared
+    for store in stores:
+        store.close()
