@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-# The throw-away PostgreSQL server the tests use (tests/pgcluster.py).
-sys.path.insert(0, str(REPO / "tests"))
+from sqlalchemy import create_engine, text
 
-from pgcluster import Cluster, Unavailable  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
+# The throw-away PostgreSQL server the tests use (run from the repository: python -m).
+from tests.support.pgcluster import Cluster, Unavailable
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 class FeedServer:

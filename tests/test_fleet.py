@@ -8,7 +8,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -17,20 +16,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from alerting import Webhook
-from loopback import LoopbackServer, Response
-from pgcluster import Cluster, Unavailable
 from sqlalchemy import create_engine, text
-from test_check_facts import EARLY_COMPLETION, HANDOVER, feed, page
-from test_crash import WEBHOOK_ENV
 
+from tests.support import WATCHER
+from tests.support.alerting import WEBHOOK_ENV, Webhook
+from tests.support.checks import EARLY_COMPLETION, HANDOVER, feed, page
+from tests.support.daemon import wait_for
+from tests.support.loopback import LoopbackServer, Response
+from tests.support.pgcluster import Cluster, Unavailable
 from watcher.alerts.notify import Dispatcher
 from watcher.alerts.render import load_templates
 from watcher.config import load_config
 from watcher.service.upkeep import queue_due_digests
 from watcher.store import open_store
 
-WATCHER = [sys.executable, "-m", "watcher"]
 FILLER = (
     '<?xml version="1.0"?><rss version="2.0"><channel><title>F{n}</title>{items}</channel></rss>'
 )
@@ -102,15 +101,6 @@ class Worker:
 
     def lines(self) -> list[str]:
         return self.log.read_text().splitlines()
-
-
-def wait_until(condition, timeout: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def query(url: str, sql: str) -> list[tuple]:
@@ -185,7 +175,7 @@ def test_three_workers_300_feeds_one_killed_each_turn_once_each_alert_once(
                 for r in query(url, f"SELECT source FROM schedule WHERE worker = '{victim_id}'")
             ]
 
-        held = wait_until(holding, 10, "the worker to be polling")
+        held = wait_for(holding, 10, "the worker to be polling")
         victim.process.send_signal(signal.SIGKILL)
         killed = time.monotonic()
         victim.process.wait(timeout=10)
@@ -274,7 +264,7 @@ def test_postgresql_away_for_30_seconds_mid_pass_loses_and_repeats_nothing(
     config = write_config(tmp_path, url, server, feeds, interval=interval, lease=3.0)
     workers = [Worker(config, f"w{n}", webhook) for n in (1, 2)]
     try:
-        wait_until(lambda: len(webhook.posts) >= 1, 30, "the first alert")
+        wait_for(lambda: len(webhook.posts) >= 1, 30, "the first alert")
         time.sleep(1.5)  # into the next pass
         own_postgres.stop("immediate")
         # News published while the database is away.
@@ -283,7 +273,7 @@ def test_postgresql_away_for_30_seconds_mid_pass_loses_and_repeats_nothing(
         time.sleep(30)
         own_postgres.start()
         back = time.monotonic()
-        wait_until(lambda: len(webhook.posts) >= 2, 30, "the alert of the news")
+        wait_for(lambda: len(webhook.posts) >= 2, 30, "the alert of the news")
         time.sleep(2 * interval)
         codes = [worker.stop() for worker in workers]
     finally:

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
-from loopback import LoopbackServer
 
+from tests.support.loopback import LoopbackServer
 from watcher.config import Source
 from watcher.service.leases import (
     Claim,
