@@ -125,6 +125,7 @@ def test_room_limits_what_a_worker_claims(stores: Callable[[], Store]) -> None:
     assert worker.claim(["a", "b"], room=1) == []
 
 
+@pytest.mark.slow
 def test_a_dead_workers_lease_runs_out_and_its_late_results_are_refused(
     stores: Callable[[], Store],
 ) -> None:
@@ -144,6 +145,7 @@ def test_a_dead_workers_lease_runs_out_and_its_late_results_are_refused(
     assert rows(second)["a"]["last_worker"] == "alive"
 
 
+@pytest.mark.slow
 def test_the_heartbeat_renews_only_running_polls_and_release_frees_the_rest(
     stores: Callable[[], Store],
 ) -> None:
@@ -162,6 +164,7 @@ def test_the_heartbeat_renews_only_running_polls_and_release_frees_the_rest(
     assert [c.source for c in other.claim(["a"], room=1)] == ["a"]
 
 
+@pytest.mark.slow
 def test_a_poll_that_outlasts_its_turns_skips_them(stores: Callable[[], Store]) -> None:
     store = stores()
     worker = Schedule(store, "w1", lease=30)
@@ -222,6 +225,7 @@ def test_many_workers_claiming_at_once_each_source_goes_to_one(
     assert set(claimed) == set(names) and set(claimed.values()) == {1}
 
 
+@pytest.mark.slow
 @pytest.mark.postgresql
 def test_host_turns_space_every_workers_requests(postgres_url: str) -> None:
     stores = [open_store(postgres_url) for _ in range(3)]
@@ -274,6 +278,7 @@ def test_the_daily_prune_forgets_workers_gone_for_a_week(db_url: str, tmp_path) 
     store.close()
 
 
+@pytest.mark.slow
 @pytest.mark.postgresql
 def test_workers_fetchers_take_turns_at_a_host(postgres_url: str, server: LoopbackServer) -> None:
     """Two workers' fetchers, each keeping its own per-host spacing, sharing the host's

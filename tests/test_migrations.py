@@ -142,6 +142,7 @@ def test_a_new_database_has_exactly_the_declared_tables(db_url: str) -> None:
     assert differences(db_url) == []
 
 
+@pytest.mark.slow
 @pytest.mark.postgresql
 @pytest.mark.parametrize("version", sorted(RELEASES))
 @pytest.mark.parametrize("stamped", [True, False], ids=["alembic", "before-alembic"])
@@ -208,6 +209,7 @@ def write_config(folder: Path, url: str) -> Path:
     return config
 
 
+@pytest.mark.slow
 @pytest.mark.postgresql
 def test_db_upgrade_then_the_daemon_starts_and_before_it_refuses_in_one_line(
     postgres: Cluster, tmp_path: Path
@@ -243,6 +245,7 @@ def test_db_upgrade_then_the_daemon_starts_and_before_it_refuses_in_one_line(
     postgres.drop_database(name)
 
 
+@pytest.mark.slow
 def test_a_schema_newer_than_this_watcher_is_refused_saying_what_to_do(
     db_url: str, tmp_path: Path
 ) -> None:
