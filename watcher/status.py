@@ -27,12 +27,6 @@ class WorkerState(StrEnum):
     GONE = "gone"
 
 
-def _utc(value: datetime) -> datetime:
-    found = aware(value)
-    assert found is not None
-    return found
-
-
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -96,7 +90,7 @@ def _workers(
         ).order_by(schedule.c.source)
         for source, due, worker, until, last in conn.execute(query):
             live = (
-                worker if worker is not None and until is not None and _utc(until) >= now else None
+                worker if worker is not None and until is not None and aware(until) >= now else None
             )
             turns[source] = (_iso(aware(due)), live, last)
             if live:
@@ -106,7 +100,6 @@ def _workers(
     fleet = []
     for row in found:
         heard = aware(row["heartbeat_at"])
-        assert heard is not None
         if row["stopped_at"] is not None:
             state = WorkerState.STOPPED
         elif (now - heard).total_seconds() > row["lease_seconds"]:

@@ -325,9 +325,7 @@ def db_clock(conn: Connection) -> datetime:
     machines whose clocks differ agree on when a lease ran out or a turn came."""
     if conn.dialect.name == "sqlite":
         return utcnow()
-    now = aware(conn.execute(select(func.now())).scalar_one())
-    assert now is not None
-    return now
+    return aware(conn.execute(select(func.now())).scalar_one())
 
 
 def text_hash(text: str) -> str:

@@ -192,7 +192,8 @@ class Schedule:
                 ).where(schedule.c.source.in_(picked))
             )
             return [
-                Claim(name, claims, _utc(turn), _utc(due), now) for name, claims, turn, due in rows
+                Claim(name, claims, aware(turn), aware(due), now)
+                for name, claims, turn, due in rows
             ]
 
     def finish(self, conn: Connection, claim: Claim, interval: float) -> int:
@@ -272,12 +273,6 @@ def _turns_until(turn: datetime, moment: datetime, interval: float) -> int:
     if turn > moment:
         return 0
     return math.floor((moment - turn).total_seconds() / interval) + 1
-
-
-def _utc(value: datetime) -> datetime:
-    found = aware(value)
-    assert found is not None
-    return found
 
 
 # -- workers -------------------------------------------------------------------------
