@@ -8,11 +8,15 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection
 
+from tests.support.checks import rss
 from tests.support.loopback import LoopbackServer
 from watcher.config import Source
+from watcher.counters import read_totals
 from watcher.service.leases import (
     Claim,
     HostTurns,
@@ -316,4 +320,62 @@ def test_workers_fetchers_take_turns_at_a_host(postgres_url: str, server: Loopba
     shared = gaps(shared=True)
     assert len(shared) == 3 and min(shared) >= 0.25, shared
     for store in stores:
+        store.close()
+
+
+def test_a_poll_that_finds_nothing_is_recorded_only_while_its_claim_holds(
+    db_url: str, tmp_path: Path, server: LoopbackServer
+) -> None:
+    """Most polls find nothing new, and a pass records those together in one transaction:
+    a worker's claim is checked there as for any poll, its source moves to its next turn,
+    and a poll whose source another worker took over is dropped, not recorded."""
+    import asyncio
+
+    from watcher.config import parse_config
+    from watcher.service.check import Checker
+
+    server.route("/feed.xml", rss(server.base_url))  # a feed with nothing in it
+    config = parse_config(
+        {
+            "state": {"url": db_url},
+            "http": {"allow_private_addresses": True, "per_host_delay": 0, "retries": 0},
+            "sources": [{"name": "wire", "url": server.url("/feed.xml"), "interval": 600}],
+        },
+        tmp_path / "watcher.toml",
+    )
+    [source] = config.sources
+    store = open_store(db_url)
+    worker = Schedule(store, "w1", lease=30)
+    worker.plan([source])
+
+    def poll(claim: Claim) -> tuple[str, list[int]]:
+        settled: list[int] = []
+
+        def settle(conn: Connection) -> None:
+            settled.append(worker.finish(conn, claim, source.interval))
+
+        report = asyncio.run(Checker(config, store, settle=settle).run([source]))
+        return report.sources[0].status, settled
+
+    def polls_counted() -> float:
+        return sum(t.value for t in read_totals(store)[0] if t.name == "watcher_polls")
+
+    try:
+        make_due(store, "wire")
+        [claim] = worker.claim(["wire"], room=1)
+        assert poll(claim) == ("nothing_new", [0])
+        row = rows(store)["wire"]
+        assert row["worker"] is None and row["last_worker"] == "w1"
+        assert row["turn_at"].replace(tzinfo=claim.turn_at.tzinfo) > claim.turn_at
+        counted, attempted = polls_counted(), store.source_state("wire", source.url).last_attempt
+
+        make_due(store, "wire")
+        [claim] = worker.claim(["wire"], room=1)
+        with store.transaction() as conn:  # as another worker's claim once the lease ran out
+            conn.execute(schedule.update().values(claims=schedule.c.claims + 1))
+        with pytest.raises(LeaseLost):
+            poll(claim)
+        assert polls_counted() == counted
+        assert store.source_state("wire", source.url).last_attempt == attempted
+    finally:
         store.close()
