@@ -72,9 +72,11 @@ def write_config(
         f'[notify.slack]\nwebhook_env = "{WEBHOOK_ENV}"\nimmediate = "all"\n{digest}',
     ]
     for number in range(feeds):
+        # The news items are titled with slugs, which name nothing of the story: every
+        # item is fetched (fetch = "relevant" would skip them; test_relevance.py tests it).
         lines.append(
             f'[[sources]]\nname = "f{number:03}"\nurl = "{server.url(f"/f/{number}.xml")}"\n'
-            f"interval = {interval}"
+            f'interval = {interval}\nfetch = "all"'
         )
     config = folder / "watcher.toml"
     config.write_text("\n".join(lines) + "\n")
