@@ -294,7 +294,7 @@ def test_workers_fetchers_take_turns_at_a_host(postgres_url: str, server: Loopba
 
     for n in range(4):
         server.route(f"/p{n}.xml", "<rss/>")
-    settings = HttpSettings(allow_private_addresses=True, per_host_delay=0.3, retries=0)
+    settings = HttpSettings(allow_private_addresses=True, per_host_delay=0.6, retries=0)
     stores = [open_store(postgres_url) for _ in range(2)]
 
     async def worker(store: Store, paths: list[str], shared: bool) -> None:
@@ -318,7 +318,9 @@ def test_workers_fetchers_take_turns_at_a_host(postgres_url: str, server: Loopba
 
     assert min(gaps(shared=False)) < 0.1  # each spaces only its own requests
     shared = gaps(shared=True)
-    assert len(shared) == 3 and min(shared) >= 0.25, shared
+    # The turns are 0.6 s apart in the database; a request leaves its worker a moment
+    # after its turn, and that moment varies on a busy machine (0.08 s has been seen).
+    assert len(shared) == 3 and min(shared) >= 0.45, shared
     for store in stores:
         store.close()
 
