@@ -51,19 +51,23 @@ def run(argv: list[str | Path], cwd: Path, env: dict[str, str]) -> str:
 
 
 def demo_summary(report: dict[str, Any]) -> list[Any]:
-    """What the demo found, without times, ports and ids."""
+    """What the demo found, without times, ports and ids. The changes of a pass are
+    compared together: its two sources are written in either order, and which of them
+    reports a change first (and which confirms it) depends on that order."""
     return [
         [
-            (
-                source["name"],
-                source["status"],
-                sorted(a["title"] for a in source["articles"]),
-                sorted(
-                    (c["key"], c["old_value"], c["new_value"], c["status"], c["event"])
+            [
+                (source["name"], source["status"], sorted(a["title"] for a in source["articles"]))
+                for source in one_pass["sources"]
+            ],
+            sorted(
+                {
+                    (c["key"], c["old_value"], c["new_value"])
+                    for source in one_pass["sources"]
                     for c in source["changes"]
-                ),
-            )
-            for source in one_pass["sources"]
+                },
+                key=repr,
+            ),
         ]
         for one_pass in report["passes"]
     ] + [sorted(Path(p).name for p in report["rendered"])]
