@@ -612,3 +612,28 @@ def test_a_negation_does_not_reach_into_a_clause_after_after() -> None:
         "after the junta ended its 2012 military cooperation agreement with the US."
     )
     assert read(text).get("cooperation_agreement.status") == {"ended"}
+
+
+# -- a base named by its town ------------------------------------------------------
+
+
+MALI = load_topic(Path(__file__).resolve().parent.parent / "corpus/topics/mali-france-2022.toml")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("French forces have left the city of Timbuktu after eight years.", {"handed_over"}),
+        ("France handed over its camp in the town of Timbuktu to Malian troops.", {"handed_over"}),
+        ("Fighting broke out near the city of Timbuktu on Monday.", set()),
+    ],
+)
+def test_a_base_named_by_its_town_is_left_when_the_town_is(sentence: str, expected: set) -> None:
+    article = Article(
+        url="https://wire.example/a",
+        title=None,
+        text=f"French troops in Mali are leaving.\n\n{sentence}",
+        published=datetime(2021, 12, 14, tzinfo=UTC),
+    )
+    found = {o.value for o in extract_facts(article, MALI) if o.key == "bases.timbuktu.status"}
+    assert found == expected

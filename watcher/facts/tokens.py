@@ -14,7 +14,7 @@ from datetime import date
 from enum import StrEnum
 
 from watcher.facts.dates import DateMatch, find_dates
-from watcher.facts.lexicon import WORDS, Lexeme
+from watcher.facts.lexicon import WORDS, Cue, Lexeme
 from watcher.facts.names import FACILITY_KINDS, LOCATIVES, Named, Names
 from watcher.facts.numbers import Count, find_counts
 from watcher.facts.text import words
@@ -55,6 +55,22 @@ _AREA = re.compile(
     r"\s+(?:region|province|governorate|district|area|department|prefecture)\b", re.I
 )
 _TOWN_OF = re.compile(r"\b(?:village|town|city|province|region)\s+of\s+$", re.I)
+_BEFORE_TOWN = re.compile(
+    r"(?P<word>[a-z-]+)(?:\s+(?:from|out\s+of|in|at|near))?\s+(?:the\s+|a\s+)?$", re.I
+)
+_SITES = frozenset({"base", "camp", "station", "garrison", "airfield", "airbase", "barracks"})
+
+
+def _left_or_sited(before: str) -> bool:
+    """ "left the city of Timbuktu", "a station in the town of Rufisque": the force's
+    own place there, named by its town."""
+    m = _BEFORE_TOWN.search(before)
+    if m is None:
+        return False
+    word = m.group("word").lower()
+    return word in _SITES or any(lx.cue in (Cue.LEAVE, Cue.HAND_OVER) for lx in WORDS.get(word, ()))
+
+
 _ANAPHORA = re.compile(
     r"\b(?:the|this|that)\s+(?:(?!other\b|another\b|second\b|third\b|new\b|next\b)"
     r"[a-z][a-z-]*\s+){0,2}(?:air\s*base|base|air\s*field|camp|facility|installation|"
@@ -83,7 +99,8 @@ def tokenize(
 
     if names.bases:
         for m in names.bases.finditer(norm):
-            if _AREA.match(norm, m.end()) or _TOWN_OF.search(norm, 0, m.start()):
+            town = _TOWN_OF.search(norm, 0, m.start())
+            if _AREA.match(norm, m.end()) or (town and not _left_or_sited(norm[: town.start()])):
                 continue  # "the Kidal region", "the village of Tessalit": a place, not the base
             spans.append(Token(m.start(), m.end(), m.group(), Tag.BASE, key=names.base_of(m)))
     if names.agreements:
