@@ -637,3 +637,16 @@ def test_a_base_named_by_its_town_is_left_when_the_town_is(sentence: str, expect
     )
     found = {o.value for o in extract_facts(article, MALI) if o.key == "bases.timbuktu.status"}
     assert found == expected
+
+
+def test_a_base_now_under_the_hosts_control_is_handed_over_whatever_follows_its_name() -> None:
+    iraq = load_topic(Path(__file__).resolve().parent.parent / "corpus/topics/iraq-us-2024.toml")
+    article = Article(
+        url="https://wire.example/a",
+        title=None,
+        text="US advisers are leaving Iraq.\n\n"
+        "Ain al-Asad Air Base is now under the full control of Iraqi security forces.",
+        published=datetime(2026, 1, 18, tzinfo=UTC),
+    )
+    found = {o.value for o in extract_facts(article, iraq) if o.key == "bases.ain_al_asad.status"}
+    assert found == {"handed_over"}

@@ -291,6 +291,8 @@ class SentenceReader:
             clause = clause_of(tokens, index)
             after = tokens[index + 1 : clause.end]
             words = [t.low for t in after if t.tag is Tag.WORD]
+            while words and words[0] in _SITE_WORDS:
+                words.pop(0)  # "Ain al-Asad [Air Base] is now..."
             if not words or words[0] not in ("is", "was", "are", "were", "now", "has", "have"):
                 continue
             if any(w in ("not", "no", "never", "will", "would", "could") for w in words[:4]):
@@ -454,6 +456,9 @@ class SentenceReader:
 
 # What a base is once the force has gone.
 _LEFT_STATES = frozenset({"empty", "abandoned", "vacated", "deserted", "unoccupied", "evacuated"})
+_SITE_WORDS = frozenset(
+    {"air", "base", "airbase", "airfield", "camp", "station", "garrison", "military"}
+)
 
 
 _PREPOSITIONS = frozenset({"to", "from", "with", "by", "for", "against", "than", "between", "into"})
