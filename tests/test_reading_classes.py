@@ -650,3 +650,14 @@ def test_a_base_now_under_the_hosts_control_is_handed_over_whatever_follows_its_
     )
     found = {o.value for o in extract_facts(article, iraq) if o.key == "bases.ain_al_asad.status"}
     assert found == {"handed_over"}
+
+
+def test_in_the_process_of_leaving_is_leaving() -> None:
+    found = read("US forces are in the process of withdrawing from Air Base 201.")
+    assert found[BASE_201] == {"withdrawing"} and found[WITHDRAWAL] == {"in_progress"}
+
+
+def test_begun_the_process_of_leaving_is_begun_leaving() -> None:
+    assert statuses(
+        "The Pentagon has begun the process of withdrawing from Niger.", WITHDRAWAL
+    ) == {"in_progress"}

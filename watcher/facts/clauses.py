@@ -214,6 +214,8 @@ def _grammatical(tokens: list[Token], clause: Clause, index: int, form: Form) ->
             return ClauseAspect(Aspect.PLANNED, f"after {lead!r}")
         if lead in _BEGIN_GOVERNORS:
             return ClauseAspect(Aspect.ONGOING, f"after {lead!r}", governor=i)
+        if lead == "of" and (process := _process_of(tokens, i, clause)) is not None:
+            return process
         if lead in ("of", "for", "on", "about", "by", "without", "in", "with"):
             return (
                 _governed(tokens, i, clause)
@@ -278,6 +280,20 @@ _FUTURE_TIMES = (
     *("in the coming", "in coming", "next week", "next month", "next year", "tomorrow"),
     *("later this", "in the next", "over the next", "within the next", "soon", "shortly"),
 )
+
+
+def _process_of(tokens: list[Token], of: int, clause: Clause) -> ClauseAspect | None:
+    """ "in the process of withdrawing": under way; "has begun the process of
+    withdrawing": as "has begun withdrawing"."""
+    j = of - 1
+    if j < clause.start + 1 or not tokens[j].is_word("process", "midst", "course"):
+        return None
+    k = j - 1 if tokens[j - 1].is_word("the") else j
+    if k - 1 >= clause.start and tokens[k - 1].is_word("in"):
+        return ClauseAspect(Aspect.ONGOING, f"in the {tokens[j].low} of")
+    if k - 1 >= clause.start and tokens[k - 1].low in _BEGIN_GOVERNORS:
+        return _governed(tokens, k - 1, clause)
+    return None
 
 
 def _wisher_for(tokens: list[Token], i: int, clause: Clause) -> int | None:
