@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from watcher.alerts.notify import Dispatcher
     from watcher.ingest.fetch import FetchResult
     from watcher.models import Article
-    from watcher.service.check import SourceReport
+    from watcher.service.report import SourceReport
 
 
 def _print_json(data: Any, out: TextIO) -> None:

@@ -12,7 +12,7 @@ from watcher.facts.compare import ChangeEvent, KnownFact, Reading, describe
 from watcher.facts.reading import Explanation
 from watcher.facts.topic import Topic
 from watcher.models import ChangeStatus, Evidence, FactChange, Observation
-from watcher.service.check import CheckReport, ReportedChange
+from watcher.service.report import CheckReport, PollStatus, ReportedChange
 from watcher.store import CorrectionKind, StoredCorrection
 from watcher.terminal import safe
 
@@ -82,12 +82,12 @@ def format_dispatch(report: DispatchReport, out: TextIO) -> None:
 
 def format_check(report: CheckReport, out: TextIO) -> None:
     for source in report.sources:
-        if source.status == "failed":
+        if source.status == PollStatus.FAILED:
             out.write(f"{safe(source.name)}: FAILED: {safe(source.error or '')}\n")
             continue
         detail = {
-            "not_modified": "not modified since last pass",
-            "unchanged": "feed unchanged",
+            PollStatus.NOT_MODIFIED: "not modified since last pass",
+            PollStatus.UNCHANGED: "feed unchanged",
         }.get(source.status)
         line = f"{safe(source.name)}: {len(source.articles)} new article(s)"
         if detail and not source.articles:

@@ -50,7 +50,8 @@ from watcher.alerts.notify import Dispatcher
 from watcher.alerts.render import TemplateError, load_templates
 from watcher.config import Config, ConfigError, Routing, Source, load_config
 from watcher.facts.stories import Story, StoryError, load_stories
-from watcher.service.check import Checker, CheckReport, readers_for
+from watcher.service.articles import readers_for
+from watcher.service.check import Checker
 from watcher.service.leases import (
     Claim,
     LeaseLost,
@@ -61,6 +62,7 @@ from watcher.service.leases import (
     shared_turns,
 )
 from watcher.service.network import NetworkLoop
+from watcher.service.report import CheckReport, PollStatus
 from watcher.service.sdnotify import Notifier, watchdog_interval
 from watcher.service.upkeep import DIGEST_GRACE, prune_if_due, queue_due_digests
 from watcher.service.workers import Readers
@@ -361,7 +363,7 @@ class Service:
         if report.changes:
             self._send_soon()
         for result in report.sources:
-            if result.status == "failed":
+            if result.status == PollStatus.FAILED:
                 log.warning("%s: %s", result.name, result.error)
             elif result.articles:
                 log.info("%s: %d new article(s)", result.name, len(result.articles))
