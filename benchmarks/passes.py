@@ -39,8 +39,8 @@ def run_passes(config_path: Path, passes: int, every: int) -> dict[str, Any]:
     """In this process: ``passes`` daemon passes over every source, a sample every ``every``."""
     from watcher.config import load_config
     from watcher.service.check import Checker
-    from watcher.service.daemon import prepare
     from watcher.service.network import NetworkLoop
+    from watcher.service.startup import prepare
     from watcher.store import open_store
 
     config = load_config(config_path)

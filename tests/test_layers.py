@@ -12,7 +12,8 @@ the bottom up:
     facts    topic, reading, compare, baseline, knowledge, evaluate: article to changes
     alerts   outbox, render, mailer, slack, atom, digest, health, notify: changes to messages
     web      the read-only view of what the layers below stored
-    service  one pass (check), workers and the daemon, which also serves the web view
+    service  one pass (check: polling, articles, recording, report), workers and the
+             daemon (startup, polls, leases), which also serves the web view
     cli      the commands
     entry    ``python -m watcher``
 

@@ -1,10 +1,8 @@
 """``watcher run``: the daemon, alone or as one of several workers on one database.
 
-Polls follow the schedule shared through the state database (see
-:mod:`watcher.service.leases`): a poller thread claims the sources that are
-due, as many as this worker has room for, and runs their polls on the
-network loop; each poll is recorded with the source's next turn, only if this
-worker's claim on it still holds. An APScheduler 3 scheduler runs the rest:
+Polls follow the schedule shared through the state database: a poller thread
+claims the sources that are due and runs them (:mod:`watcher.service.polls`).
+An APScheduler 3 scheduler runs the rest:
 a job that sends what the outbox holds (after polls that found changes, and
 on its own for retries), a digest job per channel on the wall clock of the
 configured time zone, and the daily prune. The main thread only waits for
@@ -19,16 +17,13 @@ written is polled again, by whichever worker claims it.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import queue
 import signal
 import threading
-from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor as Pool
 from concurrent.futures import wait as wait_for_futures
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -43,18 +38,12 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Connection
 
 from watcher.alerts.digest import last_due, queue_digest
-from watcher.alerts.notify import Dispatcher
-from watcher.alerts.render import TemplateError, load_templates
 from watcher.config import Config, ConfigError, Routing, Source, load_config
-from watcher.facts.stories import Story, StoryError, load_stories
-from watcher.service.articles import readers_for
-from watcher.service.check import Checker
+from watcher.models import AlertState
 from watcher.service.leases import (
-    Claim,
-    LeaseLost,
+    DaemonStatus,
     Schedule,
     WorkerRecord,
     heartbeat,
@@ -62,10 +51,11 @@ from watcher.service.leases import (
     shared_turns,
 )
 from watcher.service.network import NetworkLoop
-from watcher.service.report import CheckReport, PollStatus
+from watcher.service.polls import Polls
+from watcher.service.report import CheckReport
 from watcher.service.sdnotify import Notifier, watchdog_interval
+from watcher.service.startup import Prepared, StartupError, no_sources, prepare, source_changes
 from watcher.service.upkeep import DIGEST_GRACE, prune_if_due, queue_due_digests
-from watcher.service.workers import Readers
 from watcher.store import Store, StoreError, StoreGone, StoreUnavailable, open_store, utcnow
 from watcher.web.pages import Site
 from watcher.web.server import WebError, WebServer, prepare_web, web_token
@@ -75,30 +65,10 @@ log = logging.getLogger(__name__)
 HANDLED_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 # How long a stop waits for running jobs before leaving them.
 STOP_TIMEOUT = 20.0
-# How often the poller looks for due sources (sooner when a poll ends).
-CLAIM_EVERY = 0.5
-# How often a worker whose database is away tries it again.
-PROBE_EVERY = 2.0
 # How often the outbox is looked at for alerts due a retry.
 DISPATCH_INTERVAL = 30.0
 # How often the daemon looks whether the daily prune is due.
 PRUNE_CHECK = 3600
-
-
-class StartupError(Exception):
-    """Something in the config's files (topic, seeds, pins, templates) that stops a start."""
-
-
-def source_changes(before: Source | None, after: Source) -> str:
-    """What a reload changed in a source, for the log."""
-    if before is None:
-        return f"polling {after.name} every {after.interval:g}s"
-    changed = []
-    if before.interval != after.interval:
-        changed.append(f"every {after.interval:g}s now (was {before.interval:g}s)")
-    if before.url != after.url:
-        changed.append(f"from {after.url} now (was {before.url})")
-    return f"polling {after.name} " + ("; ".join(changed) or "with its new settings")
 
 
 def digest_trigger(routing: Routing, timezone: str) -> CronTrigger:
@@ -108,75 +78,6 @@ def digest_trigger(routing: Routing, timezone: str) -> CronTrigger:
     return CronTrigger(
         day_of_week=day, hour=at.hour, minute=at.minute, second=at.second, timezone=timezone
     )
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """What a config needs built before it runs: its stories (compiled topics and
-    baselines), templates."""
-
-    config: Config
-    stories: list[Story]
-    dispatcher: Dispatcher
-    readers: Readers
-    # The stories' topic files as read (see topics_digest).
-    topic_digest: str = ""
-
-    def close(self) -> None:
-        self.dispatcher.close()
-        self.readers.close()
-
-
-def prepare(config: Config, store: Store) -> Prepared:
-    """Build everything a config refers to; any problem is one :class:`StartupError` line."""
-    try:
-        stories = load_stories(config)
-        digest = topics_digest(stories)
-        renderer = load_templates(config.templates_path(), with_story=config.several_stories)
-    except StoryError as exc:
-        raise StartupError(str(exc)) from None
-    except TemplateError as exc:
-        raise StartupError(f"templates: {exc}") from None
-    except OSError as exc:
-        raise StartupError(f"{exc.filename}: cannot read: {exc.strerror}") from None
-    dispatcher = Dispatcher(config, store, renderer)
-    return Prepared(config, stories, dispatcher, readers_for(config, stories), digest)
-
-
-@dataclass
-class DaemonStatus:
-    """What a worker publishes about itself (the ``info`` of its row in ``workers``)."""
-
-    pid: int
-    started: datetime
-    last_pass: datetime | None = None
-    passes: int = 0
-    errors: int = 0
-    next_runs: dict[str, str | None] = field(default_factory=dict)
-    web: str | None = None  # the web view's URL, when [web] listen is set
-    # When this was last published: a status long unpublished is a daemon gone.
-    updated: datetime | None = None
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "pid": self.pid,
-            "started": self.started.isoformat(),
-            "updated": self.updated.isoformat() if self.updated else None,
-            "last_pass": self.last_pass.isoformat() if self.last_pass else None,
-            "passes": self.passes,
-            "errors": self.errors,
-            "next_runs": self.next_runs,
-            "web": self.web,
-        }
-
-
-@dataclass
-class _Running:
-    """A poll under way: the claim it holds, the future of its result."""
-
-    source: Source
-    claim: Claim
-    future: Future[tuple[CheckReport, list[int]]]
 
 
 class Service:
@@ -207,12 +108,10 @@ class Service:
         self.status = DaemonStatus(pid=os.getpid(), started=utcnow())
         self.worker = WorkerRecord.new(name)
         self.schedule = Schedule(self.store, self.worker.id, config.daemon.lease)
-        self._lock = threading.Lock()
-        self.running: dict[str, _Running] = {}
-        self._finished: queue.SimpleQueue[_Running] = queue.SimpleQueue()
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._poller = threading.Thread(target=self._poll_loop, name="watcher-poller")
+        # Guards what the threads share: the status, away_since, a send queued.
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.polls = Polls(self)
         # Sends alerts found by polls, off the poller's thread; one send at a time.
         self._sender = Pool(1, thread_name_prefix="watcher-sender")
         self._send_queued = False
@@ -243,195 +142,41 @@ class Service:
         listen = self.web.listen if self.web else config.web.listen
         return web_token(config, listen) if listen else None
 
-    # -- polls ---------------------------------------------------------------
-
-    def _schedule_sources(self, first_run_within: float = 5.0) -> None:
-        """Give each enabled source its place in the shared schedule (new ones due within
-        ``first_run_within`` seconds); turns already planned are kept."""
-        planned = self.schedule.plan(self.config.enabled_sources(), first_within=first_run_within)
-        for entry in planned:
-            if entry.was is None and not self.status.passes:
-                log.info("polling %s every %gs", entry.source.name, entry.source.interval)
-        self._wake.set()
-
-    def _poll_loop(self) -> None:
-        """Claim due sources while there is room, start their polls, collect them."""
-        ticked = True
-        while not self._stopping.is_set():
-            self._collect()
-            if self.away_since is not None:
-                self._probe()
-            else:
-                self._claim(ticked=ticked)
-            ticked = not self._wake.wait(PROBE_EVERY if self.away_since else CLAIM_EVERY)
-            self._wake.clear()
-        self._collect()
-
-    def _claim(self, *, ticked: bool) -> None:
-        sources = {s.name: s for s in self.config.enabled_sources()}
-        with self._lock:
-            busy = set(self.running)
-        most = self.config.daemon.polls_at_once
-        room = most - len(busy)
-        if not ticked and room < max(1, most // 4):
-            return  # woken by a poll ending: claim a few at once, not one at a time
-        try:
-            claims = self.schedule.claim([n for n in sources if n not in busy], room)
-        except StoreUnavailable as exc:
-            self._database_lost(exc)
-            return
-        except StoreError as exc:
-            log.error("could not claim due sources: %s", exc)
-            return
-        for claim in claims:
-            self._start(sources[claim.source], claim)
-
-    def _start(self, source: Source, claim: Claim) -> None:
-        future = self.network.submit(self._poll_claimed(source, claim))
-        running = _Running(source, claim, future)
-        with self._lock:
-            self.running[source.name] = running
-
-        def done(_: object) -> None:
-            self._finished.put(running)
-            self._wake.set()
-
-        future.add_done_callback(done)
-
-    async def _poll_claimed(self, source: Source, claim: Claim) -> tuple[CheckReport, list[int]]:
-        """Poll a claimed source; its results are recorded only if the claim still holds,
-        with its next turn. Also returns how many turns it outlasted."""
-        skipped: list[int] = []
-
-        def settle(conn: Connection) -> None:
-            skipped.append(self.schedule.finish(conn, claim, source.interval))
-
-        prepared = self.prepared
-        checker = Checker(
-            prepared.config,
-            self.store,
-            stories=prepared.stories,
-            readers=prepared.readers,
-            # The log says what a poll found; no article's text need outlive its storing.
-            keep_text=False,
-            settle=settle,
-        )
-        report = await checker.run([source], fetcher=self.network.fetcher)
-        return report, skipped
-
-    def _collect(self) -> None:
-        """Take in the polls that ended: log what they found, send their alerts."""
-        while True:
-            try:
-                running = self._finished.get_nowait()
-            except queue.Empty:
-                return
-            with self._lock:
-                self.running.pop(running.source.name, None)
-            name = running.source.name
-            try:
-                report, skipped = running.future.result()
-            except LeaseLost as exc:
-                log.warning("%s", exc)
-            except StoreUnavailable as exc:
-                self._database_lost(exc)
-            except Exception as exc:
-                self._failed(f"poll {name}", exc)
-            else:
-                self._reported(report)
-                if skipped and skipped[-1]:
-                    turns = "one turn" if skipped[-1] == 1 else f"{skipped[-1]} turns"
-                    log.info("poll %s: still running at its next turn; skipped %s", name, turns)
-
     def poll(self, source: Source) -> CheckReport:
         """Poll one source now, outside the schedule (its results are not fenced by a
         lease, as those of `watcher check` are not)."""
-        prepared, fetcher = self.prepared, self.network.fetcher
-        checker = Checker(
-            prepared.config,
-            self.store,
-            stories=prepared.stories,
-            readers=prepared.readers,
-            keep_text=False,
-        )
-        report = self.network.run(checker.run([source], fetcher=fetcher))
-        self._reported(report)
-        return report
+        return self.polls.poll(source)
 
-    def _reported(self, report: CheckReport) -> None:
-        """Log what a poll found; send its alerts."""
-        if report.changes:
-            self._send_soon()
-        for result in report.sources:
-            if result.status == PollStatus.FAILED:
-                log.warning("%s: %s", result.name, result.error)
-            elif result.articles:
-                log.info("%s: %d new article(s)", result.name, len(result.articles))
-            for failure in result.failures:
-                log.warning("%s: %s", result.name, failure.reason)
-            for reported in result.changes:
-                if reported.is_news:
-                    change = reported.change
-                    log.info(
-                        "%s: %s: %s -> %s (%s, %s)",
-                        result.name,
-                        change.label,
-                        change.old or "unknown",
-                        change.new,
-                        change.status,
-                        reported.event,
-                    )
-        with self._lock:
-            self.status.passes += 1
-            self.status.last_pass = report.finished
-
-    def _send_soon(self) -> None:
+    def send_soon(self) -> None:
         """Send what the outbox holds, on the sender's thread (once, however many ask)."""
-        with self._lock:
-            if self._send_queued or self._stopping.is_set():
+        with self.lock:
+            if self._send_queued or self.stopping.is_set():
                 return
             self._send_queued = True
 
         def send() -> None:
-            with self._lock:
+            with self.lock:
                 self._send_queued = False
             try:
                 self.dispatch()
             except StoreUnavailable as exc:
-                self._database_lost(exc)
+                self.database_lost(exc)
             except Exception as exc:
-                self._failed("send alerts", exc)
+                self.failed("send alerts", exc)
 
         self._sender.submit(send)
 
     # -- the database going away and coming back -------------------------------
 
-    def _database_lost(self, exc: StoreUnavailable) -> None:
+    def database_lost(self, exc: StoreUnavailable) -> None:
         """Say once that the database cannot be reached; polls and sends wait for it."""
-        with self._lock:
+        with self.lock:
             if self.away_since is not None:
                 return
             self.away_since = utcnow()
         log.error("%s; waiting for it (polls and alerts resume when it is back)", exc)
         self.notifier.notify(status="waiting for the state database")
-        self._wake.set()
-
-    def _probe(self) -> None:
-        try:
-            self.store.ping()
-        except StoreError:
-            return
-        with self._lock:
-            since, self.away_since = self.away_since, None
-            busy = set(self.running)
-        away = (utcnow() - since).total_seconds() if since else 0.0
-        log.warning("state database reachable again after %.0fs; going on", away)
-        try:
-            # Polls whose results were lost with the connection are due again for anyone.
-            self.schedule.release(keep=busy)
-        except StoreError as exc:
-            log.warning("could not let go of the leases of lost polls: %s", exc)
-        self._send_soon()
+        self.polls.wake()
 
     # -- scheduled jobs ------------------------------------------------------
 
@@ -521,10 +266,10 @@ class Service:
             log.info("%s: missed its time (the daemon was busy); runs at the next", name)
 
     def _job_failed(self, event: JobExecutionEvent) -> None:
-        self._failed(f"job {event.job_id}", event.exception)
+        self.failed(f"job {event.job_id}", event.exception)
 
-    def _failed(self, what: str, exc: BaseException) -> None:
-        with self._lock:
+    def failed(self, what: str, exc: BaseException) -> None:
+        with self.lock:
             self.status.errors += 1
         if isinstance(exc, StoreGone):
             # Nothing more can be recorded; a restart (systemd's Restart=on-failure)
@@ -533,7 +278,7 @@ class Service:
             self.exit_status = 2
             os.kill(os.getpid(), signal.SIGTERM)
         elif isinstance(exc, StoreUnavailable):
-            self._database_lost(exc)
+            self.database_lost(exc)
         elif isinstance(exc, StoreError):
             log.error("%s failed: %s", what, exc)
         else:
@@ -597,7 +342,7 @@ class Service:
         for name, source in after.items():
             if before.get(name) != source:
                 log.info("%s", source_changes(before.get(name), source))
-        self._schedule_sources(first_run_within=1.0)
+        self.polls.schedule_sources(first_run_within=1.0)
         self._schedule_notifications()
         log.info("config reloaded: %d source(s)", len(new.enabled_sources()))
         return True
@@ -609,13 +354,13 @@ class Service:
         last = self.status.last_pass.strftime("%H:%M") if self.status.last_pass else "none yet"
         pending: int | str
         try:
-            pending = self.store.alert_counts().get("pending", 0)
+            pending = self.store.alert_counts().get(AlertState.PENDING, 0)
         except Exception:  # the status line must not fail because the database is busy
             pending = "?"
         return f"{sources} sources, last pass {last}, {pending} pending alerts"
 
     def _info(self) -> dict[str, object]:
-        with self._lock:
+        with self.lock:
             self.status.updated = utcnow()
             self.status.next_runs = {
                 job.id: job.next_run_time.isoformat() if job.next_run_time else None
@@ -627,13 +372,12 @@ class Service:
         """The worker's heartbeat: alive, what it does, and the leases of its polls."""
         info = self._info()
         if self.away_since is None:
-            with self._lock:
-                busy = list(self.running)
+            busy = self.polls.busy()
             try:
                 heartbeat(self.store, self.worker, info)
                 self.schedule.renew(busy)
             except StoreUnavailable as exc:
-                self._database_lost(exc)
+                self.database_lost(exc)
             except Exception as exc:  # status is informative; never let it stop the daemon
                 log.warning("could not publish status: %s", exc)
         self.notifier.notify(status=self.status_line())
@@ -646,12 +390,12 @@ class Service:
         them before any thread starts.
         """
         register(self.store, self.worker, self.config.daemon.lease, self._info())
-        self._schedule_sources()
+        self.polls.schedule_sources()
         self._schedule_notifications()
         # Queued digests are keyed by period, so one already sent is not sent again.
         self.scheduler.add_job(self.catch_up_digests, id="digest-catch-up")
         self.scheduler.start()
-        self._poller.start()
+        self.polls.start()
         if self.web is not None:
             self.web.start()
             self.status.web = self.web.url
@@ -690,16 +434,13 @@ class Service:
         if self.web is not None:
             self.web.stop()
         log.info("stopping: waiting up to %gs for running jobs", STOP_TIMEOUT)
-        self._stopping.set()
-        self._wake.set()
-        if self._poller.is_alive():
-            self._poller.join(STOP_TIMEOUT)
+        self.stopping.set()
+        self.polls.wake()
+        self.polls.join(STOP_TIMEOUT)
         self.scheduler.pause()
         stopper = threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True})
         stopper.start()
-        with self._lock:
-            polls = [running.future for running in self.running.values()]
-        _, unfinished = wait_for_futures(polls, timeout=STOP_TIMEOUT)
+        _, unfinished = wait_for_futures(self.polls.futures(), timeout=STOP_TIMEOUT)
         stopper.join(STOP_TIMEOUT)
         self._sender.shutdown(wait=True)
         finished = not stopper.is_alive() and not unfinished
@@ -722,22 +463,6 @@ class Service:
         self.prepared.close()
         self.network.close()
         self.store.close()
-
-
-def no_sources(config: Config) -> str | None:
-    """Why a config gives the daemon nothing to do, as ``watcher check`` would refuse it."""
-    if config.enabled_sources():
-        return None
-    return f"{config.path}: sources: no enabled source to poll"
-
-
-def topics_digest(stories: list[Story]) -> str:
-    """Each story's name and its topic file's bytes as read, to tell an edited topic (or
-    another set of stories) from the same ones."""
-    digest = hashlib.sha256()
-    for story in stories:
-        digest.update(story.name.encode() + b"\0" + story.topic_path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 def run_service(config_path: str | None, *, name: str | None = None) -> int:

@@ -278,6 +278,33 @@ def _turns_until(turn: datetime, moment: datetime, interval: float) -> int:
 # -- workers -------------------------------------------------------------------------
 
 
+@dataclass
+class DaemonStatus:
+    """What a worker publishes about itself (the ``info`` of its row in ``workers``)."""
+
+    pid: int
+    started: datetime
+    last_pass: datetime | None = None
+    passes: int = 0
+    errors: int = 0
+    next_runs: dict[str, str | None] = field(default_factory=dict)
+    web: str | None = None  # the web view's URL, when [web] listen is set
+    # When this was last published: a status long unpublished is a daemon gone.
+    updated: datetime | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "pid": self.pid,
+            "started": self.started.isoformat(),
+            "updated": self.updated.isoformat() if self.updated else None,
+            "last_pass": self.last_pass.isoformat() if self.last_pass else None,
+            "passes": self.passes,
+            "errors": self.errors,
+            "next_runs": self.next_runs,
+            "web": self.web,
+        }
+
+
 @dataclass(frozen=True)
 class WorkerRecord:
     """Who a worker is: a unique id, and a name for people (``host:pid`` by default)."""
