@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from watcher.config import Config
+from watcher.models import AlertState
 from watcher.store import Store, aware, db_clock, decoded, display_url, schedule, workers
 
 
@@ -62,7 +63,13 @@ def collect_status(config: Config, store: Store) -> dict[str, Any]:
         "database": display_url(config.database_url()),
         "sources": sources,
         "alerts": {
-            state: alerts.get(state, 0) for state in ("pending", "sending", "failed", "uncertain")
+            state: alerts.get(state, 0)
+            for state in (
+                AlertState.PENDING,
+                AlertState.SENDING,
+                AlertState.FAILED,
+                AlertState.UNCERTAIN,
+            )
         },
         "daemon": _daemon(store, fleet, turns),
         "workers": fleet,
