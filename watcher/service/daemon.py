@@ -142,6 +142,11 @@ class Service:
         listen = self.web.listen if self.web else config.web.listen
         return web_token(config, listen) if listen else None
 
+    def _schedule_sources(self, first_run_within: float = 5.0) -> None:
+        """Give each enabled source its place in the shared schedule, and look for due
+        ones now."""
+        self.polls.schedule_sources(first_run_within)
+
     def poll(self, source: Source) -> CheckReport:
         """Poll one source now, outside the schedule (its results are not fenced by a
         lease, as those of `watcher check` are not)."""
@@ -342,7 +347,7 @@ class Service:
         for name, source in after.items():
             if before.get(name) != source:
                 log.info("%s", source_changes(before.get(name), source))
-        self.polls.schedule_sources(first_run_within=1.0)
+        self._schedule_sources(first_run_within=1.0)
         self._schedule_notifications()
         log.info("config reloaded: %d source(s)", len(new.enabled_sources()))
         return True
@@ -390,7 +395,7 @@ class Service:
         them before any thread starts.
         """
         register(self.store, self.worker, self.config.daemon.lease, self._info())
-        self.polls.schedule_sources()
+        self._schedule_sources()
         self._schedule_notifications()
         # Queued digests are keyed by period, so one already sent is not sent again.
         self.scheduler.add_job(self.catch_up_digests, id="digest-catch-up")
