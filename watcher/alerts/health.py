@@ -36,6 +36,11 @@ class HealthEvent:
     previous: str = SourceHealth.OK
 
     @property
+    def health(self) -> SourceHealth:
+        """The source's health after this event."""
+        return SourceHealth.OK if self.kind is HealthChange.RECOVERED else SourceHealth(self.kind)
+
+    @property
     def subject_key(self) -> str:
         return f"source:{self.source}"
 

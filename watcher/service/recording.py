@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from watcher.alerts.atom import build_feed, write_feed
-from watcher.alerts.health import HealthChange, HealthEvent, health_events
+from watcher.alerts.health import HealthEvent, health_events
 from watcher.alerts.outbox import enqueue_change, enqueue_health
 from watcher.config import Config, Routing, Source
 from watcher.counters import Counter, FailureReason, Tally
@@ -27,7 +27,7 @@ from watcher.facts import knowledge
 from watcher.facts.compare import Policy
 from watcher.facts.known import ChangeEvent
 from watcher.facts.stories import Story
-from watcher.models import Observation, SourceHealth
+from watcher.models import Observation
 from watcher.service.articles import Problem, Read
 from watcher.service.polling import Fetched
 from watcher.service.report import ArticleFailure, PollStatus, ReportedChange, SourceReport
@@ -113,10 +113,7 @@ class Recorder:
                 reports[event.source].health = event
 
     def _raise_health(self, conn: Any, event: HealthEvent, now: datetime) -> None:
-        health = (
-            SourceHealth.OK if event.kind == HealthChange.RECOVERED else SourceHealth(event.kind)
-        )
-        self.store.set_health(conn, event.source, health, since=now)
+        self.store.set_health(conn, event.source, event.health, since=now)
         enqueue_health(conn, event, self.channels, at=now)
 
     def _write_revisits(

@@ -149,7 +149,7 @@ class Facts(Database):
         story: str,
         identity: str,
         key: str,
-        status: str,
+        status: ChangeStatus,
         data: dict[str, Any],
         *,
         at: datetime,

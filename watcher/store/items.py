@@ -164,7 +164,7 @@ class Items(Database):
                 select(items)
                 .where(
                     items.c.source == source,
-                    items.c.state == "pending",
+                    items.c.state == ItemState.PENDING,
                     items.c.attempts < max_attempts,
                 )
                 .order_by(items.c.first_seen, items.c.item_id)
@@ -193,7 +193,7 @@ class Items(Database):
             .values(
                 attempts=attempts,
                 last_error=reason,
-                state="failed" if attempts >= max_attempts else "pending",
+                state=ItemState.FAILED if attempts >= max_attempts else ItemState.PENDING,
             )
         )
 
@@ -217,7 +217,7 @@ class Items(Database):
             conn.execute(
                 update(items)
                 .where(items.c.source == item.source, items.c.item_id == item.item_id)
-                .values(state="done", attempts=item.attempts + 1, last_error=None)
+                .values(state=ItemState.DONE, attempts=item.attempts + 1, last_error=None)
             )
         existing = conn.execute(select(articles.c.id).where(articles.c.url == article.url)).first()
         values: dict[str, Any] = {
@@ -307,7 +307,7 @@ class Items(Database):
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(items)
-                .where(items.c.state == "failed")
+                .where(items.c.state == ItemState.FAILED)
                 .order_by(items.c.first_seen.desc(), items.c.source, items.c.item_id)
             ).mappings()
             return [
@@ -334,9 +334,9 @@ class Items(Database):
                     .where(
                         items.c.source == item.source,
                         items.c.item_id == item.item_id,
-                        items.c.state == "failed",
+                        items.c.state == ItemState.FAILED,
                     )
-                    .values(state="pending", attempts=0)
+                    .values(state=ItemState.PENDING, attempts=0)
                 ).rowcount
         return count
 

@@ -21,6 +21,8 @@ from sqlalchemy import (
     Text,
 )
 
+from watcher.models import AlertState, SourceHealth
+
 
 class ItemState(StrEnum):
     """What became of a feed item's article."""
@@ -54,8 +56,8 @@ sources = Table(
     Column("last_new_item", DateTime(timezone=True)),
     Column("last_error", Text),
     Column("consecutive_failures", Integer, nullable=False, default=0),
-    # ok, failing or silent: what the last health alert said about this source.
-    Column("health", String, nullable=False, default="ok"),
+    # A SourceHealth: what the last health alert said about this source.
+    Column("health", String, nullable=False, default=SourceHealth.OK),
     Column("health_since", DateTime(timezone=True)),
     # The feed found on a site's page (kind auto), polled instead of the page.
     Column("feed_url", String),
@@ -71,7 +73,7 @@ items = Table(
     Column("published", DateTime(timezone=True)),
     Column("first_seen", DateTime(timezone=True), nullable=False),
     # An ItemState: pending, done, failed or unrelated.
-    Column("state", String, nullable=False, default="pending"),
+    Column("state", String, nullable=False, default=ItemState.PENDING),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
     Index("ix_items_state", "source", "state"),
@@ -182,7 +184,7 @@ alerts = Table(
     "alerts",
     metadata,
     Column("id", Integer, primary_key=True),
-    # change, digest or health
+    # An AlertKind: change, correction, digest or health.
     Column("kind", String, nullable=False),
     Column("change_id", Integer, ForeignKey("changes.id")),
     # What the alert is about, for threading follow-ups (a fact key, a source).
@@ -190,8 +192,9 @@ alerts = Table(
     Column("channel", String, nullable=False),
     Column("idempotency_key", String, nullable=False, unique=True),
     Column("payload", Text, nullable=False),
-    # pending, sending, sent, failed, uncertain (died between sending and recording)
-    Column("state", String, nullable=False, default="pending"),
+    # An AlertState: pending, sending, sent, failed, uncertain (died between sending
+    # and recording).
+    Column("state", String, nullable=False, default=AlertState.PENDING),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt", DateTime(timezone=True), nullable=False),
     Column("last_error", Text),

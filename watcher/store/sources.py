@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from watcher.models import SourceHealth
 from watcher.store.database import Database
 from watcher.store.schema import sources
 from watcher.store.values import aware
@@ -26,7 +27,7 @@ class SourceState:
     consecutive_failures: int
     last_new_item: datetime | None = None
     added_at: datetime | None = None
-    health: str = "ok"
+    health: SourceHealth = SourceHealth.OK
     health_since: datetime | None = None
     feed_url: str | None = None
 
@@ -56,7 +57,7 @@ def _source_state(row: Any) -> SourceState:
         consecutive_failures=row["consecutive_failures"],
         last_new_item=aware(row["last_new_item"]),
         added_at=aware(row["added_at"]),
-        health=row["health"],
+        health=SourceHealth(row["health"]),
         health_since=aware(row["health_since"]),
         feed_url=row["feed_url"],
     )
@@ -90,7 +91,7 @@ class Sources(Database):
         return [_source_state(row) for row in rows]
 
     @staticmethod
-    def set_health(conn: Connection, name: str, health: str, *, since: datetime) -> None:
+    def set_health(conn: Connection, name: str, health: SourceHealth, *, since: datetime) -> None:
         conn.execute(
             update(sources).where(sources.c.name == name).values(health=health, health_since=since)
         )

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Insert, delete, func, select
 
+from watcher.models import AlertKind, AlertState
 from watcher.store.database import Database
 from watcher.store.schema import alerts, articles, counters, items, sources
 
@@ -23,8 +24,8 @@ class Upkeep(Database):
                 ).rowcount,
                 "alerts": conn.execute(
                     delete(alerts).where(
-                        alerts.c.state == "sent",
-                        alerts.c.kind.in_(("digest", "health")),
+                        alerts.c.state == AlertState.SENT,
+                        alerts.c.kind.in_((AlertKind.DIGEST, AlertKind.HEALTH)),
                         alerts.c.created_at < before,
                     )
                 ).rowcount,
