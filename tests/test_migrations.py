@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -274,3 +275,79 @@ def test_a_database_of_another_application_is_refused(tmp_path: Path) -> None:
         conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
     with pytest.raises(StoreError, match=r"holds other tables \(invoices\) and no watcher schema"):
         open_store(f"sqlite:///{tmp_path}/other.db")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database, once for each backend, for a migration to start from."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/state.db"
+        return
+    postgres: Cluster = request.getfixturevalue("postgres")
+    name = postgres.create_database()
+    try:
+        yield postgres.url(name)
+    finally:
+        postgres.drop_database(name)
+
+
+def alert_markers(url: str) -> list[tuple[Any, ...]]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns("alerts")}
+            parts = ", parts_delivered" if "parts_delivered" in columns else ""
+            query = f"SELECT id, state, message_id{parts} FROM alerts ORDER BY id"
+            return [tuple(row) for row in conn.execute(text(query))]
+    finally:
+        engine.dispose()
+
+
+def test_the_parts_delivered_of_a_split_message_move_to_a_column_of_their_own(
+    empty_url: str,
+) -> None:
+    """Schema 5 kept them in message_id; schema 6 keeps only Message-IDs there, and going
+    back to 5 writes them back."""
+    to_revision(empty_url, 5)
+    engine = create_engine(empty_url)
+    with engine.begin() as conn:
+        for row_id, state, message_id in (
+            (1, "sending", "parts-delivered:2"),
+            (2, "sent", "<change-1@watcher.example>"),
+            (3, "pending", None),
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO alerts (id, kind, subject_key, channel, idempotency_key, "
+                    "payload, state, attempts, next_attempt, created_at, message_id) VALUES "
+                    "(:id, 'digest', 'digest', 'slack', :key, '{}', :state, 1, :at, :at, :mid)"
+                ),
+                {
+                    "id": row_id,
+                    "key": f"digest:{row_id}",
+                    "state": state,
+                    "at": "2024-08-12 06:00:00",
+                    "mid": message_id,
+                },
+            )
+    engine.dispose()
+    store = open_store(empty_url, upgrade=True)
+    assert store.upgraded == (5, SCHEMA_VERSION)
+    store.close()
+    assert differences(empty_url) == []
+    assert alert_markers(empty_url) == [
+        (1, "sending", None, 2),
+        (2, "sent", "<change-1@watcher.example>", 0),
+        (3, "pending", None, 0),
+    ]
+    engine = create_engine(empty_url)
+    try:
+        with engine.begin() as conn:
+            command.downgrade(migrations._config(connection=conn), migrations.revision_of(5))
+    finally:
+        engine.dispose()
+    assert alert_markers(empty_url) == [
+        (1, "sending", "parts-delivered:2"),
+        (2, "sent", "<change-1@watcher.example>"),
+        (3, "pending", None),
+    ]

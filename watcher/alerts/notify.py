@@ -183,28 +183,17 @@ class SlackSender:
 
     def _post(self, payloads: list[dict[str, Any]], alert: OutgoingAlert) -> None:
         url = _secret(self.routing.webhook_env, "Slack webhook", self.environ)
-        done = parts_delivered(alert)
+        done = alert.parts_delivered
         for number, payload in enumerate(payloads[done:], start=done + 1):
             post_webhook(url, payload, timeout=self.routing.timeout, client=self.client)
             if len(payloads) > 1 and number < len(payloads) and self.outbox is not None:
-                self.outbox.progress(alert, f"{PARTS_PREFIX}{number}")
+                self.outbox.progress(alert, number)
 
     def send_change(self, change: FactChange, alert: OutgoingAlert) -> None:
         self._post([build_alert_payload(change, self.renderer)], alert)
 
     def send_digest(self, digest: Digest, alert: OutgoingAlert) -> None:
         self._post(build_digest_payloads(digest, self.renderer), alert)
-
-
-# How far a message sent in parts got, kept in the alert's message_id until it is sent.
-PARTS_PREFIX = "parts-delivered:"
-
-
-def parts_delivered(alert: OutgoingAlert) -> int:
-    marker = alert.message_id or ""
-    if marker.startswith(PARTS_PREFIX) and marker[len(PARTS_PREFIX) :].isdigit():
-        return int(marker[len(PARTS_PREFIX) :])
-    return 0
 
 
 class AppriseSender:

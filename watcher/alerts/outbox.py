@@ -45,6 +45,7 @@ class OutgoingAlert:
     message_id: str | None
     created_at: datetime
     sent_at: datetime | None
+    parts_delivered: int = 0  # of a message sent in parts, while it is being sent
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -86,6 +87,7 @@ def _row(row: Any) -> OutgoingAlert | None:
         message_id=row["message_id"],
         created_at=aware(row["created_at"]),
         sent_at=aware(row["sent_at"]),
+        parts_delivered=row["parts_delivered"],
     )
 
 
@@ -310,8 +312,8 @@ class Outbox:
             )
         return result.rowcount == 1
 
-    def progress(self, alert: OutgoingAlert, marker: str) -> None:
-        """Note how far a message sent in parts got (in ``message_id`` until it is sent).
+    def progress(self, alert: OutgoingAlert, parts: int) -> None:
+        """Note how many parts of a message sent in parts were delivered.
 
         A retry of the alert reads it back and starts after the parts delivered.
         """
@@ -319,7 +321,7 @@ class Outbox:
             conn.execute(
                 update(alerts)
                 .where(alerts.c.id == alert.id, alerts.c.state == AlertState.SENDING)
-                .values(message_id=marker)
+                .values(parts_delivered=parts)
             )
 
     def sent(self, alert: OutgoingAlert, *, message_id: str | None = None) -> None:

@@ -199,6 +199,8 @@ alerts = Table(
     Column("next_attempt", DateTime(timezone=True), nullable=False),
     Column("last_error", Text),
     Column("message_id", String),
+    # How many parts of a message sent in parts were delivered (a retry starts after them).
+    Column("parts_delivered", Integer, nullable=False, server_default="0"),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True)),
     Index("ix_alerts_state", "state", "next_attempt"),
@@ -264,7 +266,7 @@ host_turns = Table(
 )
 
 # The schema version this watcher writes: the newest migration in watcher/migrations.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # PostgreSQL: the advisory lock that a writing transaction holds, as SQLite's BEGIN
 # IMMEDIATE holds its write lock (see Store.transaction).
 WRITE_LOCK = 0x77617463
