@@ -11,7 +11,6 @@ backoff, and kept as ``failed`` (visible, re-sendable) after the last try.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +21,7 @@ from watcher.alerts.health import HealthEvent
 from watcher.config import Routing
 from watcher.facts.known import ChangeEvent
 from watcher.models import AlertKind, AlertState, Digest, FactChange
-from watcher.store import Store, alerts, aware, decoded, utcnow
+from watcher.store import Store, alerts, aware, decode_data, encode_data, utcnow
 
 
 class OutboxError(Exception):
@@ -69,7 +68,7 @@ def outbox_json(listed: list[OutgoingAlert]) -> dict[str, Any]:
 
 
 def _row(row: Any) -> OutgoingAlert | None:
-    payload = decoded("alerts", row["id"], row["payload"])
+    payload = decode_data("alerts", row["id"], row["payload"])
     if payload is None:
         return None
     return OutgoingAlert(
@@ -115,7 +114,7 @@ def enqueue(
             subject_key=subject_key,
             channel=channel,
             idempotency_key=idempotency_key,
-            payload=json.dumps(payload, sort_keys=True),
+            payload=encode_data(payload, sort_keys=True),
             state=AlertState.PENDING,
             attempts=0,
             next_attempt=at,

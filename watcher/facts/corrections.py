@@ -10,7 +10,6 @@ brings out) are queued by the caller in the same one (watcher.alerts.corrections
 from __future__ import annotations
 
 import getpass
-import json
 import os
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -25,7 +24,14 @@ from watcher.facts.knowledge import read
 from watcher.facts.known import Change, KnownFact, describe
 from watcher.facts.stories import Story
 from watcher.models import ChangeStatus, FactKind
-from watcher.store import CorrectionKind, Store, StoredCorrection, change_identity, changes
+from watcher.store import (
+    CorrectionKind,
+    Store,
+    StoredCorrection,
+    change_identity,
+    changes,
+    decode_data,
+)
 
 
 class CorrectionError(ValueError):
@@ -97,7 +103,9 @@ def reject(
             f"change {change_id}: superseded by a later reading of the same fact; "
             "nothing of it counts now"
         )
-    data = json.loads(row["data"])
+    data = decode_data("changes", change_id, row["data"])
+    if data is None:
+        raise CorrectionError(f"change {change_id}: its stored data cannot be read")
     change = Change.from_json(data)
     correction_id = Store.add_correction(
         conn,

@@ -54,9 +54,20 @@ from watcher.store.schema import (
 )
 from watcher.store.sources import SourcePoll, Sources, SourceState
 from watcher.store.upkeep import Upkeep
-from watcher.store.values import aware, change_identity, db_clock, decoded, text_hash, utcnow
+from watcher.store.values import (
+    DATA_VERSION,
+    aware,
+    change_identity,
+    db_clock,
+    decode_data,
+    decoded,
+    encode_data,
+    text_hash,
+    utcnow,
+)
 
 __all__ = [
+    "DATA_VERSION",
     "LEGACY_STORY",
     "SCHEMA_VERSION",
     "CorrectionKind",
@@ -80,8 +91,10 @@ __all__ = [
     "corrections",
     "counters",
     "db_clock",
+    "decode_data",
     "decoded",
     "display_url",
+    "encode_data",
     "host_turns",
     "item_key",
     "items",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,7 +10,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from watcher.store.database import Database
 from watcher.store.schema import CorrectionKind, corrections
-from watcher.store.values import aware, decoded, new_row_id
+from watcher.store.values import aware, decode_data, encode_data, new_row_id
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ class Corrections(Database):
                     kind=kind,
                     key=key,
                     change_id=change_id,
-                    data=json.dumps(data, sort_keys=True),
+                    data=encode_data(data, sort_keys=True),
                     why=why,
                     by=by,
                     created_at=at,
@@ -101,7 +100,7 @@ class Corrections(Database):
             query = query.where(corrections.c.id == correction_id)
         found = []
         for row in conn.execute(query).mappings():
-            data = decoded("corrections", row["id"], row["data"])
+            data = decode_data("corrections", row["id"], row["data"])
             if data is None:
                 continue
             found.append(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +12,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from watcher.models import ChangeStatus
 from watcher.store.database import Database
 from watcher.store.schema import LEGACY_STORY, changes, knowledge, meta, observations
-from watcher.store.values import aware, change_identity, decoded, new_row_id
+from watcher.store.values import aware, change_identity, decode_data, encode_data, new_row_id
 
 
 @dataclass(frozen=True)
@@ -93,7 +92,7 @@ class Facts(Database):
                         "article_id": article_id,
                         "story": story,
                         "key": row["key"],
-                        "data": json.dumps(row),
+                        "data": encode_data(row),
                         "created_at": at,
                     }
                     for row in rows
@@ -108,7 +107,7 @@ class Facts(Database):
             .where(observations.c.story == story, observations.c.key == key)
             .order_by(observations.c.id)
         ).all()
-        found = (decoded("observations", row_id, data) for row_id, data in rows)
+        found = (decode_data("observations", row_id, data) for row_id, data in rows)
         return [data for data in found if data is not None]
 
     @staticmethod
@@ -116,7 +115,7 @@ class Facts(Database):
         rows = conn.execute(
             select(knowledge.c.key, knowledge.c.data).where(knowledge.c.story == story)
         ).all()
-        found = {key: decoded("knowledge", key, data) for key, data in rows}
+        found = {key: decode_data("knowledge", key, data) for key, data in rows}
         return {key: data for key, data in found.items() if data is not None}
 
     def load_knowledge(self, story: str) -> dict[str, dict[str, Any]]:
@@ -128,7 +127,7 @@ class Facts(Database):
         conn: Connection, story: str, facts: dict[str, dict[str, Any]], *, at: datetime
     ) -> None:
         for key, data in facts.items():
-            payload = json.dumps(data, sort_keys=True)
+            payload = encode_data(data, sort_keys=True)
             where = (knowledge.c.story == story, knowledge.c.key == key)
             if conn.execute(select(knowledge.c.key).where(*where)).first():
                 conn.execute(update(knowledge).where(*where).values(data=payload, updated_at=at))
@@ -156,7 +155,7 @@ class Facts(Database):
     ) -> tuple[int, datetime]:
         """Insert or update a story's change by identity; returns its id and when it was
         first seen."""
-        payload = json.dumps(data, sort_keys=True)
+        payload = encode_data(data, sort_keys=True)
         row = conn.execute(
             select(changes.c.id, changes.c.first_seen).where(
                 changes.c.identity == change_identity(story, identity)
@@ -195,7 +194,7 @@ class Facts(Database):
         ).all()
         found = []
         for row_id, key, status, data in rows:
-            stored = decoded("changes", row_id, data) or {}
+            stored = decode_data("changes", row_id, data) or {}
             new = stored.get("new") or {}
             found.append(
                 StoredChange(
@@ -275,5 +274,5 @@ class Facts(Database):
                 "updated_at": aware(row["updated_at"]).isoformat(),
             }
             for row in rows
-            if (data := decoded("changes", row["id"], row["data"])) is not None
+            if (data := decode_data("changes", row["id"], row["data"])) is not None
         ]

@@ -29,7 +29,7 @@ from watcher.store import (
     StoredCorrection,
     alerts,
     aware,
-    decoded,
+    decode_data,
     items,
 )
 
@@ -92,7 +92,7 @@ def alerts_by_change(store: Store, change_ids: list[int]) -> dict[int, list[Aler
     )
     with store.engine.connect() as conn:
         for row in conn.execute(query).mappings():
-            payload = decoded("alerts", row["id"], row["payload"]) or {}
+            payload = decode_data("alerts", row["id"], row["payload"]) or {}
             found[row["change_id"]].append(
                 AlertRow(
                     id=row["id"],
