@@ -175,7 +175,10 @@ def extract_html(
     try:
         # Parsed once: the title and date are read from this tree, and trafilatura
         # extracts the text from a copy of it.
-        tree = load_html(html, config.getint("DEFAULT", "MAX_FILE_SIZE"))
+        # The size is checked here: trafilatura before 2.2 takes no limit in load_html.
+        if len(html) > (limit := config.getint("DEFAULT", "MAX_FILE_SIZE")):
+            raise ExtractError(f"page too large to extract ({len(html):,} bytes, over {limit:,})")
+        tree = load_html(html)
         if tree is None:
             raise ExtractError("could not parse the page: no HTML document in it")
         title, date = _title_and_date(tree, url)
