@@ -50,9 +50,8 @@ from watcher.alerts.atom import build_feed
 from watcher.cli import commands as cli_commands
 from watcher.cli.main import main
 from watcher.config import HttpSettings
-from watcher.ingest import fetch
 from watcher.ingest.feeds import MAX_DEPTH, MAX_ITEMS, MAX_TAGS, parse_feed
-from watcher.ingest.fetch import Fetcher
+from watcher.ingest.fetch import Fetcher, guard
 from watcher.models import Evidence, FactChange
 from watcher.service.workers import POOL_THRESHOLD, Readers
 from watcher.store import open_store
@@ -319,7 +318,7 @@ def rebinding(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LoopbackServer,
     secret.route("/page.html", b"the loopback-only secret")
     secret.route("/story.html", article("The loopback-only secret"))
     lookups: list[str] = []
-    real_problem = fetch.address_problem
+    real_problem = guard.address_problem
 
     async def resolve(host: str, port: int) -> list[str]:
         if host != "localhost":
@@ -330,8 +329,8 @@ def rebinding(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LoopbackServer,
     def problem(address: str) -> str | None:
         return None if address == "127.0.0.2" else real_problem(address)
 
-    monkeypatch.setattr(fetch, "resolve_host", resolve)
-    monkeypatch.setattr(fetch, "address_problem", problem)
+    monkeypatch.setattr(guard, "resolve_host", resolve)
+    monkeypatch.setattr(guard, "address_problem", problem)
     try:
         yield public, secret
     finally:

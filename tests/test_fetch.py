@@ -18,12 +18,12 @@ import pytest
 
 from tests.support.loopback import LoopbackServer, Request, Response
 from watcher.config import HttpSettings
-from watcher.ingest import fetch
 from watcher.ingest.fetch import (
     Fetcher,
     FetchError,
     FetchResult,
     address_problem,
+    guard,
     parse_retry_after,
 )
 
@@ -368,7 +368,7 @@ def test_every_redirect_hop_is_checked(
     server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The first hop passes as public; its redirect to a loopback name is refused."""
-    real = fetch.address_problem
+    real = guard.address_problem
 
     def problem(address: str) -> str | None:
         # Only what the guard thinks changes: the connection still goes to 127.0.0.1.
@@ -377,8 +377,8 @@ def test_every_redirect_hop_is_checked(
     async def resolve(host: str, port: int) -> list[str]:
         return ["127.0.0.2"] if host == "localhost" else [host]
 
-    monkeypatch.setattr(fetch, "address_problem", problem)
-    monkeypatch.setattr(fetch, "resolve_host", resolve)
+    monkeypatch.setattr(guard, "address_problem", problem)
+    monkeypatch.setattr(guard, "resolve_host", resolve)
     port = server.base_url.rsplit(":", 1)[1]
     server.route("/go", Response(status=302, headers={"Location": f"http://localhost:{port}/in"}))
     server.route("/in", b"internal")

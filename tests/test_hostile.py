@@ -47,9 +47,8 @@ from tests.support.loopback import LoopbackServer, Request, Response
 from watcher.cli.main import main
 from watcher.config import HttpSettings, load_config
 from watcher.facts.stories import Story, load_stories
-from watcher.ingest import fetch
 from watcher.ingest.feeds import MAX_ITEMS, FeedError, parse_feed
-from watcher.ingest.fetch import Fetcher, FetchError
+from watcher.ingest.fetch import Fetcher, FetchError, guard
 from watcher.service.check import Checker
 from watcher.store import articles, items, open_store
 
@@ -558,7 +557,7 @@ def test_text_report_gives_the_failure_one_line(
 def loopback_looks_public(monkeypatch: pytest.MonkeyPatch) -> None:
     """The guard sees 127.0.0.1 as a public address, and metadata.test as the metadata
     service's; every other answer is real, and connections still go where the guard agreed."""
-    real_resolve, real_problem = fetch.resolve_host, fetch.address_problem
+    real_resolve, real_problem = guard.resolve_host, guard.address_problem
 
     async def resolve(host: str, port: int) -> list[str]:
         return ["169.254.169.254"] if host == "metadata.test" else await real_resolve(host, port)
@@ -566,8 +565,8 @@ def loopback_looks_public(monkeypatch: pytest.MonkeyPatch) -> None:
     def problem(address: str) -> str | None:
         return None if address == "127.0.0.1" else real_problem(address)
 
-    monkeypatch.setattr(fetch, "resolve_host", resolve)
-    monkeypatch.setattr(fetch, "address_problem", problem)
+    monkeypatch.setattr(guard, "resolve_host", resolve)
+    monkeypatch.setattr(guard, "address_problem", problem)
 
 
 @pytest.mark.slow

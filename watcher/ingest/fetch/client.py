@@ -5,262 +5,46 @@ same steps: the URL is checked (scheme and host), a place is taken in the
 per-host queue (concurrency limit and minimum spacing between request
 starts), the response is streamed under a size cap and a deadline for the
 whole request, and redirects come back here to be checked hop by hop
-instead of being followed inside httpx. Each new connection goes to an
-address the guard approved: the host is resolved once, each address is
-checked, and the socket is opened to that address, never to a second
-lookup of the name that could answer differently (DNS rebinding). TLS and
-the Host header still carry the name. The body is
-decompressed here, not by httpx, a bounded step at a time: httpx inflates a
-whole network chunk at once, and a few kilobytes of brotli or stacked gzip
-inflate to gigabytes before any size cap can look at them. Failures worth
-another try (timeouts, broken connections, 5xx, 429) are retried with
-exponential backoff or the server's Retry-After; everything else fails at
-once with a :class:`FetchError` whose ``str()`` is one line naming the URL
-and what went wrong.
+instead of being followed inside httpx. Connections open only to addresses
+the guard approved (:mod:`watcher.ingest.fetch.guard`), and the body is
+decompressed a bounded step at a time (:mod:`watcher.ingest.fetch.decoding`).
+Failures worth another try (timeouts, broken connections, 5xx, 429) are
+retried with exponential backoff or the server's Retry-After; everything
+else fails at once with a :class:`FetchError` whose ``str()`` is one line
+naming the URL and what went wrong.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import random
-import socket
 import time
-import zlib
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from types import TracebackType
-from typing import Literal, Protocol
+from typing import Protocol
 
-import httpcore
 import httpx
 
-try:
-    import brotli
-except ImportError:  # httpx[brotli] installs brotlicffi instead on PyPy
-    brotli = None
-
 from watcher.config import HttpSettings
+from watcher.ingest.fetch.decoding import ACCEPT_ENCODING, DECODING_ERRORS, BodyDecoder
+from watcher.ingest.fetch.guard import guarded_transport
+from watcher.ingest.fetch.results import FetchError, FetchResult, Refused, Retry
 
-log = logging.getLogger(__name__)
-
-FetchErrorKind = Literal[
-    "timeout",
-    "http_status",
-    "too_large",
-    "redirects",
-    "private_address",
-    "scheme",
-    "connection",
-    "invalid_url",
-    "decoding",
-]
+log = logging.getLogger("watcher.ingest.fetch")
 
 ALLOWED_SCHEMES = ("http", "https")
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-# Decompression hands out at most this many bytes at a time, so the size cap
-# is checked before a compression bomb can fill memory.
-DECODE_STEP = 65536
 # The body of an answer that is not read (a 304, a redirect, an error page) is
 # drained up to this many bytes, so its connection can serve the next request to
 # the host; a longer one closes the connection instead.
 DRAIN_LIMIT = 65536
 DRAIN_SECONDS = 1.0
-
-
-def _brotli_can_bound() -> bool:
-    """Whether the installed brotli can stop decompressing at a given output size."""
-    if brotli is None:
-        return False
-    try:
-        brotli.Decompressor().process(b"", output_buffer_limit=DECODE_STEP)
-    except (TypeError, brotli.error):  # brotli < 1.2 has no output_buffer_limit
-        return False
-    return True
-
-
-BROTLI = _brotli_can_bound()
-_DECODING_ERRORS: tuple[type[Exception], ...] = (zlib.error,) + (
-    (brotli.error,) if brotli is not None else ()
-)
-# Only encodings that can be decoded a bounded step at a time are asked for.
-ACCEPT_ENCODING = "gzip, deflate, br" if BROTLI else "gzip, deflate"
-_ALLOW_HINT = "set http.allow_private_addresses = true to allow"
-
-
-class FetchError(Exception):
-    """A URL that could not be fetched; ``str()`` is ``"<url>: <reason>"``.
-
-    ``kind`` tells callers what sort of failure it was without parsing the
-    message; ``status`` is the HTTP status when there was one.
-    """
-
-    def __init__(
-        self,
-        url: str,
-        reason: str,
-        kind: FetchErrorKind = "connection",
-        *,
-        status: int | None = None,
-    ) -> None:
-        super().__init__(url, reason)
-        self.url = url
-        self.reason = reason
-        self.kind: FetchErrorKind = kind
-        self.status = status
-
-    def __str__(self) -> str:
-        return f"{self.url}: {self.reason}"
-
-
-@dataclass(frozen=True, slots=True)
-class FetchResult:
-    """A successful fetch (a 2xx with its body, or a 304)."""
-
-    url: str  # after redirects
-    status: int
-    content: bytes  # decoded (gzip, deflate, brotli); b"" on 304
-    etag: str | None
-    last_modified: str | None
-    content_type: str | None
-    headers: httpx.Headers
-    elapsed: float  # seconds, for the whole call: redirects, retries and waits included
-
-    @property
-    def not_modified(self) -> bool:
-        return self.status == 304
-
-
-# -- address guard -------------------------------------------------------------
-
-
-def address_problem(address: str) -> str | None:
-    """Why ``address`` must not be fetched by default, or None when it is public.
-
-    The answer is the adjective for the message: ``"loopback"``, ``"private"``,
-    ``"link-local"`` (which covers the cloud metadata service at
-    169.254.169.254), ``"site-local"``, ``"multicast"``, ``"reserved"``, ``"unspecified"`` or
-    ``"non-public"`` for the other ranges that are not globally routable
-    (shared address space, documentation and benchmark networks, ...).
-    """
-    ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
-    site_local = False
-    if isinstance(ip, ipaddress.IPv6Address):
-        site_local = ip.is_site_local  # fec0::/10, deprecated but still routed inside sites
-        # ::ffff:127.0.0.1 reaches 127.0.0.1, and 6to4's 2002:7f00:1:: is 127.0.0.1 too;
-        # Python 3.11 calls both global. Judge the IPv4 address they carry.
-        ip = ip.ipv4_mapped or ip.sixtofour or ip
-    checks = (
-        ("unspecified", ip.is_unspecified),
-        ("loopback", ip.is_loopback),
-        ("link-local", ip.is_link_local),
-        ("site-local", site_local),
-        ("multicast", ip.is_multicast),
-        ("reserved", ip.is_reserved),
-        ("private", ip.is_private),
-        ("non-public", not ip.is_global),
-    )
-    return next((name for name, hit in checks if hit), None)
-
-
-async def resolve_host(host: str, port: int) -> list[str]:
-    """The addresses ``host`` resolves to; the lookup runs in a worker thread."""
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-async def approved_addresses(host: str, port: int) -> list[str]:
-    """The addresses of ``host``, all of them public, or _Refused / _Retry saying why not."""
-    try:
-        addresses = await resolve_host(host, port)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise _Retry(f"cannot resolve {host} ({reason})", "connection") from None
-    for address in addresses:
-        problem = address_problem(address)
-        if problem is None:
-            continue
-        what = f"{_article(problem)} {problem} address"
-        if address == host.strip("[]"):
-            raise _Refused(f"refused: {address} is {what} ({_ALLOW_HINT})", "private_address")
-        raise _Refused(
-            f"refused: {host} resolves to {address}, {what} ({_ALLOW_HINT})",
-            "private_address",
-        )
-    return addresses
-
-
-class _PinnedBackend(httpcore.AsyncNetworkBackend):
-    """Opens each connection to an address the guard approved, not to the name.
-
-    httpcore hands over the host name of the URL; this backend resolves it
-    once, refuses it if any address is not public, and connects to the
-    approved addresses themselves. TLS (SNI, certificate check) and the Host
-    header are made from the URL above this layer, so they keep the name.
-    """
-
-    def __init__(self) -> None:
-        self._sockets = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        addresses = await approved_addresses(host, port)
-        for address in addresses[:-1]:
-            with suppress(httpcore.ConnectError, httpcore.ConnectTimeout):
-                return await self._sockets.connect_tcp(
-                    address, port, timeout, local_address, socket_options
-                )
-        return await self._sockets.connect_tcp(
-            addresses[-1], port, timeout, local_address, socket_options
-        )
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise _Refused("unix sockets are never fetched", "scheme")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._sockets.sleep(seconds)
-
-
-def _transport(settings: HttpSettings) -> httpx.AsyncHTTPTransport:
-    """httpx's transport; with the address guard on, over a pool that uses _PinnedBackend.
-
-    httpx takes no network backend of its own, so the pool it built is
-    replaced by one built the same way with the pinning backend.
-    """
-    limits = httpx.Limits(
-        max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
-    )
-    transport = httpx.AsyncHTTPTransport(limits=limits)
-    if not settings.allow_private_addresses:
-        transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=_PinnedBackend(),
-        )
-    return transport
-
-
-def _article(word: str) -> str:
-    return "an" if word[0] in "aeiou" else "a"
 
 
 # -- Retry-After -------------------------------------------------------------------
@@ -285,134 +69,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-# -- bounded decompression ---------------------------------------------------------
-
-
-class _ZlibLayer:
-    """gzip or deflate; deflate is zlib-wrapped or, from some servers, raw (as httpx allows)."""
-
-    def __init__(self, encoding: str) -> None:
-        gzip = encoding in ("gzip", "x-gzip")
-        self._inflate = zlib.decompressobj(zlib.MAX_WBITS | 16 if gzip else zlib.MAX_WBITS)
-        self._may_be_raw = not gzip  # until the first bytes decode
-
-    def _step(self, data: bytes) -> bytes:
-        try:
-            out = self._inflate.decompress(data, DECODE_STEP)
-        except zlib.error:
-            if not self._may_be_raw:
-                raise
-            self._may_be_raw = False
-            self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
-            out = self._inflate.decompress(data, DECODE_STEP)
-        if data:
-            self._may_be_raw = False
-        return out
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        while True:
-            out = self._step(data)
-            if out:
-                yield out
-            data = self._inflate.unconsumed_tail
-            if not data and len(out) < DECODE_STEP:
-                return
-
-    def flush(self) -> Iterator[bytes]:
-        if out := self._inflate.flush():
-            yield out
-
-
-class _BrotliLayer:
-    def __init__(self) -> None:
-        assert brotli is not None
-        self._decompressor = brotli.Decompressor()
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        out = self._decompressor.process(data, output_buffer_limit=DECODE_STEP)
-        while True:
-            if out:
-                yield out
-            if self._decompressor.can_accept_more_data() or not out:
-                return
-            out = self._decompressor.process(b"", output_buffer_limit=DECODE_STEP)
-
-    def flush(self) -> Iterator[bytes]:
-        return iter(())
-
-
-_Layer = _ZlibLayer | _BrotliLayer
-
-
-def _through(layer: _Layer, chunks: Iterable[bytes]) -> Iterator[bytes]:
-    for chunk in chunks:
-        yield from layer.feed(chunk)
-
-
-class _BodyDecoder:
-    """Undoes a response's Content-Encoding, lazily, in pieces of at most DECODE_STEP bytes.
-
-    Encodings are undone in the reverse of the order they are listed in;
-    ``identity`` and names it does not know are passed over, as httpx does.
-    """
-
-    def __init__(self, encodings: list[str]) -> None:
-        layers: list[_Layer] = []
-        for name in (e.strip().lower() for e in reversed(encodings)):
-            if name in ("gzip", "x-gzip", "deflate"):
-                layers.append(_ZlibLayer(name))
-            elif name == "br":
-                if not BROTLI:
-                    raise _Refused(
-                        "cannot decode the response body (brotli without a bounded decoder; "
-                        "install brotli >= 1.2)",
-                        "decoding",
-                    )
-                layers.append(_BrotliLayer())
-        self._layers = layers
-
-    def _onward(self, start: int, chunks: Iterable[bytes]) -> Iterator[bytes]:
-        for layer in self._layers[start:]:
-            chunks = _through(layer, chunks)
-        return iter(chunks)
-
-    def decode(self, data: bytes) -> Iterator[bytes]:
-        return self._onward(0, (data,))
-
-    def flush(self) -> Iterator[bytes]:
-        for index, layer in enumerate(self._layers):
-            yield from self._onward(index + 1, layer.flush())
-
-
 # -- the fetcher ---------------------------------------------------------------
-
-
-class _Retry(Exception):
-    """One attempt failed in a way that another attempt might not."""
-
-    def __init__(
-        self,
-        reason: str,
-        kind: FetchErrorKind,
-        *,
-        status: int | None = None,
-        delay: float | None = None,
-    ) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.kind: FetchErrorKind = kind
-        self.status = status
-        self.delay = delay  # the server's Retry-After, when it gave one
-
-
-class _Refused(Exception):
-    """One hop must not be fetched (and retrying will not change that)."""
-
-    def __init__(self, reason: str, kind: FetchErrorKind, *, status: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.kind: FetchErrorKind = kind
-        self.status = status
 
 
 @dataclass(slots=True)
@@ -503,7 +160,7 @@ class Fetcher:
         # The transport, not an httpx client: redirects are followed here, hop by
         # hop, and a client would parse each Location itself first (and raise
         # on a malformed one before the hop could be refused in one line).
-        self._transport = _transport(self.settings)
+        self._transport = guarded_transport(self.settings)
         return self
 
     async def __aexit__(
@@ -596,11 +253,11 @@ class Fetcher:
         for attempt in range(attempts):
             try:
                 return await self._attempt(hop_url, headers)
-            except _Refused as refused:
+            except Refused as refused:
                 raise FetchError(
                     url, where + refused.reason, refused.kind, status=refused.status
                 ) from None
-            except _Retry as retry:
+            except Retry as retry:
                 if attempt + 1 == attempts:
                     tries = f" after {attempts} attempts" if attempts > 1 else ""
                     raise FetchError(
@@ -619,7 +276,7 @@ class Fetcher:
     # -- one attempt -------------------------------------------------------------
 
     async def _attempt(self, url: httpx.URL, headers: dict[str, str]) -> _Hop:
-        """One request to one URL; raises _Retry or _Refused.
+        """One request to one URL; raises Retry or Refused.
 
         ``total_timeout`` runs from the moment the request may start (the
         wait in the per-host queue is not counted) to the body's last byte:
@@ -646,32 +303,32 @@ class Fetcher:
             except httpx.HTTPError as exc:
                 raise self._failure(exc) from exc
             except TimeoutError:
-                raise _Refused(
+                raise Refused(
                     f"timed out: no complete response within {_seconds(total)} "
                     "(http.total_timeout)",
                     "timeout",
                 ) from None
 
-    def _failure(self, exc: httpx.HTTPError) -> _Retry | _Refused:
+    def _failure(self, exc: httpx.HTTPError) -> Retry | Refused:
         """What an exception from httpx means for this attempt."""
         s = self.settings
         detail = _one_line(exc)
         if isinstance(exc, httpx.ConnectTimeout):
-            return _Retry(f"timed out connecting ({_seconds(s.connect_timeout)})", "timeout")
+            return Retry(f"timed out connecting ({_seconds(s.connect_timeout)})", "timeout")
         if isinstance(exc, httpx.ReadTimeout):
-            return _Retry(f"timed out reading ({_seconds(s.read_timeout)})", "timeout")
+            return Retry(f"timed out reading ({_seconds(s.read_timeout)})", "timeout")
         if isinstance(exc, httpx.WriteTimeout):
-            return _Retry(f"timed out sending ({_seconds(s.read_timeout)})", "timeout")
+            return Retry(f"timed out sending ({_seconds(s.read_timeout)})", "timeout")
         if isinstance(exc, httpx.PoolTimeout):
             wait = _seconds(s.connect_timeout)
-            return _Retry(f"timed out waiting for a connection ({wait})", "timeout")
+            return Retry(f"timed out waiting for a connection ({wait})", "timeout")
         if isinstance(exc, httpx.DecodingError):
-            return _Refused(f"cannot decode the response body ({detail})", "decoding")
+            return Refused(f"cannot decode the response body ({detail})", "decoding")
         if isinstance(exc, httpx.ConnectError):
-            return _Retry(f"cannot connect ({detail})", "connection")
+            return Retry(f"cannot connect ({detail})", "connection")
         if isinstance(exc, httpx.TransportError):
-            return _Retry(f"connection failed ({detail})", "connection")
-        return _Refused(f"request failed ({detail})", "connection")
+            return Retry(f"connection failed ({detail})", "connection")
+        return Refused(f"request failed ({detail})", "connection")
 
     async def _answer(self, response: httpx.Response) -> _Hop:
         """Sort a response out by status; read the body only for a 2xx."""
@@ -686,16 +343,16 @@ class Fetcher:
         if status in (429, 503):
             wait = parse_retry_after(response.headers.get("retry-after"))
             if wait is not None and wait > self.settings.max_retry_after:
-                raise _Refused(
+                raise Refused(
                     f"{text}, and the server asks to retry after {_seconds(wait)}, "
                     f"more than http.max_retry_after ({_seconds(self.settings.max_retry_after)})",
                     "http_status",
                     status=status,
                 )
-            raise _Retry(text, "http_status", status=status, delay=wait)
+            raise Retry(text, "http_status", status=status, delay=wait)
         if status >= 500:
-            raise _Retry(text, "http_status", status=status)
-        raise _Refused(text, "http_status", status=status)
+            raise Retry(text, "http_status", status=status)
+        raise Refused(text, "http_status", status=status)
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
         """The decoded body, read and decoded no further than ``max_bytes``.
@@ -706,11 +363,11 @@ class Fetcher:
         cap = self.settings.max_bytes
         declared = response.headers.get("content-length", "").strip()
         if declared.isdigit() and int(declared) > cap:
-            raise _Refused(
+            raise Refused(
                 f"response larger than {cap} bytes (Content-Length {declared})", "too_large"
             )
-        too_large = _Refused(f"response larger than {cap} bytes (cut off)", "too_large")
-        decoder = _BodyDecoder(response.headers.get_list("content-encoding", split_commas=True))
+        too_large = Refused(f"response larger than {cap} bytes (cut off)", "too_large")
+        decoder = BodyDecoder(response.headers.get_list("content-encoding", split_commas=True))
         chunks: list[bytes] = []
         size = received = 0
 
@@ -729,8 +386,8 @@ class Fetcher:
                     raise too_large
                 keep(decoder.decode(raw))
             keep(decoder.flush())
-        except _DECODING_ERRORS as exc:
-            raise _Refused(
+        except DECODING_ERRORS as exc:
+            raise Refused(
                 f"cannot decode the response body ({_one_line(exc)})", "decoding"
             ) from None
         return b"".join(chunks)
@@ -741,11 +398,11 @@ class Fetcher:
     def _check_destination(url: httpx.URL) -> None:
         """Refuse other schemes. The addresses are checked as the connection opens."""
         if not url.scheme:
-            raise _Refused("not an absolute URL", "invalid_url")
+            raise Refused("not an absolute URL", "invalid_url")
         if url.scheme not in ALLOWED_SCHEMES:
-            raise _Refused(f"unsupported scheme {url.scheme!r}", "scheme")
+            raise Refused(f"unsupported scheme {url.scheme!r}", "scheme")
         if not url.host:
-            raise _Refused("URL has no host", "invalid_url")
+            raise Refused("URL has no host", "invalid_url")
 
     async def _shared_turn(self, host: str, own_wait: float) -> float:
         """The wait for this host's next turn among every process sharing ``turns``;
