@@ -169,7 +169,8 @@ def test_a_topic_edited_before_sighup_is_read_with_its_new_facts(
     tmp_path: Path, server: LoopbackServer
 ) -> None:
     from tests.support.alerting import BASE_101, publish
-    from watcher.config import load_config, resource_path
+    from watcher.config import load_config
+    from watcher.resources import resource_path
     from watcher.service.daemon import Service
     from watcher.service.sdnotify import Notifier
 
