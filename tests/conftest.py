@@ -11,7 +11,11 @@ import pytest
 # `watcher` imports its commands once the arguments are parsed. Imported here, before
 # any test freezes time: pydantic models first built under freezegun see its FakeDate
 # in place of datetime.date and cannot be built.
-import watcher.cli.commands  # noqa: F401
+import watcher.cli.alerts
+import watcher.cli.check
+import watcher.cli.database
+import watcher.cli.facts
+import watcher.cli.service  # noqa: F401
 from tests.support.hostile import WATCHER_DIR, RawServer, serve_good, stored, write_config
 from tests.support.loopback import LoopbackServer
 from tests.support.pgcluster import TEMPLATE, Cluster, Unavailable

@@ -47,7 +47,7 @@ from tests.support.hostile import (
 )
 from tests.support.loopback import LoopbackServer, Request, Response
 from watcher.alerts.atom import build_feed
-from watcher.cli import commands as cli_commands
+from watcher.cli import service as cli_service
 from watcher.cli.main import main
 from watcher.config import HttpSettings
 from watcher.ingest.feeds import MAX_DEPTH, MAX_ITEMS, MAX_TAGS, parse_feed
@@ -438,7 +438,7 @@ def test_unexpected_error_exits_2_in_one_line_with_the_traceback_under_v(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(cli_commands, "collect_status", broken)
+    monkeypatch.setattr(cli_service, "collect_status", broken)
     config = config_with(tmp_path, '[state]\npath = "state.db"')
     assert main(["status", "--config", str(config)]) == 2
     err = capsys.readouterr().err

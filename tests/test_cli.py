@@ -13,7 +13,8 @@ import pytest
 
 from tests.support.checks import ARTICLE
 from tests.support.loopback import LoopbackServer
-from watcher.cli.main import build_parser, main
+from watcher.cli.main import main
+from watcher.cli.parser import build_parser
 
 SEED = Path(__file__).parent.parent / "seeds" / "000_1b701daddded4476.txt"
 WATCHER = [sys.executable, "-m", "watcher"]

@@ -20,7 +20,8 @@ from tests.support.checks import rss, serve_articles, with_etag, write_config
 from tests.support.loopback import LoopbackServer
 from watcher.alerts.health import HealthEvent
 from watcher.alerts.outbox import enqueue_health
-from watcher.cli.main import EVAL_SPLITS, main
+from watcher.cli.main import main
+from watcher.cli.parser import EVAL_SPLITS
 from watcher.config import load_config
 from watcher.facts.corpus import Split
 from watcher.service.check import run_check

@@ -7,6 +7,7 @@ GET, and checks run against it with a throw-away state database.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import hashlib
@@ -23,8 +24,9 @@ from typing import Any, TextIO
 from watcher.alerts.digest import digest_for
 from watcher.alerts.notify import Dispatcher
 from watcher.alerts.render import Renderer, load_templates
+from watcher.cli.main import CommandError
 from watcher.cli.report import format_check
-from watcher.config import Config, parse_config
+from watcher.config import Config, parse_config, parse_listen
 from watcher.facts import knowledge
 from watcher.facts.stories import Story
 from watcher.service.check import Checker
@@ -285,3 +287,16 @@ def _serve(config: Config, store: Store, checker: Checker, listen: str, out: Tex
         out.write(f"\nWeb view of the demo: {server.url} (Ctrl-C to stop)\n")
         out.flush()
         wait_for_stop(server)
+
+
+def cmd_demo(args: argparse.Namespace, config: Config | None, out: TextIO) -> int:
+    serve = args.listen if args.serve else None
+    if serve is not None:
+        try:
+            parse_listen(serve)
+        except ValueError as exc:
+            raise CommandError(f"--listen: {exc}") from None
+    try:
+        return run_demo(out, as_json=args.json, output=Path(args.output), serve=serve)
+    except DemoError as exc:
+        raise CommandError(str(exc)) from None

@@ -8,6 +8,7 @@ first of them.
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import sys
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from watcher.cli.main import EXIT_OK, CommandError
 from watcher.config import Config, StorySettings
 from watcher.facts.baseline import normalise_pin, seed_problems
 from watcher.facts.stories import StoryError, load_story, story_names
@@ -293,3 +295,46 @@ def check_stories(config: Config, only: str | None, out: TextIO) -> int:
         for problem in problems:
             out.write(" ".join(problem.split()) + "\n")
     return 1 if found else 0
+
+
+def cmd_story(args: argparse.Namespace, config: Config | None, out: TextIO) -> int:
+    try:
+        if args.action == "check":
+            if config is None:
+                raise CommandError("story check: needs a config (give --config PATH)")
+            return check_stories(config, args.name, out)
+        if args.name is None:
+            raise CommandError("story new: give the story's NAME")
+        story = gather(
+            args.name,
+            title=args.title,
+            subject=args.subject,
+            subject_names=args.subject_names,
+            place=args.place,
+            place_names=args.place_names,
+            host=args.host,
+            bases=list(args.base or []),
+            deadline=args.deadline,
+            since=args.since.isoformat() if args.since else None,
+            ask=terminal_ask(),
+        )
+        base = config.base_dir if config is not None else Path.cwd()
+        folder = Path(args.dir) if args.dir else base / "stories"
+        topic, seeds = write_story(story, folder)
+    except StoryCommandError as exc:
+        raise CommandError(str(exc)) from None
+    relative = _relative(topic, base), _relative(seeds, base)
+    out.write(
+        f"wrote {topic} and {seeds / 'manifest.toml'}\n\n"
+        "Next: put the seed articles in the seeds folder and list them in its manifest.toml,\n"
+        "add the story to the config, then `watcher story check`:\n\n"
+        + stories_block(story.name, *relative)
+    )
+    return EXIT_OK
+
+
+def _relative(path: Path, base: Path) -> Path:
+    try:
+        return path.resolve().relative_to(base.resolve())
+    except ValueError:
+        return path.resolve()
