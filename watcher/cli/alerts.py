@@ -13,6 +13,7 @@ from watcher.cli.report import format_dispatch
 from watcher.cli.shared import config_renderer, config_stories, open_state, print_json
 from watcher.config import Config, Routing
 from watcher.facts import knowledge
+from watcher.models import AlertState
 from watcher.store import utcnow
 from watcher.terminal import safe
 
@@ -47,7 +48,7 @@ def cmd_outbox(args: argparse.Namespace, config: Config, out: TextIO) -> int:
     for alert in alerts:
         line = f"{alert.id:>5}  {alert.state:<9} {alert.channel:<10} {alert.kind:<7} "
         out.write(line + f"{safe(alert.subject_key)} (attempts {alert.attempts})\n")
-        if alert.state == "pending":
+        if alert.state == AlertState.PENDING:
             out.write(f"       next attempt {alert.next_attempt.isoformat()}\n")
         if alert.last_error:
             out.write(f"       {safe(alert.last_error)}\n")

@@ -9,10 +9,19 @@ from typing import Any, TextIO
 from watcher.alerts.outbox import DispatchReport
 from watcher.alerts.render import REVISION_MARK, quoted, status_text
 from watcher.facts.compare import ChangeEvent, KnownFact, Reading, describe
+from watcher.facts.known import Origin
 from watcher.facts.reading import Explanation
 from watcher.facts.topic import Topic
-from watcher.models import ChangeStatus, Evidence, FactChange, Observation
+from watcher.models import (
+    AlertState,
+    ChangeStatus,
+    ChangeType,
+    Evidence,
+    FactChange,
+    Observation,
+)
 from watcher.service.report import CheckReport, PollStatus, ReportedChange
+from watcher.status import WorkerState
 from watcher.store import CorrectionKind, StoredCorrection
 from watcher.terminal import safe
 
@@ -45,7 +54,7 @@ def format_changes(changes: list[ReportedChange], out: TextIO) -> None:
         if change.revision:
             old = safe(change.old) if change.old else "unknown"
             out.write(f"  {REVISION_MARK}: {old} -> {safe(change.new)}\n")
-        if change.change_type == "conflict":
+        if change.change_type == ChangeType.CONFLICT:
             out.write("  sources disagree; the known value stands until one side is confirmed\n")
         for evidence in change.evidence:
             out.write(_evidence_lines(evidence))
@@ -171,8 +180,8 @@ def format_status(status: dict[str, Any], out: TextIO, now: datetime | None = No
         out.write(f"  items seen:   {source['items_seen']}\n")
     alerts = status["alerts"]
     out.write(
-        f"alerts: {alerts['pending']} pending, {alerts['failed']} failed, "
-        f"{alerts['uncertain']} uncertain (see `watcher outbox`)\n"
+        f"alerts: {alerts[AlertState.PENDING]} pending, {alerts[AlertState.FAILED]} failed, "
+        f"{alerts[AlertState.UNCERTAIN]} uncertain (see `watcher outbox`)\n"
     )
     daemon = status["daemon"]
     if not daemon:
@@ -207,7 +216,7 @@ def _format_workers(workers: list[dict[str, Any]], out: TextIO, now: datetime) -
     shown = [
         w
         for w in workers
-        if w["state"] == "running"
+        if w["state"] == WorkerState.RUNNING
         or now - datetime.fromisoformat(w["heartbeat"]).astimezone(UTC) <= WORKERS_LISTED_FOR
     ]
     if not shown:
@@ -216,7 +225,7 @@ def _format_workers(workers: list[dict[str, Any]], out: TextIO, now: datetime) -
     out.write("workers: " + ", ".join(f"{n} {state}" for state, n in sorted(states.items())) + "\n")
     for worker in shown:
         name, heard = safe(worker["name"]), when(worker["heartbeat"], now)
-        if worker["state"] == "running":
+        if worker["state"] == WorkerState.RUNNING:
             polling = ", ".join(safe(s) for s in worker["polling"]) or "nothing"
             out.write(f"  {name}: running since {when(worker['started'], now)}\n")
             out.write(f"    heartbeat {heard}; polling now: {polling}\n")
@@ -224,7 +233,7 @@ def _format_workers(workers: list[dict[str, Any]], out: TextIO, now: datetime) -
                 f"    {worker['passes']} poll(s) since it started; the last to poll "
                 f"{len(worker['polled'])} source(s)\n"
             )
-        elif worker["state"] == "stopped":
+        elif worker["state"] == WorkerState.STOPPED:
             out.write(f"  {name}: stopped {when(worker['stopped'], now)}\n")
         else:
             out.write(
@@ -236,10 +245,10 @@ def _format_workers(workers: list[dict[str, Any]], out: TextIO, now: datetime) -
 # -- facts ---------------------------------------------------------------------
 
 _ORIGINS = {
-    "seeds": "from the seeds",
-    "pinned": "pinned in config",
-    "set": "set by a person",
-    "observed": "observed",
+    Origin.SEEDS: "from the seeds",
+    Origin.PINNED: "pinned in config",
+    Origin.SET: "set by a person",
+    Origin.OBSERVED: "observed",
 }
 
 
