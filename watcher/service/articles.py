@@ -117,19 +117,8 @@ class InFlight:
                     articles_in_pass=self.total,
                 )
                 return Read(article, observations, result.etag, result.last_modified)
-        except FetchError as exc:
-            return Problem(str(exc), exc.kind)
-        except ExtractError as exc:
-            return Problem(f"{item.link}: {exc}", FailureReason.EXTRACT)
-        except Exception as exc:  # a bug met on one article must not cost the source the others
-            log.error(
-                "%s: unexpected error reading an article of %s: %s",
-                item.link,
-                source,
-                one_line(exc),
-                exc_info=log.isEnabledFor(logging.DEBUG),
-            )
-            return Problem(f"{item.link}: internal error: {one_line(exc)}", FailureReason.INTERNAL)
+        except Exception as exc:
+            return _problem(exc, item.link, f"reading an article of {source}")
         finally:
             self._finished()
 
@@ -153,20 +142,8 @@ class InFlight:
                     articles_in_pass=self.total,
                 )
                 return Read(article, observations, result.etag, result.last_modified)
-        except FetchError as exc:
-            return Problem(str(exc), exc.kind)
-        except ExtractError as exc:
-            return Problem(f"{revisit.url}: {exc}", FailureReason.EXTRACT)
-        except Exception as exc:  # a bug met on one page must not cost the source the others
-            log.error(
-                "%s: unexpected error revisiting an article of %s: %s",
-                revisit.url,
-                source,
-                one_line(exc),
-                exc_info=log.isEnabledFor(logging.DEBUG),
-            )
-            reason = f"{revisit.url}: internal error: {one_line(exc)}"
-            return Problem(reason, FailureReason.INTERNAL)
+        except Exception as exc:
+            return _problem(exc, revisit.url, f"revisiting an article of {source}")
         finally:
             self._finished()
 
@@ -180,6 +157,23 @@ def one_line(exc: BaseException) -> str:
     """``TypeName: message`` on one line, for errors nobody planned for."""
     message = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def _problem(exc: Exception, url: str, doing: str) -> Problem:
+    """What went wrong with one article, as the source's report says it. A bug met on
+    one article fails that article only, never the source's others."""
+    if isinstance(exc, FetchError):
+        return Problem(str(exc), exc.kind)
+    if isinstance(exc, ExtractError):
+        return Problem(f"{url}: {exc}", FailureReason.EXTRACT)
+    log.error(
+        "%s: unexpected error %s: %s",
+        url,
+        doing,
+        one_line(exc),
+        exc_info=log.isEnabledFor(logging.DEBUG),
+    )
+    return Problem(f"{url}: internal error: {one_line(exc)}", FailureReason.INTERNAL)
 
 
 def worker_count(config: Config) -> int:
