@@ -617,7 +617,19 @@ def test_a_negation_does_not_reach_into_a_clause_after_after() -> None:
 # -- a base named by its town ------------------------------------------------------
 
 
-MALI = load_topic(Path(__file__).resolve().parent.parent / "corpus/topics/mali-france-2022.toml")
+CORPUS_TOPICS = Path(__file__).resolve().parent.parent / "corpus" / "topics"
+
+
+def statuses_in(topic_name: str, text: str, key: str, published: date) -> set[object]:
+    """The values of ``key`` read from ``text`` with one of the corpus's topics."""
+    article = Article(
+        url="https://wire.example/a",
+        title=None,
+        text=text,
+        published=datetime(published.year, published.month, published.day, tzinfo=UTC),
+    )
+    topic = load_topic(CORPUS_TOPICS / f"{topic_name}.toml")
+    return {o.value for o in extract_facts(article, topic) if o.key == key}
 
 
 @pytest.mark.parametrize(
@@ -629,27 +641,18 @@ MALI = load_topic(Path(__file__).resolve().parent.parent / "corpus/topics/mali-f
     ],
 )
 def test_a_base_named_by_its_town_is_left_when_the_town_is(sentence: str, expected: set) -> None:
-    article = Article(
-        url="https://wire.example/a",
-        title=None,
-        text=f"French troops in Mali are leaving.\n\n{sentence}",
-        published=datetime(2021, 12, 14, tzinfo=UTC),
-    )
-    found = {o.value for o in extract_facts(article, MALI) if o.key == "bases.timbuktu.status"}
-    assert found == expected
+    text = f"French troops in Mali are leaving.\n\n{sentence}"
+    key = "bases.timbuktu.status"
+    assert statuses_in("mali-france-2022", text, key, date(2021, 12, 14)) == expected
 
 
 def test_a_base_now_under_the_hosts_control_is_handed_over_whatever_follows_its_name() -> None:
-    iraq = load_topic(Path(__file__).resolve().parent.parent / "corpus/topics/iraq-us-2024.toml")
-    article = Article(
-        url="https://wire.example/a",
-        title=None,
-        text="US advisers are leaving Iraq.\n\n"
-        "Ain al-Asad Air Base is now under the full control of Iraqi security forces.",
-        published=datetime(2026, 1, 18, tzinfo=UTC),
+    text = (
+        "US advisers are leaving Iraq.\n\n"
+        "Ain al-Asad Air Base is now under the full control of Iraqi security forces."
     )
-    found = {o.value for o in extract_facts(article, iraq) if o.key == "bases.ain_al_asad.status"}
-    assert found == {"handed_over"}
+    key = "bases.ain_al_asad.status"
+    assert statuses_in("iraq-us-2024", text, key, date(2026, 1, 18)) == {"handed_over"}
 
 
 def test_in_the_process_of_leaving_is_leaving() -> None:
