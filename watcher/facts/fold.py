@@ -16,7 +16,15 @@ from typing import Any
 from sqlalchemy import Connection
 
 from watcher.facts.compare import Policy, compare, fold_order
-from watcher.facts.known import Change, ChangeEvent, Knowledge, KnownFact, Origin, Reading
+from watcher.facts.known import (
+    Change,
+    ChangeEvent,
+    Knowledge,
+    KnownFact,
+    Origin,
+    Reading,
+    later_date,
+)
 from watcher.facts.stories import Story
 from watcher.facts.topic import Topic
 from watcher.models import ChangeStatus, FactKind, Observation
@@ -97,7 +105,7 @@ class Override:
         if fact is None:
             return KnownFact(self.key, kind, reading, self.origin)
         if (fact.value, fact.qualifier) == (self.value, self.qualifier):
-            held = replace(fact.current, as_of=_later(fact.as_of, self.as_of))
+            held = replace(fact.current, as_of=later_date(fact.as_of, self.as_of))
             return replace(fact, current=held, origin=self.origin)
         return KnownFact(
             key=self.key,
@@ -299,9 +307,3 @@ def _event(
 
 def _news(change: Change) -> tuple[str | int, str | None]:
     return change.new.value, change.new.qualifier
-
-
-def _later(a: date | None, b: date | None) -> date | None:
-    if a is None or b is None:
-        return a or b
-    return max(a, b)

@@ -33,6 +33,7 @@ from watcher.facts.known import (
     KnownFact,
     Origin,
     describe,
+    iso_day,
 )
 from watcher.facts.stories import Story, policy_of
 from watcher.facts.topic import Topic
@@ -129,7 +130,7 @@ def _record_pins(conn: Connection, story: Story, *, at: datetime) -> set[str]:
     moved = set()
     for key, pin in story.pins.items():
         value, qualifier, as_of = normalise_pin(key, pin, story.topic)
-        given = {"value": value, "qualifier": qualifier, "pinned_as_of": _iso(as_of)}
+        given = {"value": value, "qualifier": qualifier, "pinned_as_of": iso_day(as_of)}
         earlier = active.pop(key, None)
         if earlier is not None and {k: earlier.data.get(k) for k in given} == given:
             continue
@@ -321,13 +322,3 @@ def _reported_since(knowledge: Knowledge, topic: Topic) -> str:
         and known.as_of is not None
     ]
     return "; reported since: " + "; ".join(reports) if reports else "; nothing reported since"
-
-
-def _later(a: date | None, b: date | None) -> date | None:
-    if a is None or b is None:
-        return a or b
-    return max(a, b)
-
-
-def _iso(day: date | None) -> str | None:
-    return day.isoformat() if day else None

@@ -74,12 +74,12 @@ class Reading:
             return self
         else:
             sources = (*sources, evidence)
-        return replace(self, sources=sources, last_seen=_later(self.last_seen, as_of))
+        return replace(self, sources=sources, last_seen=later_date(self.last_seen, as_of))
 
     @property
     def latest(self) -> date | None:
         """The newest date a source gave this value on."""
-        return _later(self.as_of, self.last_seen)
+        return later_date(self.as_of, self.last_seen)
 
     @property
     def sites(self) -> int:
@@ -89,10 +89,10 @@ class Reading:
         data: dict[str, Any] = {
             "value": self.value,
             "qualifier": self.qualifier,
-            "as_of": _iso(self.as_of),
+            "as_of": iso_day(self.as_of),
         }
         if self.last_seen is not None:
-            data["last_seen"] = _iso(self.last_seen)
+            data["last_seen"] = iso_day(self.last_seen)
         if sources:
             data["sources"] = [e.to_json() for e in self.sources]
         return data
@@ -220,8 +220,8 @@ class KnownFact:
             "kind": self.kind,
             "value": self.value,
             "qualifier": self.qualifier,
-            "as_of": _iso(self.as_of),
-            **({"last_seen": _iso(self.current.last_seen)} if self.current.last_seen else {}),
+            "as_of": iso_day(self.as_of),
+            **({"last_seen": iso_day(self.current.last_seen)} if self.current.last_seen else {}),
             "origin": self.origin,
             "sources": [e.to_json() for e in self.sources],
             "alternatives": [r.to_json() for r in self.alternatives],
@@ -314,13 +314,13 @@ def describe(kind: str, value: str | int, qualifier: str | None) -> str:
     return str(value).replace("_", " ")
 
 
-def _later(a: date | None, b: date | None) -> date | None:
+def later_date(a: date | None, b: date | None) -> date | None:
     if a is None or b is None:
         return a or b
     return max(a, b)
 
 
-def _iso(day: date | None) -> str | None:
+def iso_day(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
