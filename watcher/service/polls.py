@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -143,8 +144,13 @@ class Polls:
         def settle(conn: Connection) -> None:
             skipped.append(self.service.schedule.finish(conn, claim, source.interval))
 
+        checker = self._checker(settle)
+        report = await checker.run([source], fetcher=self.service.network.fetcher)
+        return report, skipped
+
+    def _checker(self, settle: Callable[[Connection], None] | None = None) -> Checker:
         prepared = self.service.prepared
-        checker = Checker(
+        return Checker(
             prepared.config,
             self.service.store,
             stories=prepared.stories,
@@ -153,8 +159,6 @@ class Polls:
             keep_text=False,
             settle=settle,
         )
-        report = await checker.run([source], fetcher=self.service.network.fetcher)
-        return report, skipped
 
     def _collect(self) -> None:
         """Take in the polls that ended: log what they found, send their alerts."""
@@ -183,15 +187,8 @@ class Polls:
     def poll(self, source: Source) -> CheckReport:
         """Poll one source now, outside the schedule (its results are not fenced by a
         lease, as those of `watcher check` are not)."""
-        prepared, fetcher = self.service.prepared, self.service.network.fetcher
-        checker = Checker(
-            prepared.config,
-            self.service.store,
-            stories=prepared.stories,
-            readers=prepared.readers,
-            keep_text=False,
-        )
-        report = self.service.network.run(checker.run([source], fetcher=fetcher))
+        fetcher = self.service.network.fetcher
+        report = self.service.network.run(self._checker().run([source], fetcher=fetcher))
         self._reported(report)
         return report
 
