@@ -8,6 +8,9 @@ Sections (all by default; pick with --only or drop with --skip):
   facts     extract_facts alone, per article
   memory    the daemon's passes in one process: time, RSS and open files
   urlwatch  urlwatch over the same feeds, cold and warm
+  profile   a cold pass sampled by stage (HTTP, feed parse, extraction, facts,
+            database), in the main process and in the workers
+  imports   `python -X importtime` of a warm check, by package
 """
 
 from __future__ import annotations
@@ -46,9 +49,10 @@ from benchmarks.passes import measure_passes
 from benchmarks.raw import measure_raw, timed_map, watcher_one, worker_pool
 from benchmarks.report import build_rows, print_table
 from benchmarks.server import BenchServer, StaticSite
+from benchmarks.stages import importtime, profile_pass
 from benchmarks.urlwatch_bench import Unavailable, ensure_urlwatch, measure_urlwatch
 
-SECTIONS = ("raw", "cold", "mixed", "warm", "facts", "memory", "urlwatch")
+SECTIONS = ("raw", "cold", "mixed", "warm", "facts", "memory", "urlwatch", "profile", "imports")
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
 
@@ -83,6 +87,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=("304", "200"),
         default="200",
         help="memory: the server answers 304, or ignores conditional GET (default)",
+    )
+    add(
+        "--profile-articles",
+        type=int,
+        default=300,
+        help="profile: new articles in the sampled cold pass (default 300)",
     )
     add("--no-urlwatch-install", action="store_true", help="urlwatch: never pip install it")
     add("--json", type=Path, default=RESULTS, help=f"results file (default {RESULTS})")
@@ -229,6 +239,20 @@ def section_urlwatch(bench: Bench) -> dict[str, Any]:
         return {"unavailable": str(exc)}
 
 
+def section_profile(bench: Bench) -> dict[str, Any]:
+    feeds, items = cold_shape(bench.args.profile_articles, bench.args.feeds)
+    say(f"profile: a sampled watcher check over {feeds} feeds x {items} items")
+    folder = bench.tmp / f"profile-{feeds * items}"
+    return profile_pass(bench.server, folder, bench.pages, feeds, items)
+
+
+def section_imports(bench: Bench) -> dict[str, Any]:
+    workspace = bench.warm_workspace()
+    say(f"imports: python -X importtime on {bench.args.repeat} warm checks (304)")
+    bench.server.conditional = True
+    return importtime(workspace, bench.args.repeat)
+
+
 RUNNERS: dict[str, Callable[[Bench], dict[str, Any]]] = {
     "raw": section_raw,
     "cold": section_cold,
@@ -237,6 +261,8 @@ RUNNERS: dict[str, Callable[[Bench], dict[str, Any]]] = {
     "facts": section_facts,
     "memory": section_memory,
     "urlwatch": section_urlwatch,
+    "profile": section_profile,
+    "imports": section_imports,
 }
 
 

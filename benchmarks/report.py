@@ -242,6 +242,68 @@ def urlwatch_rows(u: dict[str, Any]) -> list[Row]:
     ]
 
 
+def profile_rows(p: dict[str, Any]) -> list[Row]:
+    wall = p["wall_s"]
+    rows = [
+        Row(
+            "profile",
+            f"sampled cold pass, {p['articles']} articles",
+            f"{_num(wall, 's')} wall, main process CPU {_num(p['main_cpu_s'], 's')}",
+        ),
+        Row(
+            "profile",
+            "  articles read in the main process / in workers",
+            f"{p['articles_in_main']} / {p['articles_in_workers']}",
+        ),
+    ]
+    for stage, seconds in p["main_busy_s"].items():
+        if seconds >= 0.01:
+            rows.append(
+                Row(
+                    "profile",
+                    f"  main process, {stage}",
+                    _num(seconds, "s"),
+                    "",
+                    _pct(seconds, wall),
+                )
+            )
+    idle = p["main_threads"].get("MainThread", {}).get("idle", 0.0)
+    rows.append(
+        Row("profile", "  main thread (event loop) idle", _num(idle, "s"), "", _pct(idle, wall))
+    )
+    for n, w in enumerate(p["workers"], 1):
+        rows.append(
+            Row(
+                "profile",
+                f"  worker {n}: {w['tasks']} articles, extraction / facts (CPU)",
+                f"{w['extraction_s']:.2f} / {w['facts_s']:.2f} s "
+                f"({w.get('extraction_cpu_s', 0):.2f} / {w.get('facts_cpu_s', 0):.2f})",
+                "",
+                f"busy {w['busy_share']:.0%}",
+            )
+        )
+    return rows
+
+
+def _pct(part: float, whole: float) -> str:
+    return f"{part / whole:.0%}" if whole else ""
+
+
+def imports_rows(i: dict[str, Any]) -> list[Row]:
+    rows = [
+        Row(
+            "imports",
+            "warm check (304), python -X importtime: imports / wall",
+            f"{_num(i['import_s'], 's')} / {_num(i['wall_s'], 's')}",
+            "",
+            _pct(i["import_s"], i["wall_s"]),
+        )
+    ]
+    for name, seconds in list(i["packages_s"].items())[:10]:
+        rows.append(Row("imports", f"  {name}", _num(seconds * 1000, "ms")))
+    return rows
+
+
 Builder = Callable[[dict[str, Any], dict[str, Any]], list[Row]]
 
 BUILDERS: dict[str, Builder] = {
@@ -253,6 +315,8 @@ BUILDERS: dict[str, Builder] = {
     "facts": facts_rows,
     "memory": lambda m, _: memory_rows(m),
     "urlwatch": lambda u, _: urlwatch_rows(u),
+    "profile": lambda p, _: profile_rows(p),
+    "imports": lambda i, _: imports_rows(i),
 }
 
 
