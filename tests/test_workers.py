@@ -107,3 +107,29 @@ def test_articles_are_read_in_a_thread_until_the_workers_have_started() -> None:
         assert readers._ready.is_set() and readers._pool is not None
     finally:
         readers.close()
+
+
+@pytest.mark.slow
+def test_workers_are_replaced_after_their_share_of_articles(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker leaves after ARTICLES_PER_WORKER reads and a fresh one takes over; a
+    queue of reads longer than that never waits for a worker that is gone (the
+    stock pool's gh-115634 on Python 3.11 to 3.13)."""
+    from watcher.service import workers
+
+    monkeypatch.setattr(workers, "ARTICLES_PER_WORKER", 3)
+    topic = load_topic(TOPIC_PATH)
+    pages = [page(HANDOVER).encode()] * 12
+    readers = Readers([("niger", topic, TOPIC_PATH)], workers=2)
+    try:
+        readers.warm_up()
+        pool = readers._executor()
+        assert pool is not None
+        pids = [f.result(timeout=60) for f in [pool.submit(workers._ready) for _ in range(20)]]
+        results = read_all(readers, pages, POOL_THRESHOLD)
+    finally:
+        readers.close()
+    assert len(set(pids)) >= 20 // 3
+    assert all(not isinstance(r, BaseException) for r in results)
+    assert all(list(facts) == ["niger"] for _, facts in results)
