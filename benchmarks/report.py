@@ -271,15 +271,20 @@ def profile_rows(p: dict[str, Any]) -> list[Row]:
     rows.append(
         Row("profile", "  main thread (event loop) idle", _num(idle, "s"), "", _pct(idle, wall))
     )
-    for n, w in enumerate(p["workers"], 1):
+    workers = p["workers"]
+    if workers:
+        extraction = sum(w["extraction_s"] for w in workers)
+        facts = sum(w["facts_s"] for w in workers)
+        cpu_x = sum(w.get("extraction_cpu_s", 0.0) for w in workers)
+        cpu_f = sum(w.get("facts_cpu_s", 0.0) for w in workers)
+        busy = sum(w["task_s"] for w in workers) / max(sum(w["span_s"] for w in workers), 1e-9)
         rows.append(
             Row(
                 "profile",
-                f"  worker {n}: {w['tasks']} articles, extraction / facts (CPU)",
-                f"{w['extraction_s']:.2f} / {w['facts_s']:.2f} s "
-                f"({w.get('extraction_cpu_s', 0):.2f} / {w.get('facts_cpu_s', 0):.2f})",
+                f"  {len(workers)} workers (in turn), extraction / facts, wall (CPU)",
+                f"{extraction:.2f} / {facts:.2f} s ({cpu_x:.2f} / {cpu_f:.2f})",
                 "",
-                f"busy {w['busy_share']:.0%}",
+                f"busy {busy:.0%}",
             )
         )
     return rows

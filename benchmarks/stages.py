@@ -16,6 +16,7 @@ from benchmarks.pages import REPO, Page
 from benchmarks.procs import median, run_child
 from benchmarks.server import BenchServer, StaticSite
 from benchmarks.watcherconf import state_counts
+from watcher.service.workers import ARTICLES_PER_WORKER
 
 
 def _python() -> str:
@@ -69,7 +70,12 @@ def summarise(
     pass_end = main["started_at"] + main["wall_s"]
     worker_rows = []
     for w in workers:
-        span = pass_end - w.get("first_task_at", pass_end)
+        # A worker replaced after its share of articles lived until its last one.
+        if w.get("tasks", 0) >= ARTICLES_PER_WORKER:
+            end = w.get("last_task_done_at", pass_end)
+        else:
+            end = pass_end
+        span = end - w.get("first_task_at", end)
         worker_rows.append(
             {
                 "tasks": int(w.get("tasks", 0)),
