@@ -256,6 +256,16 @@ def profile_rows(p: dict[str, Any]) -> list[Row]:
             f"{p['articles_in_main']} / {p['articles_in_workers']}",
         ),
     ]
+    if p.get("first_worker_article_s") is not None:
+        rows.append(
+            Row(
+                "profile",
+                "  first article read by a worker, after",
+                _num(p["first_worker_article_s"], "s"),
+                "",
+                _pct(p["first_worker_article_s"], wall),
+            )
+        )
     for stage, seconds in p["main_busy_s"].items():
         if seconds >= 0.01:
             rows.append(

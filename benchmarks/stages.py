@@ -90,6 +90,7 @@ def summarise(
             }
         )
     in_workers = sum(w["tasks"] for w in worker_rows)
+    firsts = [w["first_task_at"] for w in workers if "first_task_at" in w]
     return {
         "articles": articles,
         "articles_stored": stored,
@@ -102,6 +103,8 @@ def summarise(
         "workers": worker_rows,
         "articles_in_workers": in_workers,
         "articles_in_main": articles - in_workers,
+        # From the start of the command to the first article a worker read.
+        "first_worker_article_s": min(firsts) - main["started_at"] if firsts else None,
     }
 
 
