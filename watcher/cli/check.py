@@ -46,6 +46,7 @@ def cmd_check(args: argparse.Namespace, config: Config, out: TextIO) -> int:
         raise CommandError(f"{config.path}: sources: no enabled source to check")
     stories = config_stories(config)
     store = open_state(config)
+    _start_workers_early(config, store, sources)
     progress = ProgressLine("fetching articles") if sys.stderr.isatty() and not args.json else None
     sender = None if args.no_send else _CheckSender(config, store)
     try:
@@ -95,6 +96,20 @@ def cmd_check(args: argparse.Namespace, config: Config, out: TextIO) -> int:
         return EXIT_ERROR
     found = report.fact_changes if args.exit_on == ExitOn.CHANGES else report.found_something
     return EXIT_CHANGES if found else EXIT_OK
+
+
+def _start_workers_early(config: Config, store: Store, sources: list[Source]) -> None:
+    """Start the workers' fork server now if this pass is a first one over several sources
+    (it will have many articles to read): its imports then overlap the pass's start."""
+    from watcher.service.articles import worker_count
+    from watcher.service.prestart import NEW_SOURCES, start_fork_server
+
+    if worker_count(config) < 2 or len(sources) < NEW_SOURCES:
+        return
+    states = store.source_states({s.name: s.url for s in sources})
+    new = sum(1 for s in sources if s.name not in states or states[s.name].last_success is None)
+    if new >= NEW_SOURCES:
+        start_fork_server()
 
 
 def _chosen_sources(config: Config, names: list[str] | None) -> list[Source]:

@@ -31,6 +31,7 @@ from watcher.facts.reading import extract_facts
 from watcher.facts.topic import Topic, load_topic
 from watcher.ingest.extract import ExtractError, extract_html, load_extractor
 from watcher.models import Article, Observation
+from watcher.service.prestart import WORKERS_MODULE
 
 # The fork server imports this module before it forks the workers: the extractor
 # is loaded there once, and every worker starts with it.
@@ -179,7 +180,7 @@ class Readers:
                 return None
             if self._pool is None:
                 context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(["watcher.service.workers"])
+                context.set_forkserver_preload([WORKERS_MODULE])
                 self._pool = _WorkerPool(
                     max_workers=self.workers,
                     mp_context=context,
