@@ -70,8 +70,9 @@ def summarise(
     pass_end = main["started_at"] + main["wall_s"]
     worker_rows = []
     for w in workers:
-        # A worker replaced after its share of articles lived until its last one.
-        if w.get("tasks", 0) >= ARTICLES_PER_WORKER:
+        # A worker replaced after its share of articles lived until its last one (the
+        # first workers' share includes the one task that shows they have started).
+        if w.get("tasks", 0) >= ARTICLES_PER_WORKER - 1:
             end = w.get("last_task_done_at", pass_end)
         else:
             end = pass_end
