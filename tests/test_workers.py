@@ -90,6 +90,7 @@ def test_retired_readers_finish_a_pass_in_threads() -> None:
         [(after, facts)] = read_all(readers, [page(HANDOVER).encode()], POOL_THRESHOLD)
         assert after == before and "bases.air_base_201.status" in {f.key for f in facts["niger"]}
         assert readers._pool is None
+        assert readers._thread is None  # nothing left that no one would close
     finally:
         readers.close()
 

@@ -219,6 +219,10 @@ class Readers:
         return self.workers > 1 and articles_in_pass >= POOL_THRESHOLD and not self._retired
 
     async def _in_thread(self, *args: Any) -> Reading:
+        if self._retired:
+            # The last reads of a pass under a replaced config: no thread of its
+            # own that nothing would close.
+            return await asyncio.to_thread(_read_in_thread, self.topics, *args)
         with self._lock:
             if self._thread is None:
                 self._thread = ThreadPoolExecutor(1, thread_name_prefix="watcher-read")
@@ -275,9 +279,12 @@ class Readers:
         with self._lock:
             self._retired = True
             pool, self._pool = self._pool, None
+            thread, self._thread = self._thread, None
             self._ready.clear()
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=False)
+        if thread is not None:  # its reads under way finish, then it ends
+            thread.shutdown(wait=False, cancel_futures=False)
 
     def close(self) -> None:
         with self._lock:
