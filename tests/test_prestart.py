@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from watcher.cli import commands
+from watcher.cli import check as check_command
 from watcher.config import ArticleSettings, Config, Source
 from watcher.service import prestart
 
@@ -28,7 +28,7 @@ def started(monkeypatch: pytest.MonkeyPatch, sources: int, read: set[str], worke
     monkeypatch.setattr(prestart, "start_fork_server", lambda: calls.append(True))
     config = Config(articles=ArticleSettings(workers=workers))
     chosen = [Source(name=f"s{n}", url=f"http://news.test/{n}.xml") for n in range(sources)]
-    commands._start_workers_early(config, FakeStore(read), chosen)  # type: ignore[arg-type]
+    check_command._start_workers_early(config, FakeStore(read), chosen)  # type: ignore[arg-type]
     return bool(calls)
 
 
