@@ -124,24 +124,19 @@ async def _get(fetcher: Fetcher, url: str, remembered: Remembered | None = None)
 def _unread(result: FetchResult, kind: SourceKind, remembered: Remembered) -> Polled | None:
     """A poll that needs no parsing: a 304, or the same bytes as last time."""
     if result.not_modified:
-        return Polled(
-            PollOutcome.NOT_MODIFIED,
-            kind,
-            result.url,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            body_hash=remembered.body_hash,
-        )
-    if _digest(result.content) == remembered.body_hash:
-        return Polled(
-            PollOutcome.UNCHANGED,
-            kind,
-            result.url,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            body_hash=remembered.body_hash,
-        )
-    return None
+        outcome = PollOutcome.NOT_MODIFIED
+    elif _digest(result.content) == remembered.body_hash:
+        outcome = PollOutcome.UNCHANGED
+    else:
+        return None
+    return Polled(
+        outcome,
+        kind,
+        result.url,
+        etag=result.etag,
+        last_modified=result.last_modified,
+        body_hash=remembered.body_hash,
+    )
 
 
 async def _poll_feed(fetcher: Fetcher, source: Source, url: str, remembered: Remembered) -> Polled:
