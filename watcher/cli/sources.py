@@ -353,8 +353,8 @@ def add_commands(commands: Any, common: list[argparse.ArgumentParser]) -> None:
     add.add_argument("--interval", help="how often the daemon polls it (e.g. 15m)")
     add.set_defaults(handler=cmd_sources, needs_config=False)
 
-    for action, text in (("remove", "remove"), ("enable", "enable"), ("disable", "disable")):
-        parser = actions.add_parser(action, parents=common, help=f"{text} a source by name")
+    for action in ("remove", "enable", "disable"):
+        parser = actions.add_parser(action, parents=common, help=f"{action} a source by name")
         parser.add_argument("name", metavar="NAME")
         parser.set_defaults(handler=cmd_sources, needs_config=False)
 
