@@ -664,3 +664,11 @@ def test_begun_the_process_of_leaving_is_begun_leaving() -> None:
     assert statuses(
         "The Pentagon has begun the process of withdrawing from Niger.", WITHDRAWAL
     ) == {"in_progress"}
+
+
+def test_some_of_the_force_leaving_entirely_is_a_withdrawal_under_way() -> None:
+    text = (
+        "US troops are leaving. Some have moved to the capital, "
+        "while others have left the country entirely."
+    )
+    assert statuses(text, WITHDRAWAL) == {"in_progress"}

@@ -422,6 +422,7 @@ WHOLE = frozenset(
 PART = frozenset(
     {
         *("some", "part", "first", "initial", "most", "several", "many", "hundreds", "dozens"),
+        "others",
         *("contingent", "group", "batch", "portion", "partial", "partially", "half", "more"),
         *("majority", "bulk", "region", "province", "district", "area", "parts", "convoy"),
     }

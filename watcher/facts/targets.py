@@ -242,6 +242,7 @@ def _place(event: Event, token: Token) -> None:
 def read_extent(tokens: list[Token], event: Event, clause: Clause) -> None:
     """ "all its troops", "the last soldiers", "some 500 troops": whole or partial."""
     stop = min(clause.end, event.index + 8)
+    part_before = whole_after = False
     for i, token in enumerate(tokens[clause.start : stop], start=clause.start):
         if token.tag is Tag.WORD and token.low in WHOLE:
             if token.low in ("full", "total") and i != event.index - 1:
@@ -254,11 +255,14 @@ def read_extent(tokens: list[Token], event: Event, clause: Clause) -> None:
             ):
                 continue  # "last week", "last Friday": a time, not the last soldiers
             event.whole = True
+            whole_after = whole_after or i > event.index
         elif token.tag is Tag.WORD and token.low in PART and not _ordinal_of_other(tokens, i):
             event.partial = True
+            part_before = part_before or i < event.index
         elif token.tag is Tag.COUNT:
             event.partial = event.counted = True
-    if event.excepted:
+    if event.excepted or (part_before and whole_after):
+        # "others have left the country entirely": some of them left it for good
         event.partial, event.whole = True, False
 
 
