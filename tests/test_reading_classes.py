@@ -672,3 +672,32 @@ def test_some_of_the_force_leaving_entirely_is_a_withdrawal_under_way() -> None:
         "while others have left the country entirely."
     )
     assert statuses(text, WITHDRAWAL) == {"in_progress"}
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "American soldiers will remain in the country until September 15.",
+        "Washington has set September 15 as the date for its last soldiers to leave.",
+        "The deadline for the American withdrawal, agreed in May, is September 15.",
+        "The US pullout is due to end on September 15.",
+    ],
+)
+def test_other_ways_of_naming_the_end_point(sentence: str) -> None:
+    assert statuses(sentence, DEADLINE) == {"2024-09-15"}
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "American soldiers remained in the country until September 15.",
+        "French troops will remain in the country until September 15.",
+        "Talks will continue until September 15.",
+    ],
+)
+def test_staying_until_a_date_in_the_past_or_by_others_is_no_deadline(sentence: str) -> None:
+    assert statuses(sentence, DEADLINE) == set()
+
+
+def test_staying_at_a_base_until_a_date_is_no_deadline() -> None:
+    assert statuses("US troops will remain at Air Base 201 until August.", DEADLINE) == set()

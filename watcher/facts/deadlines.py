@@ -15,8 +15,10 @@ from watcher.facts.events import Event
 from watcher.facts.lexicon import (
     DEADLINE_NOUNS,
     DEADLINE_PREPOSITIONS,
+    PROCESS_NOUNS,
     SUPERSEDED,
     Cue,
+    Form,
 )
 from watcher.facts.names import Party
 from watcher.facts.numbers import Qualifier
@@ -82,6 +84,9 @@ def read_deadlines(
             continue
         if event is not None and (event.elsewhere and not event.here):
             continue
+        if marker == "stay until" and (event is None or event.bases):
+            notes.append(f"{token.text!r}: how long they stay at a base, not in the country")
+            continue
         if (
             event is not None
             and marker not in DEADLINE_NOUNS
@@ -141,6 +146,14 @@ def _deadline_marker(tokens: list[Token], index: int) -> str | None:
         words = {t.low for t in tokens[clause.start : index] if t.tag is Tag.WORD}
         if words & {"not", "n't"} and words & {"complete", "completed", "over", "finished", "done"}:
             return "not until"  # "will not be complete until the end of August"
+        if any(
+            lx.cue is Cue.STAY and lx.form is not Form.NOUN
+            for t in tokens[clause.start : index - 1]
+            for lx in t.lexemes
+        ):
+            return "stay until"  # "will remain in the country until September 15"
+    if _named_as_deadline(tokens, index):
+        return "as the date"  # "set September 15 as the date for the last troops to leave"
     after = index + 1
     while after < len(tokens) and tokens[after].is_word(
         "withdrawal", "exit", "pullout", "departure"
@@ -182,7 +195,43 @@ def _deadline_marker(tokens: list[Token], index: int) -> str | None:
                 k -= 1
             if k >= 0 and tokens[k].tag is Tag.WORD and tokens[k].low in DEADLINE_NOUNS:
                 return tokens[k].low
+        if tokens[j].is_word("is", "was", "remains", "be"):
+            # "the deadline for the US withdrawal[, set in May,] is September 15"
+            noun = next(
+                (t.low for t in tokens[:j] if t.tag is Tag.WORD and t.low in DEADLINE_NOUNS), None
+            )
+            if noun is not None:
+                return noun
+        if tokens[j].is_word("on", "in") and j > 0 and _planned_to_end(tokens, j - 1):
+            return "to end on"  # "the withdrawal is scheduled to end on September 15"
     return None
+
+
+def _named_as_deadline(tokens: list[Token], index: int) -> bool:
+    """ "set September 15 as the date for ...", "... as its deadline"."""
+    j = index + 1
+    if j >= len(tokens) or not tokens[j].is_word("as"):
+        return False
+    j += 1
+    while j < len(tokens) and tokens[j].is_word("the", "a", "its", "their", "final", "new"):
+        j += 1
+    return (
+        j < len(tokens) and tokens[j].tag is Tag.WORD and tokens[j].low in DEADLINE_NOUNS | {"date"}
+    )
+
+
+def _planned_to_end(tokens: list[Token], verb: int) -> bool:
+    """ "is scheduled to end", "will conclude": a verb of ending or completing, in a
+    future, whose clause names the withdrawal ("the withdrawal ... to end on")."""
+    if not any(
+        lx.cue in (Cue.END, Cue.COMPLETE) and lx.form in (Form.BASE, Form.PRESENT)
+        for lx in tokens[verb].lexemes
+    ):
+        return False
+    if verb == 0 or not tokens[verb - 1].is_word("to", "will", "shall"):
+        return False
+    clause = clause_of(tokens, verb)
+    return any(t.low in PROCESS_NOUNS for t in tokens[clause.start : verb] if t.tag is Tag.WORD)
 
 
 def _planned_end(tokens: list[Token], index: int, events: list[Event]) -> str | None:
