@@ -701,3 +701,19 @@ def test_staying_until_a_date_in_the_past_or_by_others_is_no_deadline(sentence: 
 
 def test_staying_at_a_base_until_a_date_is_no_deadline() -> None:
     assert statuses("US troops will remain at Air Base 201 until August.", DEADLINE) == set()
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The Americans have yet to leave Air Base 201.",
+        "US troops have not yet handed over Air Base 201.",
+        "The US still has not closed Air Base 201.",
+    ],
+)
+def test_a_base_not_yet_left_is_still_operating(sentence: str) -> None:
+    assert statuses(sentence, BASE_201) == {"operating"}
+
+
+def test_a_base_never_left_is_not_said_to_be_operating() -> None:
+    assert statuses("US troops did not leave Air Base 201 on Friday.", BASE_201) == set()

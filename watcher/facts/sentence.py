@@ -137,6 +137,8 @@ class SentenceReader:
         aspect = event.aspect
         if aspect in (Aspect.NEGATED, Aspect.PROPOSED):
             self._note(f"{label}: {aspect.value}, {event.reading.why}")
+            if aspect is Aspect.NEGATED:
+                self._not_yet_left(event, label)
             return
         agent = event.agent
         if event.cue in (Cue.STAY, Cue.MOVE):
@@ -218,6 +220,19 @@ class SentenceReader:
         as_of = _day(event.date) if status == "completed" else None
         undated = status == "completed" and as_of is None and told_in_the_past(event)
         self._add(Found(withdrawal, status, None, as_of, event.words, why, undated=undated))
+
+    def _not_yet_left(self, event: Event, label: str) -> None:
+        """ "has yet to close the sites in Gao and Timbuktu", "have not yet left Air
+        Base 201": the subject is still at the base."""
+        if event.cue not in (Cue.LEAVE, Cue.CLOSE, Cue.HAND_OVER) or not event.bases:
+            return
+        if event.agent is not None and event.agent.party is not Party.SUBJECT:
+            return
+        clause = clause_of(self.tokens, event.index)
+        if not any(t.is_word("yet", "still") for t in self.tokens[clause.start : event.index]):
+            return
+        for key, _ in event.bases:
+            self._add(Found(key, "operating", None, None, event.words, f"{label}: not yet"))
 
     def _event_anaphora(self, events: list[Event], base: str) -> None:
         """ "...left Tessalit camp. The pullout was completed on Sunday": a definite
