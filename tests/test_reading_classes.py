@@ -717,3 +717,20 @@ def test_a_base_not_yet_left_is_still_operating(sentence: str) -> None:
 
 def test_a_base_never_left_is_not_said_to_be_operating() -> None:
     assert statuses("US troops did not leave Air Base 201 on Friday.", BASE_201) == set()
+
+
+def test_a_departure_right_after_a_base_is_that_bases_not_the_whole() -> None:
+    text = (
+        "US forces completed their withdrawal from Air Base 101 on Sunday. "
+        "All American personnel have now departed."
+    )
+    assert statuses(text, WITHDRAWAL) == {"in_progress"}
+    assert statuses(text, BASE_101) == {"handed_over"}
+
+
+def test_a_departure_from_the_country_after_a_base_is_the_whole() -> None:
+    text = (
+        "US forces completed their withdrawal from Air Base 101 on Sunday. "
+        "All American personnel have now left Niger."
+    )
+    assert statuses(text, WITHDRAWAL) == {"completed"}

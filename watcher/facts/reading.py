@@ -139,7 +139,7 @@ def read_sentences(article: Article, topic: Topic) -> list[SentenceReading]:
         if sentence.new_paragraph and not _continues(tokens):
             carried = None
         reader = SentenceReader(topic, names, tokens, published, carried, sentence.text)
-        reading = reader.read(just_named or last_left)
+        reading = reader.read(just_named, last_left)
         readings.append(reading)
         left = [
             f.key

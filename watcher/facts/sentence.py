@@ -89,15 +89,17 @@ class SentenceReader:
         self.carried = carried
         self.reading = SentenceReading(text, self.about.ident if self.about else None)
 
-    def read(self, just_named: str | None = None) -> SentenceReading:
+    def read(self, just_named: str | None = None, last_left: str | None = None) -> SentenceReading:
+        """``just_named``: the base the sentence before named; ``last_left``: the base
+        the article last told the subject left."""
         if self._elsewhere_only():
             self.reading.notes.append("about another place")
             return self.reading
         events = find_events(
             self.tokens, self.carried if not _main_force(self.tokens) else self.about, self.question
         )
-        if just_named is not None:
-            self._event_anaphora(events, just_named)
+        if just_named or last_left:
+            self._event_anaphora(events, just_named, last_left)
         self._deadlines(events)
         for event in events:
             self._status(event)
@@ -234,22 +236,30 @@ class SentenceReader:
         for key, _ in event.bases:
             self._add(Found(key, "operating", None, None, event.words, f"{label}: not yet"))
 
-    def _event_anaphora(self, events: list[Event], base: str) -> None:
+    def _event_anaphora(
+        self, events: list[Event], just_named: str | None, last_left: str | None
+    ) -> None:
         """ "...left Tessalit camp. The pullout was completed on Sunday": a definite
-        noun for the event, in a sentence that names no base or place, is the base's."""
+        noun for the event, in a sentence that names no base or place, is the base's.
+        So is a departure told with a verb right after the base ("...completed their
+        withdrawal from Ain al-Asad. All personnel have now departed"): the smaller
+        claim, where the larger would be the whole withdrawal completed."""
         if any(t.tag is Tag.BASE for t in self.tokens):
             return
         for event in events:
             token = self.tokens[event.index]
             before = self.tokens[event.index - 1] if event.index > 0 else None
+            noun = any(lx.form is Form.NOUN for lx in token.lexemes)
             definite = before is not None and (
                 before.is_word("the", "its", "their", "this")
                 or (before.tag is Tag.NAME and before.named and before.named.force)
             )
+            base = (just_named or last_left) if noun and definite else None
+            if not noun and event.cue is Cue.LEAVE and event.agent is not None:
+                base = just_named
             if (
-                definite
+                base is not None
                 and event.aspect is Aspect.DONE  # "was completed", "took place"; not "is under way"
-                and any(lx.form is Form.NOUN for lx in token.lexemes)
                 and event.cue in (Cue.LEAVE, Cue.HAND_OVER)
                 and not (event.bases or event.here or event.elsewhere or event.facility)
             ):
