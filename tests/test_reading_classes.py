@@ -734,3 +734,10 @@ def test_a_departure_from_the_country_after_a_base_is_the_whole() -> None:
         "All American personnel have now left Niger."
     )
     assert statuses(text, WITHDRAWAL) == {"completed"}
+
+
+def test_a_withdrawal_with_its_deadline_stated_is_decided() -> None:
+    text = "A joint committee will oversee the withdrawal of US troops by September 15."
+    assert statuses(text, WITHDRAWAL) == {"agreed"}
+    demanded = "The junta demanded the withdrawal of US troops by September 15."
+    assert statuses(demanded, WITHDRAWAL) == set()

@@ -48,6 +48,8 @@ def process_value(event: Event) -> str | None:
         return "agreed"
     if aspect is Aspect.PLANNED and (event.deadline or event.whole or firmly_from(event)):
         return "agreed"  # "plans to withdraw all its forces by September 11"
+    if aspect is Aspect.NAMED and event.deadline and event.cue is Cue.LEAVE:
+        return "agreed"  # "responsible for the withdrawal of French troops by the end of the year"
     return None
 
 
