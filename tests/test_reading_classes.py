@@ -741,3 +741,27 @@ def test_a_withdrawal_with_its_deadline_stated_is_decided() -> None:
     assert statuses(text, WITHDRAWAL) == {"agreed"}
     demanded = "The junta demanded the withdrawal of US troops by September 15."
     assert statuses(demanded, WITHDRAWAL) == set()
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The junta broke off the security agreement with the United States in March.",
+        "In March, Niger severed its military cooperation agreement with Washington.",
+        "The military accord, which had let American troops operate in the country, "
+        "was rescinded in March.",
+        "In March the junta ended military cooperation with the United States.",
+    ],
+)
+def test_more_ways_of_ending_an_agreement(sentence: str) -> None:
+    assert statuses(sentence, "cooperation_agreement.status") == {"ended"}
+
+
+def test_a_base_before_a_relative_clause_is_what_was_handed_over() -> None:
+    text = "Air Base 101, which hosted American drones, was handed over on Sunday."
+    assert statuses(text, BASE_101) == {"handed_over"}
+
+
+def test_what_the_relative_clause_names_is_not_what_was_ended() -> None:
+    text = "The exercise, which the military accord had allowed, was cancelled in March."
+    assert statuses(text, "cooperation_agreement.status") == set()

@@ -99,6 +99,7 @@ _IRREGULAR = {
     "wrap": ("wraps", "wrapped", "wrapped", "wrapping"),
     "bring": ("brings", "brought", "brought", "bringing"),
     "agree": ("agrees", "agreed", "agreed", "agreeing"),
+    "break": ("breaks", "broke", "broken", "breaking"),
 }
 
 # (lemma, cue, particle): a particle, when given, must follow the verb within
@@ -188,6 +189,12 @@ _VERBS: list[tuple[str, Cue, tuple[str, ...]]] = [
     ("denounce", Cue.END, ()),
     ("renounce", Cue.END, ()),
     ("tear", Cue.END, ("up",)),
+    ("sever", Cue.END, ()),
+    ("break", Cue.END, ("off",)),
+    ("rescind", Cue.END, ()),
+    ("abrogate", Cue.END, ()),
+    ("nullify", Cue.END, ()),
+    ("repeal", Cue.END, ()),
     ("suspend", Cue.SUSPEND, ()),
     ("remain", Cue.STAY, ()),
     ("stay", Cue.STAY, ()),

@@ -162,7 +162,11 @@ def names_of(topic: Topic) -> Names:
     )
     bases, base_keys = _groups("b", {k: _base_phrases(topic, k) for k in topic.bases})
     agreements, agreement_keys = _groups(
-        "a", {k: [_flexible(n) for n in names] for k, names in topic.agreements.items()}
+        "a",
+        {
+            k: [_flexible(n) for n in _agreement_phrases(names)]
+            for k, names in topic.agreements.items()
+        },
     )
     return Names(
         pattern,
@@ -175,6 +179,25 @@ def names_of(topic: Topic) -> Names:
         agreement_keys,
         _kinds(topic),
     )
+
+
+def _agreement_phrases(names: tuple[str, ...]) -> list[str]:
+    """An agreement's names, and what it organises where that is cooperation or a
+    partnership: "ended military cooperation with the US" ends the "military
+    cooperation agreement"."""
+    phrases = list(names)
+    for name in names:
+        words = name.split()
+        if (
+            len(words) >= 3
+            and words[-1].lower() in _AGREEMENT_HEADS
+            and words[-2].lower() in ("cooperation", "co-operation", "partnership")
+        ):
+            phrases.append(" ".join(words[:-1]))
+    return sorted(set(phrases), key=len, reverse=True)
+
+
+_AGREEMENT_HEADS = frozenset({"agreement", "agreements", "accord", "accords", "pact", "treaty"})
 
 
 def _kinds(topic: Topic) -> dict[str, str]:

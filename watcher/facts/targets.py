@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from watcher.facts.clauses import (
-    Clause,
-)
+from watcher.facts.clauses import RELATIVES, Clause, clause_of, previous_clause
 from watcher.facts.dates import DateMatch
 from watcher.facts.lexicon import (
     CORE,
@@ -127,8 +125,13 @@ def read_targets(
             event.bases.append((antecedent, None))  # "Air Base 101, which US forces left"
     if backward and not event.bases and event.agreement is None:
         # "Air Base 101 was handed over", "the withdrawal from Bagram is complete":
-        # the thing done to stands before the cue.
-        for j in range(event.index - 1, clause.start - 1, -1):
+        # the thing done to stands before the cue, maybe before a relative clause
+        # ("The accord, which allowed US troops in, was cancelled").
+        before = list(range(event.index - 1, clause.start - 1, -1))
+        interrupted = _before_relative(tokens, clause)
+        if interrupted is not None:
+            before += range(interrupted.end - 1, interrupted.start - 1, -1)
+        for j in before:
             token = tokens[j]
             if token.tag is Tag.BASE and token.key:
                 event.bases.append((token.key, None))
@@ -142,6 +145,22 @@ def read_targets(
             _place(event, token)
     if event.date is None:
         event.date = _event_date(tokens, event.index)
+
+
+def _before_relative(tokens: list[Token], clause: Clause) -> Clause | None:
+    """The clause a relative clause set off by commas interrupts, when ``clause``
+    goes on after it: "The accord[, which allowed US troops in,] was cancelled"."""
+    if clause.start < 1 or tokens[clause.start - 1].text != ",":
+        return None
+    relative = previous_clause(tokens, clause)
+    if relative is None:
+        return None
+    k = relative.start
+    while k > 0 and k >= relative.start - 1 and not tokens[k].is_word(*RELATIVES):
+        k -= 1
+    if not tokens[k].is_word(*RELATIVES) or k < 2 or tokens[k - 1].text != ",":
+        return None
+    return clause_of(tokens, k - 2)
 
 
 def _event_date(tokens: list[Token], index: int) -> DateMatch | None:
