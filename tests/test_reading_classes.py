@@ -765,3 +765,17 @@ def test_a_base_before_a_relative_clause_is_what_was_handed_over() -> None:
 def test_what_the_relative_clause_names_is_not_what_was_ended() -> None:
     text = "The exercise, which the military accord had allowed, was cancelled in March."
     assert statuses(text, "cooperation_agreement.status") == set()
+
+
+def test_a_past_event_in_a_month_without_a_year_is_in_the_last_such_month() -> None:
+    found = extract_facts(
+        Article(
+            url="https://wire.example/a",
+            title=None,
+            text=f"{LEAD}\n\nThe junta revoked the military accord with the US in March.",
+            published=datetime(2024, 9, 20, tzinfo=UTC),
+        ),
+        TOPIC,
+    )
+    ended = [o for o in found if o.key == "cooperation_agreement.status"]
+    assert [(o.value, o.as_of) for o in ended] == [("ended", date(2024, 3, 15))]

@@ -33,10 +33,22 @@ class DateMatch:
     value: date
     precision: Precision
     weekday: bool = False  # "on Friday": a day of the week, counted back from the article
+    yearless: bool = False  # "in March": its year is the one nearest the article's date
+
+    def in_the_past(self, published: date | None) -> date:
+        """The day of an event that has happened: a year-less date the nearest year
+        put months after the article ("revoked in March", told in September) is the
+        last one. One days or weeks ahead stays: the event is to come."""
+        if not self.yearless or published is None or self.value <= published + _SOON:
+            return self.value
+        day = min(self.value.day, calendar.monthrange(self.value.year - 1, self.value.month)[1])
+        return self.value.replace(year=self.value.year - 1, day=day)
 
     def iso(self) -> str:
         return self.value.isoformat()
 
+
+_SOON = timedelta(days=90)
 
 _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _MONTHS |= {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
@@ -180,7 +192,11 @@ def _resolve(
         if not 1 <= day <= 31:
             return None
         value = resolve_year(month, day, year, published, past=past)
-        return DateMatch(start, m.end(), value, Precision.EXACT) if value else None
+        return (
+            DateMatch(start, m.end(), value, Precision.EXACT, yearless=year is None)
+            if value
+            else None
+        )
     if form == "part":
         part = groups["part"].lower()
         if "end" in part:
@@ -188,7 +204,9 @@ def _resolve(
             if value is None:
                 return None
             last = calendar.monthrange(value.year, month)[1]
-            return DateMatch(start, m.end(), value.replace(day=last), Precision.LATE)
+            return DateMatch(
+                start, m.end(), value.replace(day=last), Precision.LATE, yearless=year is None
+            )
         precision = (
             Precision.EARLY
             if ("early" in part or "beginning" in part or "start" in part)
@@ -197,6 +215,8 @@ def _resolve(
             else Precision.LATE
         )
         value = resolve_year(month, _PART_DAY[precision.value], year, published, past=past)
-        return DateMatch(start, m.end(), value, precision) if value else None
+        return DateMatch(start, m.end(), value, precision, yearless=year is None) if value else None
     value = resolve_year(month, 15, year, published, past=past)
-    return DateMatch(start, m.end(), value, Precision.MONTH) if value else None
+    return (
+        DateMatch(start, m.end(), value, Precision.MONTH, yearless=year is None) if value else None
+    )

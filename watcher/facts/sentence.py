@@ -168,7 +168,16 @@ class SentenceReader:
         elif agent is None or agent.party is not Party.SUBJECT:
             presence = topic.key_of(FactType.PRESENCE, agent.ident) if agent else None
             if presence and event.cue is Cue.LEAVE and aspect is Aspect.DONE and event.whole:
-                self._add(Found(presence, "withdrawn", None, _day(event.date), event.words, label))
+                self._add(
+                    Found(
+                        presence,
+                        "withdrawn",
+                        None,
+                        _day(event.date, self.published),
+                        event.words,
+                        label,
+                    )
+                )
             else:
                 self._note(
                     f"{label}: by {agent.ident if agent else 'nobody named'}, not the subject"
@@ -190,7 +199,7 @@ class SentenceReader:
                 self._note(f"{why}: nothing about the base")
                 return
             for key, when in event.bases:
-                as_of = _day(when or event.date) if state != "withdrawing" else None
+                as_of = _day(when or event.date, self.published) if state != "withdrawing" else None
                 self._add(
                     Found(
                         key,
@@ -219,7 +228,7 @@ class SentenceReader:
         if withdrawal is None or status is None:
             self._note(f"{why}: says nothing of the withdrawal")
             return
-        as_of = _day(event.date) if status == "completed" else None
+        as_of = _day(event.date, self.published) if status == "completed" else None
         undated = status == "completed" and as_of is None and told_in_the_past(event)
         self._add(Found(withdrawal, status, None, as_of, event.words, why, undated=undated))
 
@@ -409,7 +418,11 @@ class SentenceReader:
         value = {Cue.END: "ended", Cue.SUSPEND: "suspended", Cue.LEAVE: "ended"}.get(event.cue)
         if value is None or event.agreement is None:
             return
-        self._add(Found(event.agreement, value, None, _day(event.date), event.words, label))
+        self._add(
+            Found(
+                event.agreement, value, None, _day(event.date, self.published), event.words, label
+            )
+        )
 
     def _implied(self) -> None:
         completed = [f for f in self.reading.found if f.value == "completed" and not f.implied]
@@ -510,6 +523,9 @@ def _main_force(tokens: list[Token]) -> Named | None:
     return forces[0]
 
 
-def _day(match: DateMatch | None) -> date | None:
-    """The day an event is dated to; "in early July" counts (as July 5), a year does not."""
-    return match.value if match and match.precision is not Precision.YEAR else None
+def _day(match: DateMatch | None, published: date | None) -> date | None:
+    """The day an event that happened is dated to; "in early July" counts (as July 5),
+    a year does not."""
+    if match is None or match.precision is Precision.YEAR:
+        return None
+    return match.in_the_past(published)
