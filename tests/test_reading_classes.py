@@ -779,3 +779,14 @@ def test_a_past_event_in_a_month_without_a_year_is_in_the_last_such_month() -> N
     )
     ended = [o for o in found if o.key == "cooperation_agreement.status"]
     assert [(o.value, o.as_of) for o in ended] == [("ended", date(2024, 3, 15))]
+
+
+def test_a_reported_would_is_the_speakers_plan() -> None:
+    text = "The Pentagon said it would withdraw all US troops from Niger by September 15."
+    assert statuses(text, DEADLINE) == {"2024-09-15"}
+    assert statuses(text, WITHDRAWAL) == {"agreed"}
+
+
+def test_the_hosts_reported_would_is_a_demand() -> None:
+    text = "The junta said US troops would leave Niger by September 15."
+    assert statuses(text, WITHDRAWAL) == set()

@@ -21,6 +21,7 @@ from watcher.facts.scope import (
     governing_sentence,
     host_does,
     negated,
+    reported_before,
 )
 from watcher.facts.tokens import Tag, Token
 
@@ -163,6 +164,11 @@ def aspect_of(tokens: list[Token], index: int, form: Form, question: bool) -> Cl
         decided = decided_before(tokens, index)
         if decided:
             return ClauseAspect(Aspect.DECIDED, f"{reading.why}, after {decided!r}")
+    if reading.why == "possibility: 'would'":
+        said = reported_before(tokens, index)
+        if said:
+            # "The US said it would withdraw its troops": its "will", reported.
+            return ClauseAspect(Aspect.PLANNED, f"future reported: {said!r} ... 'would'")
     return reading
 
 

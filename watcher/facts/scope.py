@@ -44,6 +44,26 @@ def decided_before(tokens: list[Token], index: int) -> str | None:
     return None
 
 
+def reported_before(tokens: list[Token], index: int) -> str | None:
+    """ "The US said it would withdraw": a verb of saying before a "would", in the
+    same sentence, whose speaker is not the host (who would be making a demand)."""
+    for i in range(index - 1, -1, -1):
+        token = tokens[i]
+        if token.low in _SCOPE_ENDS or token.text == ".":
+            return None
+        if token.tag is Tag.WORD and token.low in _SAID:
+            return None if host_does(tokens, i) else token.text
+    return None
+
+
+_SAID = frozenset(
+    {
+        *("said", "says", "told", "stated", "added", "explained", "noted", "indicated"),
+        *("insisted", "reiterated", "repeated", "wrote", "informed", "assured", "promised"),
+    }
+)
+
+
 def host_does(tokens: list[Token], index: int) -> bool:
     """Whether the host is who does the verb at ``index`` ("ordered"): the force
     named last before it, not counting names after a preposition ("talks with
