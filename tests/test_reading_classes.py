@@ -790,3 +790,37 @@ def test_a_reported_would_is_the_speakers_plan() -> None:
 def test_the_hosts_reported_would_is_a_demand() -> None:
     text = "The junta said US troops would leave Niger by September 15."
     assert statuses(text, WITHDRAWAL) == set()
+
+
+def test_both_bases_are_the_bases_the_article_named() -> None:
+    text = (
+        "US troops were based at Air Base 101 in Niamey and Air Base 201 in Agadez. "
+        "Both bases have now been handed over to the Nigerien army."
+    )
+    assert statuses(text, BASE_101) == {"handed_over"}
+    assert statuses(text, BASE_201) == {"handed_over"}
+
+
+def test_those_sites_are_the_ones_named_just_before_in_the_sentence() -> None:
+    iraq = load_topic(Path(__file__).resolve().parent.parent / "corpus/topics/iraq-us-2024.toml")
+    text = (
+        "Iraq and the United States have agreed on the end of the coalition's mission in Iraq. "
+        "American troops are still stationed at Harir. "
+        "Once the last US advisers had gone from Ain al-Asad and Camp Taji, "
+        "those sites came under the full control of the Iraqi army."
+    )
+    article = Article(
+        url="https://wire.example/b",
+        title=None,
+        text=text,
+        published=datetime(2025, 9, 1, tzinfo=UTC),
+    )
+    found = {(o.key, o.value) for o in extract_facts(article, iraq) if not o.extra.get("implied")}
+    assert ("bases.ain_al_asad.status", "handed_over") in found
+    assert ("bases.taji.status", "handed_over") in found
+    assert ("bases.harir.status", "handed_over") not in found
+
+
+def test_a_base_that_has_been_handed_over_is_handed_over() -> None:
+    text = "Air Base 101 has now been handed over to the Nigerien army."
+    assert statuses(text, BASE_101) == {"handed_over"}

@@ -127,6 +127,10 @@ def previous_clause(tokens: list[Token], clause: Clause) -> Clause | None:
     return clause_of(tokens, clause.start - 2)
 
 
+# Readings in which what is done to stands before the cue ("Air Base 101 was handed over").
+PASSIVE_READINGS = frozenset({"passive", "being done", "perfect passive"})
+
+
 @dataclass(frozen=True)
 class ClauseAspect:
     """What a clause says of the event a cue word names."""
@@ -256,7 +260,8 @@ def _grammatical(tokens: list[Token], clause: Clause, index: int, form: Form) ->
         if "being" in lows:
             return ClauseAspect(Aspect.ONGOING, "being done")
         if any(w in _HAVE for w in lows):
-            return ClauseAspect(Aspect.DONE, "perfect")
+            # "has been handed over": done, to what stands before it
+            return ClauseAspect(Aspect.DONE, "perfect passive" if "been" in lows else "perfect")
         lead = tokens[i].low if i >= 0 and tokens[i].tag is Tag.WORD else ""
         if lead in _PLAN_LEADS and not any(w in _BE for w in lows):
             return ClauseAspect(Aspect.PLANNED, f"after {lead!r}")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from watcher.facts.agents import read_agent
 from watcher.facts.clauses import (
+    PASSIVE_READINGS,
     Aspect,
     ClauseAspect,
     aspect_of,
@@ -230,7 +231,7 @@ def _event(
     reading = aspect_of(tokens, index, lexeme.form, question)
     event = Event(lexeme.cue, index, words, reading)
     clause = clause_of(tokens, index)
-    backward = reading.why in ("passive", "being done") or lexeme.form in (Form.NOUN, Form.STATE)
+    backward = reading.why in PASSIVE_READINGS or lexeme.form in (Form.NOUN, Form.STATE)
     read_targets(tokens, event, clause, particle_end, backward=backward)
     if (
         lexeme.cue in (Cue.END, Cue.SUSPEND)

@@ -127,6 +127,7 @@ def read_sentences(article: Article, topic: Topic) -> list[SentenceReading]:
     previous_base: str | None = None
     just_named: str | None = None  # the base the sentence before named, if it named one
     last_left: str | None = None  # the base the article last told the subject left
+    named: list[str] = []  # the bases the article has named, in order
     readings = []
     for sentence in split_sentences(article.text):
         tokens = tokenize(
@@ -135,6 +136,7 @@ def read_sentences(article: Article, topic: Topic) -> list[SentenceReading]:
             published,
             confused_article=confused,
             previous_base=previous_base,
+            named_bases_before=tuple(named),
         )
         if sentence.new_paragraph and not _continues(tokens):
             carried = None
@@ -149,6 +151,7 @@ def read_sentences(article: Article, topic: Topic) -> list[SentenceReading]:
         last_left = left[-1] if left else last_left
         carried = reader.about or carried
         bases = [t.key for t in tokens if t.tag is Tag.BASE and not t.anaphor]
+        named += [key for key in bases if key and key not in named]
         just_named = bases[-1] if bases else None
         previous_base = (
             bases[-1] if bases else (previous_base if not sentence.new_paragraph else None)

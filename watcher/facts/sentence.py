@@ -327,7 +327,7 @@ class SentenceReader:
             words = [t.low for t in after if t.tag is Tag.WORD]
             while words and words[0] in _SITE_WORDS:
                 words.pop(0)  # "Ain al-Asad [Air Base] is now..."
-            if not words or words[0] not in ("is", "was", "are", "were", "now", "has", "have"):
+            if not words or words[0] not in _STATE_VERBS:
                 continue
             if any(w in ("not", "no", "never", "will", "would", "could") for w in words[:4]):
                 continue
@@ -337,7 +337,8 @@ class SentenceReader:
                 if hosts and all(t.named and t.named.party is Party.HOST for t in hosts):
                     state = "under the host's control"
             if state is not None:
-                self._add(Found(token.key, "handed_over", None, None, token.text, f"now {state}"))
+                for base in token.base_keys:
+                    self._add(Found(base, "handed_over", None, None, token.text, f"now {state}"))
 
     def _subject(self) -> Named:
         return Named(self.topic.subject, Party.SUBJECT, place=False, force=True)
@@ -494,6 +495,10 @@ class SentenceReader:
 
 # What a base is once the force has gone.
 _LEFT_STATES = frozenset({"empty", "abandoned", "vacated", "deserted", "unoccupied", "evacuated"})
+# What may follow a base that is said to be in a state: "is now empty", "came under ... control".
+_STATE_VERBS = frozenset(
+    {"is", "was", "are", "were", "now", "has", "have", "came", "comes", "come"}
+)
 _SITE_WORDS = frozenset(
     {"air", "base", "airbase", "airfield", "camp", "station", "garrison", "military"}
 )

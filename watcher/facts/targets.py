@@ -104,8 +104,9 @@ def read_targets(
         if token.tag is Tag.BASE and token.key and i > 0 and tokens[i - 1].is_word("after"):
             event.earlier.append(token.key)  # "the second base handed back, after Kidal"
         elif token.tag is Tag.BASE and token.key:
-            if all(key != token.key for key, _ in event.bases):
-                event.bases.append((token.key, None))
+            for base in token.base_keys:
+                if all(key != base for key, _ in event.bases):
+                    event.bases.append((base, None))
             last_base = next(n for n, (key, _) in enumerate(event.bases) if key == token.key)
         elif token.tag is Tag.AGREEMENT:
             event.agreement = token.key
@@ -134,7 +135,7 @@ def read_targets(
         for j in before:
             token = tokens[j]
             if token.tag is Tag.BASE and token.key:
-                event.bases.append((token.key, None))
+                event.bases += [(base, None) for base in token.base_keys]
                 break
             if token.tag is Tag.AGREEMENT:
                 event.agreement = token.key

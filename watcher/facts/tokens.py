@@ -42,6 +42,12 @@ class Token:
     count: Count | None = None
     lexemes: list[Lexeme] = field(default_factory=list)
     anaphor: bool = False  # "the base": stands for a base named before
+    also: tuple[str, ...] = ()  # "both bases": the other bases it stands for
+
+    @property
+    def base_keys(self) -> tuple[str, ...]:
+        """The bases a base token stands for: one, or several for "both bases"."""
+        return ((self.key,) if self.key else ()) + self.also
 
     @property
     def low(self) -> str:
@@ -79,6 +85,14 @@ _ANAPHORA = re.compile(
 )
 
 
+# "both bases", "the two camps", "those sites": the bases the article named.
+_PLURAL_ANAPHORA = re.compile(
+    r"\b(?:both(?:\s+the)?|the\s+two|these(?:\s+two)?|those(?:\s+two)?)\s+"
+    r"(?:air\s*bases|bases|camps|sites|facilities|installations|garrisons)\b",
+    re.IGNORECASE,
+)
+
+
 _LOCATED = re.compile(r"\s+(?:in|at|near|of|outside)\s+(?:the\s+)?", re.IGNORECASE)
 
 
@@ -89,9 +103,11 @@ def tokenize(
     *,
     confused_article: bool,
     previous_base: str | None,
+    named_bases_before: tuple[str, ...] = (),
 ) -> list[Token]:
     """The tokens of a normalised sentence. ``previous_base`` is the base the
-    text named last, which "the base" stands for."""
+    text named last, which "the base" stands for; ``named_bases_before``, the
+    bases it named, which "both bases" stand for."""
     spans: list[Token] = []
 
     def free(start: int, end: int) -> bool:
@@ -131,6 +147,22 @@ def tokenize(
             key = before[-1] if before else previous_base
         if key and free(m.start(), m.end()):
             spans.append(Token(m.start(), m.end(), m.group(), Tag.BASE, key=key, anaphor=True))
+    for m in _PLURAL_ANAPHORA.finditer(norm):
+        # The bases this sentence named before it, or else all the article named.
+        here = [key for start, key in named_bases if start < m.start() and key]
+        keys = list(dict.fromkeys(here if len(set(here)) >= 2 else [*named_bases_before, *here]))
+        if len(keys) >= 2 and free(m.start(), m.end()):
+            spans.append(
+                Token(
+                    m.start(),
+                    m.end(),
+                    m.group(),
+                    Tag.BASE,
+                    key=keys[0],
+                    anaphor=True,
+                    also=tuple(keys[1:]),
+                )
+            )
     masked = [(t.start, t.end) for t in spans if t.tag is not Tag.NAME]
     for c in find_counts(norm, masked):
         if free(c.start, c.end):
