@@ -824,3 +824,18 @@ def test_those_sites_are_the_ones_named_just_before_in_the_sentence() -> None:
 def test_a_base_that_has_been_handed_over_is_handed_over() -> None:
     text = "Air Base 101 has now been handed over to the Nigerien army."
     assert statuses(text, BASE_101) == {"handed_over"}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "key", "value"),
+    [
+        ("Air Base 201 was the last to be handed over.", BASE_201, "handed_over"),
+        ("Air Base 101 was the first to be handed back.", BASE_101, "handed_over"),
+    ],
+)
+def test_the_last_to_be_handed_over_was_handed_over(sentence: str, key: str, value: str) -> None:
+    assert statuses(sentence, key) == {value}
+
+
+def test_the_next_to_be_handed_over_is_still_to_come() -> None:
+    assert statuses("Air Base 201 is the next to be handed over.", BASE_201) == set()

@@ -369,6 +369,14 @@ def _lead(tokens: list[Token], clause: Clause) -> str:
 def _governed(tokens: list[Token], before_to: int, clause: Clause) -> ClauseAspect:
     """An infinitive or a gerund after a preposition: the governing word decides."""
     i = before_to
+    if (
+        i - 2 >= clause.start
+        and tokens[i].is_word(*_ORDINALS)
+        and tokens[i - 1].is_word("the")
+        and tokens[i - 2].is_word("was", "were")
+    ):
+        # "was the last to be handed over", "were the first to leave": it happened
+        return ClauseAspect(Aspect.DONE, f"the {tokens[i].low} to")
     # Skip adverbs and a time between the governor and "to": "agreed in April to leave".
     while i >= clause.start and (
         (tokens[i].tag is Tag.WORD and tokens[i].low in ADVERBS | _TIME_WORDS)
@@ -410,6 +418,9 @@ def _governed(tokens: list[Token], before_to: int, clause: Clause) -> ClauseAspe
     if word in PLANS or two in PLANS:
         return ClauseAspect(Aspect.PLANNED, f"after {word!r}")
     return ClauseAspect(Aspect.PLANNED, "infinitive")
+
+
+_ORDINALS = frozenset({"first", "second", "third", "last", "latest", "final", "next"})
 
 
 def _form_of(token: Token) -> Form:

@@ -231,7 +231,11 @@ def _event(
     reading = aspect_of(tokens, index, lexeme.form, question)
     event = Event(lexeme.cue, index, words, reading)
     clause = clause_of(tokens, index)
-    backward = reading.why in PASSIVE_READINGS or lexeme.form in (Form.NOUN, Form.STATE)
+    backward = (
+        reading.why in PASSIVE_READINGS
+        or lexeme.form in (Form.NOUN, Form.STATE)
+        or (lexeme.form is Form.PARTICIPLE and index > 0 and tokens[index - 1].is_word("be"))
+    )  # "the last to be handed over"
     read_targets(tokens, event, clause, particle_end, backward=backward)
     if (
         lexeme.cue in (Cue.END, Cue.SUSPEND)
