@@ -839,3 +839,16 @@ def test_the_last_to_be_handed_over_was_handed_over(sentence: str, key: str, val
 
 def test_the_next_to_be_handed_over_is_still_to_come() -> None:
     assert statuses("Air Base 201 is the next to be handed over.", BASE_201) == set()
+
+
+def test_a_noun_of_demand_governs_only_its_own_phrase() -> None:
+    text = (
+        "Following the demand for troop withdrawal, the junta has chosen to end "
+        "the military cooperation agreement with the United States."
+    )
+    assert statuses(text, "cooperation_agreement.status") == {"ended"}
+
+
+def test_a_verb_of_demand_still_governs_the_rest_of_the_sentence() -> None:
+    text = "The junta demanded that the United States end the military cooperation agreement."
+    assert statuses(text, "cooperation_agreement.status") == set()

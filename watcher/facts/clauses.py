@@ -67,6 +67,7 @@ _DECIDE_GOVERNORS = frozenset(
         *("agreement", "deal", "order", "ordered", "orders", "vote", "voted", "votes"),
         *("committed", "commits", "accepted", "accepts", "approved", "approves", "announced"),
         *("announces", "confirmed", "confirms", "resolved", "resolution", "consented"),
+        *("chose", "chosen", "chooses", "opted", "opts"),
     }
 )
 _BEGIN_GOVERNORS = frozenset(

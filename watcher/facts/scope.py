@@ -147,12 +147,32 @@ def governing_sentence(tokens: list[Token], index: int) -> str | None:
                 i + 1 < len(tokens) and tokens[i + 1].is_word("for", "on")
             ):
                 continue
+            if _noun_out_of_reach(tokens, i, index):
+                continue  # "following the demand for withdrawal, has chosen to terminate"
             if accepted_before(tokens, i):
                 return ACCEPTED  # "would comply with the request": accepted
             return f"governed by {token.text!r}"
         if i == 0 and token.is_word("if", "unless"):
             return f"a condition: {token.text!r}"
     return None
+
+
+_SCOPE_NOUNS = frozenset({"demand", "demands", "request", "requests", "proposal", "draft"})
+
+
+def _noun_out_of_reach(tokens: list[Token], noun: int, index: int) -> bool:
+    """ "the demand for troop withdrawal": a noun of demand governs what it names,
+    in its own phrase, not a verb after it in another clause."""
+    if tokens[noun].low not in _SCOPE_NOUNS or noun == 0:
+        return False
+    before = tokens[noun - 1]
+    determined = before.is_word("the", "a", "an", "its", "their", "this", "that") or (
+        before.tag is Tag.NAME
+    )
+    if not determined:
+        return False
+    between = tokens[noun + 1 : index]
+    return index - noun > 6 or any(t.text in (",", ";", ":") for t in between)
 
 
 # Words that open a clause of their own, out of reach of a negation before them.
