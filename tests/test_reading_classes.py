@@ -852,3 +852,43 @@ def test_a_noun_of_demand_governs_only_its_own_phrase() -> None:
 def test_a_verb_of_demand_still_governs_the_rest_of_the_sentence() -> None:
     text = "The junta demanded that the United States end the military cooperation agreement."
     assert statuses(text, "cooperation_agreement.status") == set()
+
+
+def _own_words_topic(tmp_path: Path, extra: str) -> Path:
+    topic_file = tmp_path / "islands.toml"
+    topic_file.write_text(
+        'name = "islands"\ntitle = "Indian military personnel leave the Maldives"\n'
+        '[subject]\nid = "indian_forces"\nlabel = "Indian"\nnames = ["India", "Indian"]\n'
+        f"{extra}\n"
+        '[place]\nlabel = "Maldives"\nnames = ["Maldives", "Male"]\nhost = ["Maldivian"]\n',
+        encoding="utf-8",
+    )
+    return topic_file
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "India agreed to replace all its military personnel in the Maldives by May 10.",
+        "India will finish replacing its soldiers in the Maldives by May 10.",
+        "India agreed that the repatriation of its soldiers from the Maldives "
+        "would be complete by May 10.",
+    ],
+)
+def test_a_topics_own_words_for_leaving(tmp_path: Path, sentence: str) -> None:
+    words = 'verbs = ["replace"]\nprocess = ["repatriation"]'
+    article = Article(
+        url="https://wire.example/i",
+        title=None,
+        text=f"India has soldiers in the Maldives. {sentence}",
+        published=datetime(2024, 2, 2, tzinfo=UTC),
+    )
+    found = {
+        (o.key, o.value)
+        for o in extract_facts(article, load_topic(_own_words_topic(tmp_path, words)))
+    }
+    assert ("indian_forces.withdrawal_deadline", "2024-05-10") in found
+    plain = {
+        (o.key, o.value) for o in extract_facts(article, load_topic(_own_words_topic(tmp_path, "")))
+    }
+    assert ("indian_forces.withdrawal_deadline", "2024-05-10") not in plain

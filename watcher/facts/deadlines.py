@@ -7,6 +7,7 @@ the subject's withdrawal, not done, denied, asked for or replaced.
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 
 from watcher.facts.clauses import Aspect, clause_of
@@ -53,7 +54,9 @@ def read_deadlines(
             continue
         clause = clause_of(tokens, i)
         window = " ".join(t.low for t in tokens[max(0, clause.start - 1) : i])
-        superseded = next((w for w in SUPERSEDED if f" {w} " in f" {window} "), None)
+        superseded = next(
+            (w for w in SUPERSEDED if f" {w} " in f" {window} " and _of_a_date(window, w)), None
+        )
         if superseded or _extended_from(tokens, i):
             notes.append(f"{token.text!r}: a former deadline ({superseded or 'extended from'})")
             continue
@@ -110,6 +113,24 @@ def read_deadlines(
         notes += [f"{d.phrase!r}: a stage before {last.phrase!r}" for d in found if d != last]
         found = [last]
     return found, notes
+
+
+def _of_a_date(window: str, word: str) -> bool:
+    """ "replacing the May 1 deadline", not "complete replacing military personnel by":
+    a verb of replacing makes a date former only when the date is its object."""
+    if word not in ("replacing", "replaced", "replaces", "instead of", "rather than"):
+        return True
+    after = f" {window} ".split(f" {word} ", 1)[1].split()[:4]
+    return not after or any(
+        w in DEADLINE_NOUNS
+        or w in ("date", "dates")
+        or w[:1].isdigit()
+        or w.capitalize() in _MONTHS
+        for w in after
+    )
+
+
+_MONTHS = frozenset(calendar.month_name[1:]) | frozenset(calendar.month_abbr[1:])
 
 
 # Words that make a deadline the one replacing any other the article names.

@@ -248,7 +248,7 @@ def _event(
     if lexeme.cue is Cue.HAND_OVER and lexeme.lemma in ("return", "transfer") and not event.bases:
         return None  # "returned home", "transferred troops"
     if lexeme.form is Form.NOUN and lexeme.cue is Cue.LEAVE:
-        event.process = event.process or token.low in PROCESS_NOUNS
+        event.process = event.process or lexeme.lemma in PROCESS_NOUNS
     read_governors(tokens, event, clause, lexeme)
     read_alternative(tokens, event, clause)
     read_extent(tokens, event, clause)

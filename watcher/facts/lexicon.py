@@ -285,6 +285,28 @@ def _build() -> dict[str, list[Lexeme]]:
 
 WORDS: dict[str, list[Lexeme]] = _build()
 
+
+def own_words(nouns: tuple[str, ...], verbs: tuple[str, ...]) -> dict[str, list[Lexeme]]:
+    """A topic's own words for the withdrawal ("replacement") and for leaving
+    ("replace"), which take the place of the built-in reading of the same word. A
+    noun reads as "withdrawal" does."""
+    table: dict[str, list[Lexeme]] = {}
+    for verb in verbs:
+        lemma = verb.lower()
+        present, past, participle, gerund = _IRREGULAR.get(lemma) or _regular(lemma)
+        for text, form in (
+            (lemma, Form.BASE),
+            (present, Form.PRESENT),
+            (past, Form.PAST),
+            (participle, Form.PARTICIPLE),
+            (gerund, Form.GERUND),
+        ):
+            table.setdefault(text, []).append(Lexeme(lemma, Cue.LEAVE, form))
+    for noun in nouns:
+        table.setdefault(noun.lower(), []).append(Lexeme("withdrawal", Cue.LEAVE, Form.NOUN))
+    return table
+
+
 # Words naming the people a count counts.
 PEOPLE = frozenset(
     {

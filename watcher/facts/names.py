@@ -16,6 +16,7 @@ from enum import StrEnum
 from functools import cache
 from importlib import resources
 
+from watcher.facts.lexicon import Lexeme, own_words
 from watcher.facts.topic import Topic
 
 
@@ -100,6 +101,7 @@ class Names:
     agreements: re.Pattern[str] | None
     agreement_keys: dict[str, str]
     kinds: dict[str, str]  # "airport": the one base whose names end in it
+    words: dict[str, list[Lexeme]]  # the topic's own words for the withdrawal and leaving
 
     def lookup(self, text: str, confused_article: bool) -> Named | None:
         bare = re.sub(r"'s?$", "", text)
@@ -178,6 +180,7 @@ def names_of(topic: Topic) -> Names:
         agreements,
         agreement_keys,
         _kinds(topic),
+        own_words(topic.process, topic.verbs),
     )
 
 

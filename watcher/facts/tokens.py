@@ -174,7 +174,8 @@ def tokenize(
         stop = span.start if span else len(norm)
         for w in words(norm, position, stop):
             tag = Tag.WORD if (w.text[0].isalnum() or w.text == "n't") else Tag.PUNCT
-            tokens.append(Token(w.start, w.end, w.text, tag, lexemes=WORDS.get(w.low, [])))
+            lexemes = names.words.get(w.low) or WORDS.get(w.low, [])
+            tokens.append(Token(w.start, w.end, w.text, tag, lexemes=lexemes))
         if span:
             tokens.append(span)
             position = span.end

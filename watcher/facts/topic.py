@@ -85,6 +85,7 @@ class Topic:
     agreements: dict[str, tuple[str, ...]]  # fact key to names
     people: tuple[str, ...]  # extra words for the subject's people
     process: tuple[str, ...]  # extra nouns naming the withdrawal
+    verbs: tuple[str, ...]  # extra verbs for leaving ("replace"), in the base form
     completed_implies_bases: bool
     facts: tuple[Fact, ...] = field(default=())
 
@@ -120,6 +121,7 @@ class _Subject(StrictSchema):
     names: Names
     people: list[Name] = []
     process: list[Name] = []
+    verbs: list[Name] = []
 
 
 class _Place(StrictSchema):
@@ -358,6 +360,7 @@ def _compile(raw: _TopicFile, file: Path | None) -> Topic:
         agreements=agreements,
         people=tuple(subject.people),
         process=tuple(subject.process),
+        verbs=tuple(subject.verbs),
         completed_implies_bases=raw.track.completed_implies_bases,
         facts=tuple(facts),
     )
