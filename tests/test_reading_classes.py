@@ -892,3 +892,29 @@ def test_a_topics_own_words_for_leaving(tmp_path: Path, sentence: str) -> None:
         (o.key, o.value) for o in extract_facts(article, load_topic(_own_words_topic(tmp_path, "")))
     }
     assert ("indian_forces.withdrawal_deadline", "2024-05-10") not in plain
+
+
+@pytest.mark.parametrize(
+    ("sentence", "value"),
+    [
+        ("The US military has begun the second phase of its withdrawal from Niger.", "in_progress"),
+        ("US forces have completed the first stage of the pullout from Niger.", "in_progress"),
+        ("US forces have completed the final phase of the pullout from Niger.", "completed"),
+    ],
+)
+def test_a_phase_of_the_withdrawal_begun_or_done(sentence: str, value: str) -> None:
+    assert statuses(sentence, WITHDRAWAL) == {value}
+
+
+def test_a_force_named_after_a_preposition_and_article_is_not_who_acts() -> None:
+    text = (
+        "In line with the French request, the withdrawal of the US troops from Niger began in May."
+    )
+    assert statuses(text, WITHDRAWAL) == {"in_progress"}
+
+
+def test_a_further_number_to_leave_by_a_date_is_a_stage() -> None:
+    text = "The US plans to withdraw an additional 300 troops from Niger by August 15."
+    assert statuses(text, DEADLINE) == set()
+    whole = "The US plans to withdraw its 1,000 troops from Niger by September 15."
+    assert statuses(whole, DEADLINE) == {"2024-09-15"}

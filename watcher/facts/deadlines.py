@@ -278,6 +278,10 @@ def _some_leave(tokens: list[Token], event: Event) -> bool:
     leaving are a part of the force, named before the cue."""
     if event.whole or event.cue is not Cue.LEAVE:
         return False
+    after = tokens[event.index + 1 : event.index + 6]
+    for k, token in enumerate(after):
+        if token.tag is Tag.COUNT and any(t.is_word(*_MORE) for t in after[max(0, k - 2) : k]):
+            return True  # "withdraw an additional 3,000 troops by the end of September"
     for token in tokens[clause_of(tokens, event.index).start : event.index]:
         if token.tag is Tag.COUNT and token.count is not None:
             if token.count.qualifier is Qualifier.VAGUE:
@@ -298,6 +302,7 @@ def _the_rest(tokens: list[Token], cue: int, index: int) -> bool:
 
 
 _REST = ("rest", "remainder", "remaining", "all", "last")
+_MORE = ("additional", "further", "another", "more", "extra")
 
 
 _SOME = frozenset({"some", "hundreds", "dozens", "thousands", "several", "part", "portion"})

@@ -54,10 +54,13 @@ def read_governors(tokens: list[Token], event: Event, clause: Clause, lexeme: Le
         or (tokens[i].tag is Tag.WORD and tokens[i].low in ADVERBS | WHOLE | PART)
         or tokens[i].is_word("military", "troop", "troops", "formal", "official", "full", "planned")
         or (lexeme.form is Form.NOUN and adjectives < 2 and _adjective(tokens[i]))
+        or (lexeme.form is Form.NOUN and tokens[i].tag is Tag.WORD and tokens[i].low in _STAGED)
     ):
         adjectives += lexeme.form is Form.NOUN and _adjective(tokens[i])
         if tokens[i].tag is Tag.WORD and tokens[i].low in PART:
             event.partial = True  # "finishing the logistical part of the withdrawal"
+        if tokens[i].tag is Tag.WORD and tokens[i].low in STAGES and not _last_stage(tokens, i):
+            event.partial = True  # "began the second phase of the drawdown": a part of it
         i -= 1
     if i >= clause.start and tokens[i].is_word(*LIGHT_VERBS) and lexeme.form is Form.NOUN:
         # "would undertake a military withdrawal": the verb's tense is the event's.
@@ -164,6 +167,15 @@ def read_governors(tokens: list[Token], event: Event, clause: Clause, lexeme: Le
             event.reading = ClauseAspect(Aspect.DONE, f"the subject of {token.text!r}")
             return
         j += 1
+
+
+# A stage of the event and its ordinal: "kicked off [the second phase of] troop drawdown".
+_STAGED = STAGES | {"second", "third", "fourth", "next", "final", "last"}
+
+
+def _last_stage(tokens: list[Token], i: int) -> bool:
+    """ "completed the final phase of the withdrawal": the whole of it."""
+    return i > 0 and tokens[i - 1].is_word("final", "last")
 
 
 # Governors that say their event happened ("confirmed the departure", "accelerated

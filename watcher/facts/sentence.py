@@ -13,6 +13,7 @@ from watcher.facts.dates import DateMatch, Precision
 from watcher.facts.deadlines import read_deadlines
 from watcher.facts.events import Event, find_events
 from watcher.facts.lexicon import (
+    FORCE_NOUNS,
     PEOPLE,
     Cue,
     Form,
@@ -518,7 +519,7 @@ def _main_force(tokens: list[Token]) -> Named | None:
         and t.named.force
         and not is_locative(tokens, i)
         and t.named.party is not Party.HOST
-        and not (i > 0 and tokens[i - 1].tag is Tag.WORD and tokens[i - 1].low in _PREPOSITIONS)
+        and not _after_preposition(tokens, i)
     ]
     if not forces:
         return None
@@ -526,6 +527,24 @@ def _main_force(tokens: list[Token]) -> Named | None:
     if subject is not None and len({f.ident for f in forces}) == 1:
         return subject
     return forces[0]
+
+
+def _after_preposition(tokens: list[Token], i: int) -> bool:
+    """ "to Nigerien forces", "with the U.N. resolution": a name after a preposition
+    is not who acts, nor one after "the" naming what is not an event or a force
+    (but "for the American withdrawal" is the Americans')."""
+    j = i - 1
+    after = tokens[i + 1] if i + 1 < len(tokens) else None
+    if (
+        j >= 0
+        and tokens[j].is_word("the", "a", "an")
+        and after is not None
+        and after.tag is Tag.WORD
+        and not after.lexemes
+        and after.low not in FORCE_NOUNS
+    ):
+        j -= 1
+    return j >= 0 and tokens[j].tag is Tag.WORD and tokens[j].low in _PREPOSITIONS
 
 
 def _day(match: DateMatch | None, published: date | None) -> date | None:
