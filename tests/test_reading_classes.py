@@ -918,3 +918,31 @@ def test_a_further_number_to_leave_by_a_date_is_a_stage() -> None:
     assert statuses(text, DEADLINE) == set()
     whole = "The US plans to withdraw its 1,000 troops from Niger by September 15."
     assert statuses(whole, DEADLINE) == {"2024-09-15"}
+
+
+def test_the_size_of_a_force_when_it_was_sent_is_not_a_count_now() -> None:
+    sent = "The 1,100-strong US contingent was deployed to Niger in 2013."
+    assert COUNT not in read(sent)
+    there = "The 1,100-strong US contingent is stationed in Niger."
+    assert read(there).get(COUNT) == {(1100, "exact")}
+
+
+def test_several_days_ago_is_a_time_not_a_part_of_the_force() -> None:
+    text = "US troops left Air Base 101 several days ago."
+    assert statuses(text, BASE_101) == {"handed_over"}
+
+
+def test_a_negation_does_not_reach_into_a_clause_after_as() -> None:
+    text = "There is no need for the base any more, as the US contingent began to leave Niger."
+    assert statuses(text, WITHDRAWAL) == {"in_progress"}
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "US troops were due to stay in Niger until September 15.",
+        "US troops will stay in Niger at least until September 15.",
+    ],
+)
+def test_a_former_or_least_stay_is_no_deadline(sentence: str) -> None:
+    assert statuses(sentence, DEADLINE) == set()

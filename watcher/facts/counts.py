@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from watcher.facts.clauses import Aspect, clause_of
+from watcher.facts.clauses import Aspect, Clause, clause_of
 from watcher.facts.events import Event
 from watcher.facts.lexicon import MODALS, PAST_MARKERS, PEOPLE_MODIFIERS, Cue
 from watcher.facts.names import Named, Party
@@ -263,6 +263,19 @@ def _elsewhere(tokens: list[Token], index: int, noun_end: int) -> bool:
     return False
 
 
+def _sent_then(tokens: list[Token], clause: Clause, events: list[Event]) -> bool:
+    """ "Russia had deployed the 2,000-strong force", "the contingent was deployed to
+    Karabakh in 2020": the clause tells of the force being sent, in the past."""
+    return any(
+        e.cue is Cue.MOVE
+        and clause.start <= e.index < clause.end
+        and e.aspect is Aspect.DONE
+        and e.reading.why in ("past", "passive", "perfect")
+        and not tokens[e.index - 1].is_word("is", "are", "been", "being")
+        for e in events
+    )
+
+
 def _not_present(tokens: list[Token], index: int, noun_end: int, events: list[Event]) -> str | None:
     """Why a count is not of people present now, if it is not."""
     clause = clause_of(tokens, index)
@@ -297,6 +310,8 @@ def _not_present(tokens: list[Token], index: int, noun_end: int, events: list[Ev
         done = [e for e in events if e.index > index and e.aspect is Aspect.DONE]
         if done and done[0].cue is Cue.LEAVE:
             return "the force that has now left"  # "the last of the 75 troops departed"
+    if strong and _sent_then(tokens, clause, events):
+        return "the force's size when it was sent"  # "the 2,000-strong force was deployed"
     if partitive or strong:
         return None  # "the last of the 2,500 troops", "the 1,000-strong force": the whole
     if _garrison(tokens, clause, index):

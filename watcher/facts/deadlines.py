@@ -167,12 +167,18 @@ def _deadline_marker(tokens: list[Token], index: int) -> str | None:
         words = {t.low for t in tokens[clause.start : index] if t.tag is Tag.WORD}
         if words & {"not", "n't"} and words & {"complete", "completed", "over", "finished", "done"}:
             return "not until"  # "will not be complete until the end of August"
-        if any(
-            lx.cue is Cue.STAY and lx.form is not Form.NOUN
-            for t in tokens[clause.start : index - 1]
-            for lx in t.lexemes
+        if (
+            any(
+                lx.cue is Cue.STAY and lx.form is not Form.NOUN
+                for t in tokens[clause.start : index - 1]
+                for lx in t.lexemes
+            )
+            and [t.low for t in tokens[max(0, index - 3) : index - 1]] != ["at", "least"]
+            and not words & {"was", "were", "had"}
         ):
-            return "stay until"  # "will remain in the country until September 15"
+            # "will remain in the country until September 15"; not "were due to stay
+            # at least until November 2025", a former plan and a least.
+            return "stay until"
     if _named_as_deadline(tokens, index):
         return "as the date"  # "set September 15 as the date for the last troops to leave"
     after = index + 1

@@ -179,12 +179,26 @@ def _noun_out_of_reach(tokens: list[Token], noun: int, index: int) -> bool:
 _SUBORDINATORS = ("after", "because", "since", "when", "once", "although", "though")
 
 
+def _as_a_clause(tokens: list[Token], i: int) -> bool:
+    """ "there is no need for it as the contingent began to leave": "as" opening a
+    clause with a subject of its own."""
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+    return (
+        tokens[i].is_word("as")
+        and nxt is not None
+        and (nxt.is_word("the", "its", "their", "they", "it") or nxt.tag is Tag.NAME)
+        and i + 2 < len(tokens)
+        and not tokens[i + 2].is_word("well", "part", "such", "much", "many", "soon", "long")
+    )
+
+
 def negated(tokens: list[Token], clause: Clause, index: int) -> str | None:
     start = clause.start
     for i in range(clause.start, index):
-        if tokens[i].is_word(*_SUBORDINATORS) and not (
-            i + 1 < len(tokens) and tokens[i + 1].is_word("that")
-        ):
+        if (
+            tokens[i].is_word(*_SUBORDINATORS)
+            and not (i + 1 < len(tokens) and tokens[i + 1].is_word("that"))
+        ) or _as_a_clause(tokens, i):
             start = i + 1  # "has no legal basis after Mali withdrew": not its negation
     for i in range(start, index):
         token = tokens[i]

@@ -276,7 +276,12 @@ def read_extent(tokens: list[Token], event: Event, clause: Clause) -> None:
                 continue  # "last week", "last Friday": a time, not the last soldiers
             event.whole = True
             whole_after = whole_after or i > event.index
-        elif token.tag is Tag.WORD and token.low in PART and not _ordinal_of_other(tokens, i):
+        elif (
+            token.tag is Tag.WORD
+            and token.low in PART
+            and not _ordinal_of_other(tokens, i)
+            and not (i + 1 < len(tokens) and tokens[i + 1].low in _TIMES)  # "several days ago"
+        ):
             event.partial = True
             part_before = part_before or i < event.index
         elif token.tag is Tag.COUNT:
