@@ -946,3 +946,20 @@ def test_a_negation_does_not_reach_into_a_clause_after_as() -> None:
 )
 def test_a_former_or_least_stay_is_no_deadline(sentence: str) -> None:
     assert statuses(sentence, DEADLINE) == set()
+
+
+def test_the_date_of_a_phase_is_a_stage_not_the_deadline() -> None:
+    text = "The second phase of the US drawdown from Niger is to be completed by July 31."
+    assert statuses(text, DEADLINE) == set()
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The US will reduce its numbers in Niger by 400 troops in July.",
+        "The drawdown involved the reduction of 400 US troops in Niger.",
+        "The plan foresees a 400-strong US withdrawal from Niger in July.",
+    ],
+)
+def test_the_size_of_a_cut_is_not_the_size_of_the_force(sentence: str) -> None:
+    assert COUNT not in read(sentence)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from watcher.facts.clauses import Aspect, Clause, clause_of
 from watcher.facts.events import Event
-from watcher.facts.lexicon import MODALS, PAST_MARKERS, PEOPLE_MODIFIERS, Cue
+from watcher.facts.lexicon import MODALS, PAST_MARKERS, PEOPLE_MODIFIERS, Cue, Form
 from watcher.facts.names import Named, Party
 from watcher.facts.numbers import Count, Qualifier
 from watcher.facts.tokens import Tag, Token, is_locative
@@ -188,6 +188,32 @@ def _reduction(tokens: list[Token], index: int) -> _Reduction | None:
     return _Reduction(start=start, planned=planned)
 
 
+def _size_of_a_cut(tokens: list[Token], index: int, noun_end: int) -> bool:
+    """ "reduce our numbers by 4,000 troops", "the reduction of 3,000 troops", "a
+    2,000-strong exit": how many go, not how many are there."""
+    before = tokens[index - 1] if index > 0 else None
+    if before is not None and before.is_word("by", "of") and index >= 2:
+        k = index - 2
+        while k >= 0 and tokens[k].tag is Tag.WORD and tokens[k].low in _CUT_OBJECTS:
+            k -= 1  # "reduce [our numbers] by"
+        if k >= 0 and tokens[k].low in _REDUCING:
+            return True
+    count = tokens[index].count
+    k = max(noun_end, index + 1)
+    while k < len(tokens) and tokens[k].tag is Tag.NAME:
+        k += 1  # "a 400-strong US withdrawal"
+    after = tokens[k] if k < len(tokens) else None
+    return bool(
+        count is not None
+        and count.strong
+        and after is not None
+        and any(lx.cue is Cue.LEAVE and lx.form is Form.NOUN for lx in after.lexemes)
+    )
+
+
+_CUT_OBJECTS = frozenset({"our", "its", "their", "the", "numbers", "number", "force", "strength"})
+
+
 def _levels_named(tokens: list[Token], index: int, people: frozenset[str]) -> bool:
     """ "the number of troops", "troop levels": the people counted, named before."""
     return any(t.tag is Tag.WORD and (t.low in people or t.low == "troop") for t in tokens[:index])
@@ -281,6 +307,8 @@ def _not_present(tokens: list[Token], index: int, noun_end: int, events: list[Ev
     clause = clause_of(tokens, index)
     before_text = " " + " ".join(t.low for t in tokens[:index]) + " "
     clause_text = " " + " ".join(t.low for t in tokens[clause.start : clause.end]) + " "
+    if _size_of_a_cut(tokens, index, noun_end):
+        return "the size of a cut, not of the force"
     reduction = _reduction(tokens, index)
     if reduction is not None:
         if reduction.start == reduction.planned:

@@ -17,6 +17,7 @@ from watcher.facts.lexicon import (
     DEADLINE_NOUNS,
     DEADLINE_PREPOSITIONS,
     PROCESS_NOUNS,
+    STAGES,
     SUPERSEDED,
     Cue,
     Form,
@@ -284,6 +285,8 @@ def _some_leave(tokens: list[Token], event: Event) -> bool:
     leaving are a part of the force, named before the cue."""
     if event.whole or event.cue is not Cue.LEAVE:
         return False
+    if event.partial and any(t.low in STAGES for t in tokens[: event.index] if t.tag is Tag.WORD):
+        return True  # "the second phase of the drawdown ... by the end of September"
     after = tokens[event.index + 1 : event.index + 6]
     for k, token in enumerate(after):
         if token.tag is Tag.COUNT and any(t.is_word(*_MORE) for t in after[max(0, k - 2) : k]):
