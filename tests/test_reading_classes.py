@@ -963,3 +963,22 @@ def test_the_date_of_a_phase_is_a_stage_not_the_deadline() -> None:
 )
 def test_the_size_of_a_cut_is_not_the_size_of_the_force(sentence: str) -> None:
     assert COUNT not in read(sentence)
+
+
+def test_a_base_in_apposition_before_the_verb() -> None:
+    text = "One American site, Air Base 101, was closed as part of the withdrawal."
+    assert statuses(text, BASE_101) == {"handed_over"}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "value"),
+    [
+        (
+            "The first phase of the US pullout has seen the handover of Air Base 101.",
+            {"handed_over"},
+        ),
+        ("The next phase will see the handover of Air Base 101.", set()),
+    ],
+)
+def test_a_time_that_saw_the_event(sentence: str, value: set[str]) -> None:
+    assert statuses(sentence, BASE_101) == value

@@ -62,6 +62,16 @@ def read_governors(tokens: list[Token], event: Event, clause: Clause, lexeme: Le
         if tokens[i].tag is Tag.WORD and tokens[i].low in STAGES and not _last_stage(tokens, i):
             event.partial = True  # "began the second phase of the drawdown": a part of it
         i -= 1
+    if i >= clause.start and tokens[i].is_word(*_WITNESSING) and lexeme.form is Form.NOUN:
+        # "the second phase has seen the handover of two bases": it took place, when
+        # the verb tells of the past ("will see the handover": to come).
+        form = Form.BASE if tokens[i].is_word("see", "sees", "witness") else Form.PAST
+        outer = aspect_of(tokens, i, form, False)
+        if outer.aspect is Aspect.DONE:
+            event.reading = ClauseAspect(Aspect.DONE, f"{tokens[i].text!r}: {outer.why}")
+        else:
+            event.reading = outer
+        return
     if i >= clause.start and tokens[i].is_word(*LIGHT_VERBS) and lexeme.form is Form.NOUN:
         # "would undertake a military withdrawal": the verb's tense is the event's.
         event.reading = aspect_of(tokens, i, _light_form(tokens[i]), False)
@@ -167,6 +177,10 @@ def read_governors(tokens: list[Token], event: Event, clause: Clause, lexeme: Le
             event.reading = ClauseAspect(Aspect.DONE, f"the subject of {token.text!r}")
             return
         j += 1
+
+
+# Verbs whose subject, a time or a stage, saw the event take place.
+_WITNESSING = frozenset({"saw", "seen", "see", "sees", "witnessed", "witness"})
 
 
 # A stage of the event and its ordinal: "kicked off [the second phase of] troop drawdown".

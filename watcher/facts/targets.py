@@ -150,12 +150,17 @@ def read_targets(
 
 def _before_relative(tokens: list[Token], clause: Clause) -> Clause | None:
     """The clause a relative clause set off by commas interrupts, when ``clause``
-    goes on after it: "The accord[, which allowed US troops in,] was cancelled"."""
+    goes on after it: "The accord[, which allowed US troops in,] was cancelled";
+    or a base in apposition: "One FOB, Marka Ayub, was closed"."""
     if clause.start < 1 or tokens[clause.start - 1].text != ",":
         return None
     relative = previous_clause(tokens, clause)
     if relative is None:
         return None
+    if relative.end - relative.start <= 3 and any(
+        t.tag is Tag.BASE for t in tokens[relative.start : relative.end]
+    ):
+        return relative
     k = relative.start
     while k > 0 and k >= relative.start - 1 and not tokens[k].is_word(*RELATIVES):
         k -= 1
