@@ -982,3 +982,16 @@ def test_a_base_in_apposition_before_the_verb() -> None:
 )
 def test_a_time_that_saw_the_event(sentence: str, value: set[str]) -> None:
     assert statuses(sentence, BASE_101) == value
+
+
+def test_a_departure_nobody_is_named_for_is_the_one_the_article_is_about() -> None:
+    text = (
+        "US commanders in Niger spoke to reporters on Friday.\n\n"
+        "A second phase of the pullout began in August, officials said."
+    )
+    assert statuses(text, WITHDRAWAL) == {"in_progress"}
+    other = (
+        "German commanders in Niger spoke to reporters on Friday.\n\n"
+        "A second phase of the pullout began in August, officials said."
+    )
+    assert statuses(other, WITHDRAWAL) == set()

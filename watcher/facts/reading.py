@@ -128,6 +128,7 @@ def read_sentences(article: Article, topic: Topic) -> list[SentenceReading]:
     just_named: str | None = None  # the base the sentence before named, if it named one
     last_left: str | None = None  # the base the article last told the subject left
     named: list[str] = []  # the bases the article has named, in order
+    focus: Named | None = None  # the force the article was last about
     readings = []
     for sentence in split_sentences(article.text):
         tokens = tokenize(
@@ -140,7 +141,7 @@ def read_sentences(article: Article, topic: Topic) -> list[SentenceReading]:
         )
         if sentence.new_paragraph and not _continues(tokens):
             carried = None
-        reader = SentenceReader(topic, names, tokens, published, carried, sentence.text)
+        reader = SentenceReader(topic, names, tokens, published, carried, sentence.text, focus)
         reading = reader.read(just_named, last_left)
         readings.append(reading)
         left = [
@@ -150,6 +151,7 @@ def read_sentences(article: Article, topic: Topic) -> list[SentenceReading]:
         ]
         last_left = left[-1] if left else last_left
         carried = reader.about or carried
+        focus = reader.about or focus
         bases = [t.key for t in tokens if t.tag is Tag.BASE and not t.anaphor]
         named += [key for key in bases if key and key not in named]
         just_named = bases[-1] if bases else None

@@ -79,8 +79,10 @@ class SentenceReader:
         published: date | None,
         carried: Named | None,
         text: str,
+        focus: Named | None = None,
     ) -> None:
         self.topic = topic
+        self.focus = focus  # the force the article was last about, past paragraph breaks
         self.names = names
         self.tokens = tokens
         self.published = published
@@ -143,6 +145,17 @@ class SentenceReader:
             if aspect is Aspect.NEGATED:
                 self._not_yet_left(event, label)
             return
+        if (
+            event.agent is None
+            and not event.agent_why  # nor a thing as its subject: "the plane departed"
+            and event.cue in (Cue.LEAVE, Cue.HAND_OVER)
+            and any(lx.form is Form.NOUN for lx in self.tokens[event.index].lexemes)
+            and self.focus is not None
+            and self.focus.party is Party.SUBJECT
+        ):
+            # "...A new paragraph. The second part of the pullout began in September":
+            # a departure no sentence near it attributes is the one the article is about.
+            event.agent, event.agent_why = self.focus, "the article's"
         agent = event.agent
         if event.cue in (Cue.STAY, Cue.MOVE):
             self._presence(event, label)
