@@ -995,3 +995,34 @@ def test_a_departure_nobody_is_named_for_is_the_one_the_article_is_about() -> No
         "A second phase of the pullout began in August, officials said."
     )
     assert statuses(other, WITHDRAWAL) == set()
+
+
+def test_a_count_after_a_completed_withdrawal_is_the_size_before_it() -> None:
+    text = (
+        "The last US troops have left Niger, completing the withdrawal. "
+        "Some 1,000 American troops had been deployed in the country."
+    )
+    assert COUNT not in read(text, date(2024, 9, 20)) or read(text, date(2024, 9, 20))[COUNT] == {
+        (0, "exact")
+    }
+    staying = "The US withdrawal from Niger is complete. About 20 US troops remain at the embassy."
+    assert read(staying, date(2024, 9, 20)).get(COUNT) == {(20, "about")}
+
+
+def test_a_count_with_the_subjects_own_name_for_its_people(tmp_path: Path) -> None:
+    topic_file = tmp_path / "t.toml"
+    topic_file.write_text(
+        'name = "t"\ntitle = "t"\n[subject]\nid = "indian_forces"\nlabel = "Indian"\n'
+        'names = ["India", "Indian", "Indian military personnel"]\n'
+        '[place]\nlabel = "Maldives"\nnames = ["Maldives", "Male"]\n',
+        encoding="utf-8",
+    )
+    article = Article(
+        url="https://wire.example/c",
+        title=None,
+        text="India has aircraft in the Maldives. About 80 Indian military personnel are "
+        "stationed in the Maldives.",
+        published=datetime(2024, 2, 1, tzinfo=UTC),
+    )
+    found = {(o.key, o.value) for o in extract_facts(article, load_topic(topic_file))}
+    assert ("indian_forces.troop_count", 80) in found

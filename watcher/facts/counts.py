@@ -40,6 +40,7 @@ class CountReading:
     owner: Named | None
     why: str  # why it is or is not a count of the subject's people present
     present: bool
+    index: int  # the count's token
 
 
 def read_counts(
@@ -59,7 +60,7 @@ def read_counts(
         noun_end, named, mixed = found
         owner = _owner(tokens, index, noun_end, named, about)
         why, present = _judge(tokens, index, noun_end, events, owner, mixed)
-        readings.append(CountReading(token.count, token.text, owner, why, present))
+        readings.append(CountReading(token.count, token.text, owner, why, present, index))
     return readings
 
 
@@ -106,6 +107,9 @@ def _counted(
         if t.tag is Tag.NAME and t.named and t.named.force:
             named = named or t.named
             forces.add(t.named.ident)
+            if t.low.split()[-1] in people:
+                # "77 Indian military personnel", where the topic names the force so
+                return j + 1, named, len(forces) > 1 or _joined(tokens, index, j, named)
         elif t.tag is Tag.WORD and (
             t.low in people or (j + 1 < len(tokens) and f"{t.low} {tokens[j + 1].low}" in people)
         ):

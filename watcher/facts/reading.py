@@ -172,6 +172,12 @@ def _observations(
     published = article.published_date
     kept: dict[tuple[str, str | int, str | None], Observation] = {}
     newest = {f.value for r in readings for f in r.found if f.replaces}
+    count_key = topic.key_of(FactType.TROOP_COUNT)
+    over = any(
+        f.key == topic.key_of(FactType.WITHDRAWAL) and f.value == "completed" and not f.implied
+        for r in readings
+        for f in r.found
+    )
     for reading in readings:
         for found in reading.found:
             if (
@@ -182,6 +188,8 @@ def _observations(
                 continue  # the article names a new deadline: this one is the old
             if found.as_of and published and found.as_of > published:
                 continue  # an event dated after the report is a plan, not an event
+            if over and found.key == count_key and not found.staying:
+                continue  # "withdrawal completed ... some 90 personnel were stationed": before
             observation = Observation(
                 key=found.key,
                 kind=topic.fact(found.key).kind,

@@ -38,6 +38,7 @@ class Found:
     implied: bool = False
     undated: bool = False  # an event told in the past with no date: not as of the article
     replaces: bool = False  # "a new deadline of Sept. 11": other deadlines here are older
+    staying: bool = False  # a count of people said to remain ("about 20 remain")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -494,6 +495,11 @@ class SentenceReader:
                 self._note(f"{reading.phrase!r}: {reading.why}")
                 continue
             count = reading.count
+            clause = clause_of(self.tokens, reading.index)
+            staying = any(
+                t.tag is Tag.WORD and t.low in _STAYING
+                for t in self.tokens[clause.start : clause.end]
+            )
             self._add(
                 Found(
                     key,
@@ -503,8 +509,15 @@ class SentenceReader:
                     reading.phrase,
                     reading.why,
                     upper=count.upper,
+                    staying=staying,
                 )
             )
+
+
+# Words that say people are still there: after a completed withdrawal, the only count.
+_STAYING = frozenset(
+    {"remain", "remains", "remained", "remaining", "stay", "stays", "still", "behind"}
+)
 
 
 # What a base is once the force has gone.
