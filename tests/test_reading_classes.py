@@ -1026,3 +1026,15 @@ def test_a_count_with_the_subjects_own_name_for_its_people(tmp_path: Path) -> No
     )
     found = {(o.key, o.value) for o in extract_facts(article, load_topic(topic_file))}
     assert ("indian_forces.troop_count", 80) in found
+
+
+@pytest.mark.parametrize(
+    ("sentence", "value"),
+    [
+        ("The complete withdrawal of US troops from Niger began in May.", {"in_progress"}),
+        ("The plan provides for the complete withdrawal of US troops from Niger.", {"agreed"}),
+        ("US forces completed the withdrawal from Niger on Monday.", {"completed"}),
+    ],
+)
+def test_the_complete_withdrawal_is_its_extent_not_its_end(sentence: str, value: set[str]) -> None:
+    assert statuses(sentence, WITHDRAWAL, date(2024, 9, 20)) == value

@@ -62,6 +62,17 @@ def read_governors(tokens: list[Token], event: Event, clause: Clause, lexeme: Le
         if tokens[i].tag is Tag.WORD and tokens[i].low in STAGES and not _last_stage(tokens, i):
             event.partial = True  # "began the second phase of the drawdown": a part of it
         i -= 1
+    while (
+        i > clause.start
+        and tokens[i].is_word("complete", "final")
+        and tokens[i - 1].is_word("the", "a", "an", "its", "their", "and")
+    ):
+        # "the complete withdrawal of MONUSCO", "a full and complete pullout": an
+        # adjective of extent, not the verb "complete".
+        event.whole = True
+        i -= 1
+        while i >= clause.start and tokens[i].is_word("the", "a", "an", "its", "their", "and"):
+            i -= 1
     if i >= clause.start and tokens[i].is_word(*_WITNESSING) and lexeme.form is Form.NOUN:
         # "the second phase has seen the handover of two bases": it took place, when
         # the verb tells of the past ("will see the handover": to come).
