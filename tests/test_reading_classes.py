@@ -1038,3 +1038,9 @@ def test_a_count_with_the_subjects_own_name_for_its_people(tmp_path: Path) -> No
 )
 def test_the_complete_withdrawal_is_its_extent_not_its_end(sentence: str, value: set[str]) -> None:
     assert statuses(sentence, WITHDRAWAL, date(2024, 9, 20)) == value
+
+
+def test_a_date_the_withdrawal_is_to_start_by_is_not_its_end() -> None:
+    text = "The US withdrawal from Niger will start by the end of May."
+    assert statuses(text, DEADLINE) == set()
+    assert statuses(text, WITHDRAWAL) == {"agreed"}

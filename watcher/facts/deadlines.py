@@ -61,6 +61,9 @@ def read_deadlines(
         if superseded or _extended_from(tokens, i):
             notes.append(f"{token.text!r}: a former deadline ({superseded or 'extended from'})")
             continue
+        if _begins_then(tokens, i):
+            notes.append(f"{token.text!r}: when it is to begin, not end")
+            continue
         event = _event_for_date(events, tokens, i)
         if event is None:
             if marker not in DEADLINE_NOUNS or not subject_leaves:
@@ -260,6 +263,16 @@ def _planned_to_end(tokens: list[Token], verb: int) -> bool:
         return False
     clause = clause_of(tokens, verb)
     return any(t.low in PROCESS_NOUNS for t in tokens[clause.start : verb] if t.tag is Tag.WORD)
+
+
+def _begins_then(tokens: list[Token], index: int) -> bool:
+    """ "the drawdown will start by the end of 2023": the nearest verb before the date
+    is one of beginning."""
+    clause = clause_of(tokens, index)
+    for t in reversed(tokens[clause.start : index]):
+        if t.tag is Tag.WORD and t.lexemes:
+            return any(lx.cue is Cue.BEGIN and lx.form is not Form.NOUN for lx in t.lexemes)
+    return False
 
 
 def _planned_end(tokens: list[Token], index: int, events: list[Event]) -> str | None:
