@@ -1044,3 +1044,27 @@ def test_a_date_the_withdrawal_is_to_start_by_is_not_its_end() -> None:
     text = "The US withdrawal from Niger will start by the end of May."
     assert statuses(text, DEADLINE) == set()
     assert statuses(text, WITHDRAWAL) == {"agreed"}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "status", "deadline"),
+    [
+        (
+            "The Pentagon decided to end the mission in Niger in August, withdrawing "
+            "all US troops by September 15.",
+            {"agreed"},
+            {"2024-09-15"},
+        ),
+        (
+            "US troops handed over Air Base 101 to the Nigerien army, leaving Niger "
+            "on September 15.",
+            {"completed"},
+            set(),
+        ),
+    ],
+)
+def test_a_participle_clause_goes_with_its_main_clause(
+    sentence: str, status: set[str], deadline: set[str]
+) -> None:
+    assert statuses(sentence, WITHDRAWAL, date(2024, 9, 20)) == status
+    assert statuses(sentence, DEADLINE, date(2024, 9, 20)) == deadline

@@ -177,6 +177,27 @@ def aspect_of(tokens: list[Token], index: int, form: Form, question: bool) -> Cl
     return reading
 
 
+def _main_clause_plan(tokens: list[Token], clause: Clause) -> ClauseAspect | None:
+    """The plan or decision of the clause a participle clause hangs on, if it tells
+    of one: a modal, an infinitive or a decision before the comma."""
+    if clause.start < 2 or tokens[clause.start - 1].text != ",":
+        return None
+    lows = [t.low for t in tokens[: clause.start - 1] if t.tag is Tag.WORD]
+    decided = decided_before(tokens, clause.start - 1)
+    if decided:
+        return ClauseAspect(Aspect.DECIDED, f"participle clause, after {decided!r}")
+    modal = next((w for w in reversed(lows) if w in MODALS), None)
+    infinitive = any(
+        tokens[k].is_word("to") and any(lx.form is Form.BASE for lx in tokens[k + 1].lexemes)
+        for k in range(max(0, clause.start - 10), clause.start - 2)
+    )
+    if modal in ("will", "shall", "must") or infinitive:
+        return ClauseAspect(Aspect.PLANNED, "participle clause of a plan")
+    if modal is not None:
+        return ClauseAspect(Aspect.PROPOSED, f"participle clause, possibility: {modal!r}")
+    return None
+
+
 def _grammatical(tokens: list[Token], clause: Clause, index: int, form: Form) -> ClauseAspect:
     """Tense and aspect from the auxiliaries and the governing word."""
     chain: list[Token] = []
@@ -256,6 +277,11 @@ def _grammatical(tokens: list[Token], clause: Clause, index: int, form: Form) ->
             return ClauseAspect(Aspect.NAMED, f"describes {tokens[i].text!r}")
         if future:
             return ClauseAspect(Aspect.PLANNED, future)
+        main = _main_clause_plan(tokens, clause)
+        if main is not None:
+            # "decided to terminate the mandate on 31 December, withdrawing all
+            # personnel by 30 June": the participle clause goes with its main clause.
+            return main
         return ClauseAspect(Aspect.DONE, "participle clause")
     if form in (Form.PARTICIPLE, Form.PAST):
         if "being" in lows:
