@@ -1068,3 +1068,16 @@ def test_a_participle_clause_goes_with_its_main_clause(
 ) -> None:
     assert statuses(sentence, WITHDRAWAL, date(2024, 9, 20)) == status
     assert statuses(sentence, DEADLINE, date(2024, 9, 20)) == deadline
+
+
+def test_a_planned_completion_on_a_date_is_the_deadline() -> None:
+    text = "The US military will complete its withdrawal from Niger on September 15."
+    assert statuses(text, DEADLINE) == {"2024-09-15"}
+
+
+def test_the_government_taking_over_a_base_is_the_host() -> None:
+    text = (
+        "US officials spoke about their troops in Niger on Saturday. "
+        "The government of Niger took over Air Base 101 on Sunday."
+    )
+    assert statuses(text, BASE_101) == {"handed_over"}

@@ -14,6 +14,7 @@ from watcher.facts.clauses import (
 )
 from watcher.facts.lexicon import (
     FORCE_NOUNS,
+    Cue,
     Form,
     Lexeme,
 )
@@ -70,8 +71,25 @@ def read_agent(
     if found is not None:
         event.agent, event.agent_why = found
         return
+    if lexeme.cue is Cue.TAKE_OVER and _institution_before(tokens, event.index):
+        # "The government of South Darfur took over the camp": the host's
+        event.agent, event.agent_why = _HOST, "the host's institution"
+        return
     if carried is not None:
         event.agent, event.agent_why = carried, "the sentence before"
+
+
+_HOST = Named("host", Party.HOST, place=False, force=True)
+_INSTITUTIONS = frozenset({"government", "authorities", "army", "police", "gendarmerie", "state"})
+
+
+def _institution_before(tokens: list[Token], index: int) -> bool:
+    """ "the government", "the local authorities": an institution named as the
+    subject before the verb, with no force named."""
+    return any(
+        t.is_word(*_INSTITUTIONS) and k > 0 and tokens[k - 1].is_word("the", "local", "state")
+        for k, t in enumerate(tokens[:index])
+    )
 
 
 def _host_place(token: Token) -> bool:

@@ -286,11 +286,22 @@ def _planned_end(tokens: list[Token], index: int, events: list[Event]) -> str | 
     event = before[-1]
     if event.cue is not Cue.LEAVE or event.partial or event.bases:
         return None
+    if event.aspect in (Aspect.PLANNED, Aspect.DECIDED) and _completing(tokens, event.index):
+        return "planned completion"  # "UNAMID will complete its drawdown on 30 June 2021"
     if event.aspect in (Aspect.PLANNED, Aspect.DECIDED) and event.here:
         return "planned end"
     if event.aspect in (Aspect.NAMED, Aspect.DECIDED) and event.whole and not event.elsewhere:
         return "the whole withdrawal"  # "leading to a full withdrawal in September 2026"
     return None
+
+
+def _completing(tokens: list[Token], index: int) -> bool:
+    """ "complete [its] drawdown": a verb of completing a few words before the event."""
+    return any(
+        lx.cue is Cue.COMPLETE and lx.form is not Form.NOUN
+        for t in tokens[max(0, index - 4) : index]
+        for lx in t.lexemes
+    )
 
 
 def _some_leave(tokens: list[Token], event: Event) -> bool:
