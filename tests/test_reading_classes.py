@@ -1081,3 +1081,27 @@ def test_the_government_taking_over_a_base_is_the_host() -> None:
         "The government of Niger took over Air Base 101 on Sunday."
     )
     assert statuses(text, BASE_101) == {"handed_over"}
+
+
+def test_a_name_two_bases_share_is_the_one_the_sentence_places(tmp_path: Path) -> None:
+    topic_file = tmp_path / "darfur.toml"
+    topic_file.write_text(
+        'name = "d"\ntitle = "d"\n[subject]\nid = "mission"\nlabel = "Mission"\n'
+        'names = ["the mission", "UNAMID"]\n'
+        '[place]\nlabel = "Darfur"\nnames = ["Darfur", "Sudan"]\nhost = ["Sudanese"]\n'
+        '[[bases]]\nid = "fasher"\nlabel = "El Fasher"\n'
+        'names = ["El Fasher camp", "former headquarters"]\nnear = ["El Fasher"]\n'
+        '[[bases]]\nid = "zalingei"\nlabel = "Zalingei"\n'
+        'names = ["Zalingei camp", "former headquarters"]\nnear = ["Zalingei"]\n',
+        encoding="utf-8",
+    )
+    article = Article(
+        url="https://wire.example/d",
+        title=None,
+        text="UNAMID is leaving Darfur. UNAMID handed over its former headquarters in "
+        "Zalingei to the Sudanese authorities on Thursday.",
+        published=datetime(2021, 5, 10, tzinfo=UTC),
+    )
+    found = {(o.key, o.value) for o in extract_facts(article, load_topic(topic_file))}
+    assert ("bases.zalingei.status", "handed_over") in found
+    assert ("bases.fasher.status", "handed_over") not in found

@@ -102,6 +102,9 @@ class Names:
     agreement_keys: dict[str, str]
     kinds: dict[str, str]  # "airport": the one base whose names end in it
     words: dict[str, list[Lexeme]]  # the topic's own words for the withdrawal and leaving
+    shared: re.Pattern[str] | None  # names the topic gives to more than one base
+    sharers: dict[str, tuple[str, ...]]  # such a name, lower case, to the bases' keys
+    own_names: dict[str, tuple[str, ...]]  # a base's key to its names and towns, lower case
 
     def lookup(self, text: str, confused_article: bool) -> Named | None:
         bare = re.sub(r"'s?$", "", text)
@@ -162,7 +165,11 @@ def names_of(topic: Topic) -> Names:
     pattern = re.compile(
         r"(?<![\w-])(?:" + "|".join(_flexible(n) for n in proper) + r")(?:'s|')?(?![\w])"
     )
-    bases, base_keys = _groups("b", {k: _base_phrases(topic, k) for k in topic.bases})
+    sharers = _shared_base_names(topic)
+    bases, base_keys = _groups(
+        "b", {k: _base_phrases(topic, k, exclude=set(sharers)) for k in topic.bases}
+    )
+    shared = _phrases(tuple(sharers), ignore_case=True) if sharers else None
     agreements, agreement_keys = _groups(
         "a",
         {
@@ -181,6 +188,12 @@ def names_of(topic: Topic) -> Names:
         agreement_keys,
         _kinds(topic),
         own_words(topic.process, topic.verbs),
+        shared,
+        sharers,
+        {
+            key: tuple(n.lower() for n in (*names, *topic.base_towns.get(key, ())))
+            for key, names in topic.bases.items()
+        },
     )
 
 
@@ -234,8 +247,20 @@ _BASE_NOUNS = (
 )
 
 
-def _base_phrases(topic: Topic, key: str) -> list[str]:
-    phrases = [_flexible(name) for name in topic.bases[key]]
+def _shared_base_names(topic: Topic) -> dict[str, tuple[str, ...]]:
+    """Names the topic gives to several bases ("former headquarters"): which base
+    they stand for is read from the sentence."""
+    owners: dict[str, list[str]] = {}
+    for key, names in topic.bases.items():
+        for name in names:
+            owners.setdefault(name.lower(), [])
+            if key not in owners[name.lower()]:
+                owners[name.lower()].append(key)
+    return {name: tuple(keys) for name, keys in owners.items() if len(keys) > 1}
+
+
+def _base_phrases(topic: Topic, key: str, exclude: set[str]) -> list[str]:
+    phrases = [_flexible(name) for name in topic.bases[key] if name.lower() not in exclude]
     for town in topic.base_towns.get(key, ()):
         near = _flexible(town)
         phrases.append(rf"{_BASE_NOUNS}\s+(?:in|at|near|outside|of|close\s+to)\s+{near}")

@@ -96,6 +96,24 @@ _PLURAL_ANAPHORA = re.compile(
 _LOCATED = re.compile(r"\s+(?:in|at|near|of|outside)\s+(?:the\s+)?", re.IGNORECASE)
 
 
+def _which_base(names: Names, name: str, after: str, previous_base: str | None) -> str | None:
+    """The base a name several bases share stands for: the one whose own name or town
+    the sentence gives after it ("its former headquarters in Zalingei"), else the
+    base named last, if it is one of them."""
+    candidates = names.sharers[name]
+    rest = after.lower()
+    named = [
+        key
+        for key in candidates
+        if any(
+            re.search(rf"\b{re.escape(own)}\b", rest) for own in names.own_names[key] if own != name
+        )
+    ]
+    if len(named) == 1:
+        return named[0]
+    return previous_base if previous_base in candidates else None
+
+
 def tokenize(
     norm: str,
     names: Names,
@@ -119,6 +137,11 @@ def tokenize(
             if _AREA.match(norm, m.end()) or (town and not _left_or_sited(norm[: town.start()])):
                 continue  # "the Kidal region", "the village of Tessalit": a place, not the base
             spans.append(Token(m.start(), m.end(), m.group(), Tag.BASE, key=names.base_of(m)))
+    if names.shared:
+        for m in names.shared.finditer(norm):
+            owner = _which_base(names, m.group().lower(), norm[m.end() :], previous_base)
+            if owner is not None and free(m.start(), m.end()):
+                spans.append(Token(m.start(), m.end(), m.group(), Tag.BASE, key=owner))
     if names.agreements:
         for m in names.agreements.finditer(norm):
             if free(m.start(), m.end()):
