@@ -1105,3 +1105,13 @@ def test_a_name_two_bases_share_is_the_one_the_sentence_places(tmp_path: Path) -
     found = {(o.key, o.value) for o in extract_facts(article, load_topic(topic_file))}
     assert ("bases.zalingei.status", "handed_over") in found
     assert ("bases.fasher.status", "handed_over") not in found
+
+
+def test_an_operation_launched_to_withdraw_is_the_withdrawal_under_way() -> None:
+    text = "The Pentagon launched an operation to withdraw its troops from Niger."
+    assert statuses(text, WITHDRAWAL) == {"in_progress"}
+
+
+def test_a_present_verb_after_before_is_to_come() -> None:
+    text = "A few days before US troops formally leave Niger, the junta held a ceremony."
+    assert statuses(text, WITHDRAWAL) == set()

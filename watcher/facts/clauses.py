@@ -74,6 +74,7 @@ _BEGIN_GOVERNORS = frozenset(
     {
         *("begin", "began", "begun", "begins", "beginning", "start", "started", "starts"),
         *("starting", "continue", "continued", "continues", "continuing", "commenced"),
+        *("launched", "launches", "launch", "initiated", "initiates"),
     }
 )
 _DENY_GOVERNORS = frozenset({"refuse", "refused", "refuses", "refusing", "fail", "failed", "fails"})
@@ -307,6 +308,10 @@ def _grammatical(tokens: list[Token], clause: Clause, index: int, form: Form) ->
     lead = _lead(tokens, clause)
     if lead in _PLAN_LEADS | {"after", "when", "once", "if", "unless"}:
         return ClauseAspect(Aspect.PLANNED, f"after {lead!r}")
+    inner = _subordinator_before(tokens, clause, index)
+    if inner is not None:
+        # "a few days before US troops formally leave Somalia": to come
+        return ClauseAspect(Aspect.PLANNED, f"after {inner!r}")
     if lead in ("as", "while"):
         return ClauseAspect(Aspect.ONGOING, f"after {lead!r}")
     if future:
@@ -383,6 +388,18 @@ def _future_time(tokens: list[Token], clause: Clause, index: int) -> str | None:
     return f"a future time: {found!r}" if found else None
 
 
+def _subordinator_before(tokens: list[Token], clause: Clause, index: int) -> str | None:
+    """A subordinating word a few words before a verb in the present, with only its
+    subject between: "before US troops formally leave"."""
+    for k in range(index - 1, max(clause.start, index - 6) - 1, -1):
+        token = tokens[k]
+        if token.tag is Tag.WORD and token.lexemes:
+            return None  # another verb between
+        if token.is_word("before", "until", "till", "once", "when", "after"):
+            return token.low
+    return None
+
+
 def _lead(tokens: list[Token], clause: Clause) -> str:
     """The subordinating word that opens a clause ("after", "as", "when"), if any."""
     first = tokens[clause.start]
@@ -422,6 +439,15 @@ def _governed(tokens: list[Token], before_to: int, clause: Clause) -> ClauseAspe
         return ClauseAspect(Aspect.PROPOSED, f"after '{tokens[wisher].low} for'")
     if i < clause.start or tokens[i].tag is not Tag.WORD:
         return ClauseAspect(Aspect.PLANNED, "infinitive")
+    if tokens[i].is_word("operation", "process", "effort", "efforts", "exercise"):
+        k = i - 1
+        while k >= clause.start and tokens[k].is_word("the", "a", "an", "its", "their"):
+            k -= 1
+        if k >= clause.start and tokens[k].low in _BEGIN_GOVERNORS:
+            # "launched an operation to withdraw its troops": under way
+            inner = _grammatical(tokens, clause, k, _form_of(tokens[k]))
+            if inner.aspect is Aspect.DONE:
+                return ClauseAspect(Aspect.ONGOING, f"after {tokens[k].low!r} ... to", governor=k)
     word = tokens[i].low
     two = f"{tokens[i - 1].low} {word}" if i > clause.start else word
     if word in _DENY_GOVERNORS:
