@@ -1115,3 +1115,20 @@ def test_an_operation_launched_to_withdraw_is_the_withdrawal_under_way() -> None
 def test_a_present_verb_after_before_is_to_come() -> None:
     text = "A few days before US troops formally leave Niger, the junta held a ceremony."
     assert statuses(text, WITHDRAWAL) == set()
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "As of February 2023, the US had 1,100 troops in Niger, including 800 at Air Base 201.",
+        "The US force in Niger has an authorized ceiling of 1,100 troops.",
+    ],
+)
+def test_a_dated_past_figure_or_a_ceiling_is_not_a_count(sentence: str) -> None:
+    assert COUNT not in read(sentence)
+
+
+def test_a_count_with_a_recent_weekday_is_still_a_count() -> None:
+    assert read("As of Friday, the US had about 600 troops in Niger.").get(COUNT) == {
+        (600, "about")
+    }

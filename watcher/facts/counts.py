@@ -31,6 +31,7 @@ _PAST_TENSE = frozenset(
     {"had", "were", "was", "remained", "numbered", "stood", "totalled", "totaled"}
 )
 _TIME_ANCHORS = frozenset({"when", "before", "after", "until", "then", "ago", "once"})
+_CEILINGS = frozenset({"ceiling", "ceilings", "authorized", "authorised", "cap", "capped"})
 
 
 @dataclass(frozen=True)
@@ -323,10 +324,19 @@ def _not_present(tokens: list[Token], index: int, noun_end: int, events: list[Ev
     )
     if past or " ago " in clause_text:
         return f"a past figure ({past or 'ago'!r})"
-    lows = {t.low for t in tokens[clause.start : clause.end] if t.tag is Tag.WORD}
+    start = clause.start
+    if start >= 2 and tokens[start].is_word("including"):
+        start = clause_of(tokens, start - 2).start  # "MONUSCO had 17,753, including 12,000"
+    lows = {t.low for t in tokens[start : clause.end] if t.tag is Tag.WORD}
     anchors = {t.low for t in tokens[: clause.end] if t.tag is Tag.WORD} & _TIME_ANCHORS
-    if lows & _PAST_TENSE and anchors:
+    dated = any(
+        t.tag is Tag.DATE and t.date is not None and not t.date.weekday
+        for t in tokens[: clause.end]
+    )  # "As of February 2023, MONUSCO had 17,753 personnel"
+    if lows & _PAST_TENSE and (anchors or dated):
         return "a past figure (a past tense with a time of its own)"
+    if {t.low for t in tokens[:index] if t.tag is Tag.WORD} & _CEILINGS:
+        return "a ceiling, not the people there"  # "the authorized troop ceiling will be"
     if tokens[index - 1 : index] and tokens[index - 1].low in _ADDED:
         return "people sent, not present"
     partitive = (
