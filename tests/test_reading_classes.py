@@ -1132,3 +1132,26 @@ def test_a_count_with_a_recent_weekday_is_still_a_count() -> None:
     assert read("As of Friday, the US had about 600 troops in Niger.").get(COUNT) == {
         (600, "about")
     }
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Air Base 101 has been handed to the Nigerien army.",
+        "US forces handed Air Base 101 to the Nigerien army.",
+        "US forces handed over, on Sunday, Air Base 101 to the Nigerien army.",
+    ],
+)
+def test_more_ways_of_handing_a_base(sentence: str) -> None:
+    assert statuses(sentence, BASE_101) == {"handed_over"}
+
+
+def test_a_list_of_bases_between_dashes_before_the_verb() -> None:
+    text = "Both US sites – Air Base 101 and Air Base 201 – have been handed to the Nigerien army."
+    assert statuses(text, BASE_101) == {"handed_over"}
+    assert statuses(text, BASE_201) == {"handed_over"}
+
+
+def test_handing_a_letter_to_someone_is_not_a_base_handed_over() -> None:
+    text = "US officers at Air Base 201 handed a letter to the junta."
+    assert statuses(text, BASE_201) != {"handed_over"}

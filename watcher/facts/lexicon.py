@@ -122,7 +122,7 @@ _VERBS: list[tuple[str, Cue, tuple[str, ...]]] = [
     ("relocate", Cue.LEAVE, ()),
     ("redeploy", Cue.LEAVE, ()),
     ("retreat", Cue.LEAVE, ()),
-    ("hand", Cue.HAND_OVER, ("over", "back")),
+    ("hand", Cue.HAND_OVER, ("over", "back", "to")),
     ("turn", Cue.HAND_OVER, ("over",)),
     ("give", Cue.HAND_OVER, ("back",)),
     ("return", Cue.HAND_OVER, ()),

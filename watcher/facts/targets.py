@@ -76,6 +76,13 @@ def read_targets(
         token = tokens[i]
         if i > after and token.tag is Tag.WORD and any(lx.cue in CORE for lx in token.lexemes):
             break  # another event begins: "...withdrawing since May 1 and their exit from Bagram"
+        aside = _time_aside(tokens, i)
+        if aside is not None:
+            # "handed over, on Wednesday, the Kamanyola base": past the time, the object
+            clause = Clause(clause.start, clause_of(tokens, aside).end)
+            end = min(len(tokens), aside + _TARGET_REACH)
+            i = aside
+            continue
         if (token.tag is Tag.PUNCT and token.text in (",", "-")) or token.is_word("and", "as"):
             nxt = _next_content(tokens, i)
             if nxt is not None and tokens[nxt].tag is Tag.BASE:
@@ -136,6 +143,9 @@ def read_targets(
             token = tokens[j]
             if token.tag is Tag.BASE and token.key:
                 event.bases += [(base, None) for base in token.base_keys]
+                if interrupted is None or not interrupted.start <= j < interrupted.end:
+                    break  # a list in apposition is read whole: "two FOBs – A and B –"
+            elif event.bases and not token.is_word("and") and token.text != ",":
                 break
             if token.tag is Tag.AGREEMENT:
                 event.agreement = token.key
@@ -148,16 +158,39 @@ def read_targets(
         event.date = _event_date(tokens, event.index)
 
 
+_WEEKDAYS = frozenset(
+    {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+)
+
+
+def _time_aside(tokens: list[Token], i: int) -> int | None:
+    """ ", on Wednesday," ", this week,": a time set off by commas right after the
+    verb; where what follows it starts."""
+    if tokens[i].text != ",":
+        return None
+    j = i + 1
+    while j < len(tokens) and j <= i + 4 and tokens[j].text != ",":
+        j += 1
+    if j >= len(tokens) or tokens[j].text != "," or j == i + 1:
+        return None
+    inside = tokens[i + 1 : j]
+    timely = any(t.tag is Tag.DATE for t in inside) or any(
+        t.low in _TIMES or t.low in _WEEKDAYS for t in inside
+    )
+    words_only = all(t.tag in (Tag.WORD, Tag.DATE) and not t.lexemes for t in inside)
+    return j + 1 if timely and words_only else None
+
+
 def _before_relative(tokens: list[Token], clause: Clause) -> Clause | None:
     """The clause a relative clause set off by commas interrupts, when ``clause``
     goes on after it: "The accord[, which allowed US troops in,] was cancelled";
     or a base in apposition: "One FOB, Marka Ayub, was closed"."""
-    if clause.start < 1 or tokens[clause.start - 1].text != ",":
+    if clause.start < 1 or tokens[clause.start - 1].text not in (",", "-", "–", "—"):
         return None
     relative = previous_clause(tokens, clause)
     if relative is None:
         return None
-    if relative.end - relative.start <= 3 and any(
+    if relative.end - relative.start <= 5 and any(
         t.tag is Tag.BASE for t in tokens[relative.start : relative.end]
     ):
         return relative
