@@ -1155,3 +1155,30 @@ def test_a_list_of_bases_between_dashes_before_the_verb() -> None:
 def test_handing_a_letter_to_someone_is_not_a_base_handed_over() -> None:
     text = "US officers at Air Base 201 handed a letter to the junta."
     assert statuses(text, BASE_201) != {"handed_over"}
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "By September 15, all US forces will have left Niger.",
+        "The timetable calls for all US troops to leave Niger by September 15.",
+        "US troops must be out of Niger by September 15.",
+        "The last US soldiers are due out of Niger by September 15.",
+        "US officials spoke of the plan. The deadline, set for September 15, applies "
+        "to all US troops in Niger.",
+    ],
+)
+def test_still_more_ways_of_naming_the_end_point(sentence: str) -> None:
+    assert statuses(sentence, DEADLINE) == {"2024-09-15"}
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "US officials said the decision extends the May 31 deadline for the US withdrawal.",
+        "A report on the US withdrawal from Niger is expected by August 31.",
+        "The junta calls for all US troops to leave Niger by September 15.",
+    ],
+)
+def test_dates_that_are_not_the_end_point(sentence: str) -> None:
+    assert statuses(sentence, DEADLINE) == set()

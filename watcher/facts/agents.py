@@ -32,7 +32,11 @@ def read_agent(
     preposition), "by" a force after a passive, the owner of a noun ("the US
     withdrawal", "the withdrawal of US troops"), else the sentence's or the
     one before's."""
-    passive = lexeme.form in (Form.PARTICIPLE, Form.PAST) and event.reading.why in PASSIVE_READINGS
+    passive = (
+        lexeme.form in (Form.PARTICIPLE, Form.PAST)
+        and event.reading.why in PASSIVE_READINGS
+        and not tokens[event.index].is_word("out", "gone")  # "out of Niger": the place
+    )
     if lexeme.form is Form.NOUN or passive:
         for j in range(event.index + 1, min(clause.end, event.index + 8)):
             if tokens[j].tag is Tag.NAME and tokens[j].named and tokens[j - 1].is_word("of", "by"):

@@ -285,6 +285,8 @@ def _grammatical(tokens: list[Token], clause: Clause, index: int, form: Form) ->
             return main
         return ClauseAspect(Aspect.DONE, "participle clause")
     if form in (Form.PARTICIPLE, Form.PAST):
+        if index > 0 and tokens[index - 1].is_word("due"):
+            return ClauseAspect(Aspect.PLANNED, "after 'due'")  # "are due out of Niger"
         if "being" in lows:
             return ClauseAspect(Aspect.ONGOING, "being done")
         if any(w in _HAVE for w in lows):
@@ -349,11 +351,17 @@ def _wisher_for(tokens: list[Token], i: int, clause: Clause) -> int | None:
                 return None
             if before.low in _AIMING and not (j >= 2 and tokens[j - 2].tag is Tag.NAME):
                 return None  # "the roadmap aims for troops to leave": a plan's aim
+            if j >= 2 and tokens[j - 2].is_word(*_DOCUMENTS):
+                return None  # "the timetable calls for all troops to leave": what it sets
             return j - 1
     return None
 
 
 _AIMING = frozenset({"aim", "aims", "aimed", "aiming"})  # a wish when a party aims
+# Texts whose "calls for" sets what they settle, not a wish.
+_DOCUMENTS = frozenset(
+    {"timetable", "plan", "agreement", "deal", "resolution", "accord", "schedule", "roadmap"}
+)
 _WISHING = frozenset(
     {
         *("push", "pushes", "pushed", "pushing", "press"),

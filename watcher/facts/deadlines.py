@@ -58,7 +58,7 @@ def read_deadlines(
         superseded = next(
             (w for w in SUPERSEDED if f" {w} " in f" {window} " and _of_a_date(window, w)), None
         )
-        if superseded or _extended_from(tokens, i):
+        if superseded or _extended_from(tokens, i) or _extended_object(tokens, i):
             notes.append(f"{token.text!r}: a former deadline ({superseded or 'extended from'})")
             continue
         if _begins_then(tokens, i):
@@ -90,6 +90,9 @@ def read_deadlines(
             notes.append(f"{token.text!r}: the deadline of {who}, not of the subject")
             continue
         if event is not None and (event.elsewhere and not event.here):
+            continue
+        if event is not None and _topic_of_another_noun(tokens, event.index):
+            notes.append(f"{token.text!r}: the date of what is about the withdrawal, not its own")
             continue
         if marker == "stay until" and (event is None or event.bases):
             notes.append(f"{token.text!r}: how long they stay at a base, not in the country")
@@ -222,7 +225,10 @@ def _deadline_marker(tokens: list[Token], index: int) -> str | None:
             return "extended to"
         if tokens[j].is_word("of", "for", "is", "was", "at", "on", ":") and j > 0:
             k = j - 1
-            while k >= 0 and tokens[k].is_word("set", "been", "has", "the", "new", "a"):
+            while k >= 0 and (
+                tokens[k].is_word("set", "been", "has", "the", "new", "a", "fixed", "now")
+                or tokens[k].text == ","  # "the deadline, set for September 15,"
+            ):
                 k -= 1
             if k >= 0 and tokens[k].tag is Tag.WORD and tokens[k].low in DEADLINE_NOUNS:
                 return tokens[k].low
@@ -295,6 +301,20 @@ def _planned_end(tokens: list[Token], index: int, events: list[Event]) -> str | 
     return None
 
 
+def _topic_of_another_noun(tokens: list[Token], index: int) -> bool:
+    """ "a progress report on the withdrawal strategy is expected by March 31": the
+    event is what another noun is about, and the date is that noun's."""
+    k = index - 1
+    while k >= 0 and (tokens[k].is_word("the", "a", "its", "their") or tokens[k].tag is Tag.NAME):
+        k -= 1
+    return (
+        k >= 1
+        and tokens[k].is_word("on", "about", "regarding", "concerning", "into")
+        and tokens[k - 1].tag is Tag.WORD
+        and not tokens[k - 1].lexemes
+    )
+
+
 def _completing(tokens: list[Token], index: int) -> bool:
     """ "complete [its] drawdown": a verb of completing a few words before the event."""
     return any(
@@ -347,6 +367,15 @@ def _date_before(tokens: list[Token], index: int) -> int:
     return j if j >= 0 and tokens[j].tag is Tag.DATE else -1
 
 
+def _extended_object(tokens: list[Token], index: int) -> bool:
+    """ "It extends the May 2021 deadline": the date a verb of extending moves is the
+    old one (the new one follows "to" or "until")."""
+    k = index - 1
+    while k >= 0 and tokens[k].is_word("the", "a", "its", "their", "previous"):
+        k -= 1
+    return k >= 0 and any(lx.cue is Cue.EXTEND for lx in tokens[k].lexemes)
+
+
 def _extended_from(tokens: list[Token], index: int) -> bool:
     """ "extended from May 1 to September 11": the first date is the old one."""
     return (
@@ -362,7 +391,11 @@ def _event_for_date(events: list[Event], tokens: list[Token], index: int) -> Eve
     before = [e for e in events if e.index < index and e.index >= clause.start - 6]
     if before:
         return before[-1]
-    after = [e for e in events if e.index > index and e.index < clause.end + 6]
+    reach = clause.end + 6
+    if clause.start == 0 and clause.end < len(tokens) and tokens[clause.end].text == ",":
+        # "By September 15, all US forces will have left Niger": a date put first
+        reach = clause_of(tokens, clause.end + 1).end
+    after = [e for e in events if e.index > index and e.index < reach]
     return after[0] if after else None
 
 

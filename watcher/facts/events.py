@@ -72,9 +72,9 @@ def find_events(tokens: list[Token], carried: Named | None, question: bool) -> l
     events: list[Event] = []
     used: set[int] = set()
     for index, token in enumerate(tokens):
-        if token.tag is not Tag.WORD or not token.lexemes or index in used:
+        if token.tag is not Tag.WORD or index in used:
             continue
-        lexeme = _choose(tokens, index)
+        lexeme = _out_of(tokens, index) if not token.lexemes else _choose(tokens, index)
         if lexeme is None:
             continue
         particle_end = _particle(tokens, index, lexeme)
@@ -87,6 +87,22 @@ def find_events(tokens: list[Token], carried: Named | None, question: bool) -> l
             events.append(event)
             used.update(range(index, particle_end))
     return events
+
+
+def _out_of(tokens: list[Token], index: int) -> Lexeme | None:
+    """ "must be out of Niger by September 15", "are due out of Niger", "should be
+    gone from Niger": being out of the place is having left it."""
+    token = tokens[index]
+    if not token.is_word("out", "gone") or index == 0:
+        return None
+    if not tokens[index - 1].is_word("be", "been", "is", "are", "was", "were", "due", "all"):
+        return None
+    if index + 2 >= len(tokens) or not tokens[index + 1].is_word("of", "from"):
+        return None
+    place = tokens[index + 2]
+    if place.tag is not Tag.NAME or place.named is None or not place.named.place:
+        return None
+    return Lexeme("leave", Cue.LEAVE, Form.PARTICIPLE)
 
 
 def _choose(tokens: list[Token], index: int) -> Lexeme | None:

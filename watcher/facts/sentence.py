@@ -104,6 +104,8 @@ class SentenceReader:
         )
         if just_named or last_left:
             self._event_anaphora(events, just_named, last_left)
+        for event in events:
+            self._attribute(event)
         self._deadlines(events)
         for event in events:
             self._status(event)
@@ -146,17 +148,6 @@ class SentenceReader:
             if aspect is Aspect.NEGATED:
                 self._not_yet_left(event, label)
             return
-        if (
-            event.agent is None
-            and not event.agent_why  # nor a thing as its subject: "the plane departed"
-            and event.cue in (Cue.LEAVE, Cue.HAND_OVER)
-            and any(lx.form is Form.NOUN for lx in self.tokens[event.index].lexemes)
-            and self.focus is not None
-            and self.focus.party is Party.SUBJECT
-        ):
-            # "...A new paragraph. The second part of the pullout began in September":
-            # a departure no sentence near it attributes is the one the article is about.
-            event.agent, event.agent_why = self.focus, "the article's"
         agent = event.agent
         if event.cue in (Cue.STAY, Cue.MOVE):
             self._presence(event, label)
@@ -246,6 +237,19 @@ class SentenceReader:
         as_of = _day(event.date, self.published) if status == "completed" else None
         undated = status == "completed" and as_of is None and told_in_the_past(event)
         self._add(Found(withdrawal, status, None, as_of, event.words, why, undated=undated))
+
+    def _attribute(self, event: Event) -> None:
+        """ "...A new paragraph. The second part of the pullout began in September":
+        a departure no sentence near it attributes is the one the article is about."""
+        if (
+            event.agent is None
+            and not event.agent_why  # nor a thing as its subject: "the plane departed"
+            and event.cue in (Cue.LEAVE, Cue.HAND_OVER)
+            and any(lx.form is Form.NOUN for lx in self.tokens[event.index].lexemes)
+            and self.focus is not None
+            and self.focus.party is Party.SUBJECT
+        ):
+            event.agent, event.agent_why = self.focus, "the article's"
 
     def _not_yet_left(self, event: Event, label: str) -> None:
         """ "has yet to close the sites in Gao and Timbuktu", "have not yet left Air
@@ -477,10 +481,7 @@ class SentenceReader:
         ) or (
             self.about is not None
             and self.about.party is Party.SUBJECT
-            and any(
-                t.is_word("withdrawal", "pullout", "exit", "departure", "drawdown", "leave", "out")
-                for t in self.tokens
-            )
+            and any(t.is_word(*_ITS_WORDS) for t in self.tokens)
         )
 
     # -- counts ----------------------------------------------------------------
@@ -512,6 +513,10 @@ class SentenceReader:
                     staying=staying,
                 )
             )
+
+
+# Words that, in a sentence about the subject, tell of its withdrawal ("the deadline").
+_ITS_WORDS = ("withdrawal", "pullout", "exit", "departure", "drawdown", "leave", "out", "deadline")
 
 
 # Words that say people are still there: after a completed withdrawal, the only count.
