@@ -1182,3 +1182,11 @@ def test_still_more_ways_of_naming_the_end_point(sentence: str) -> None:
 )
 def test_dates_that_are_not_the_end_point(sentence: str) -> None:
     assert statuses(sentence, DEADLINE) == set()
+
+
+def test_no_later_than_does_not_make_a_date_the_one_replacing_others() -> None:
+    text = (
+        "The US set a new deadline of September 15 for its withdrawal from Niger. "
+        "Officials said troops must leave Niger no later than September 30."
+    )
+    assert statuses(text, DEADLINE) == {"2024-09-15"}

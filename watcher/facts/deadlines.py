@@ -141,7 +141,7 @@ _MONTHS = frozenset(calendar.month_name[1:]) | frozenset(calendar.month_abbr[1:]
 
 
 # Words that make a deadline the one replacing any other the article names.
-_REPLACING = ("new", "revised", "extended", "updated", "later", "moved to", "pushed back to")
+_REPLACING = ("new", "revised", "extended", "updated", "a later", "moved to", "pushed back to")
 
 
 def _deadline_marker(tokens: list[Token], index: int) -> str | None:
