@@ -1190,3 +1190,16 @@ def test_no_later_than_does_not_make_a_date_the_one_replacing_others() -> None:
         "Officials said troops must leave Niger no later than September 30."
     )
     assert statuses(text, DEADLINE) == {"2024-09-15"}
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The US has begun withdrawing from its bases in Niger, starting with Air Base 101.",
+        "The US withdrawal from Niger began on Monday with the departure of a first convoy "
+        "from Air Base 101.",
+    ],
+)
+def test_a_withdrawal_begun_with_a_base(sentence: str) -> None:
+    assert statuses(sentence, BASE_101) == {"withdrawing"}
+    assert statuses(sentence, WITHDRAWAL) == {"in_progress"}

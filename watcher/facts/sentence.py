@@ -196,6 +196,10 @@ class SentenceReader:
                 self._add(
                     Found(base, "handed_over", None, None, event.words, f"{why}: done before")
                 )
+        if event.aspect is Aspect.ONGOING and not event.bases and event.cue is Cue.LEAVE:
+            # "has begun withdrawing from its camps, starting with Tessalit and Aguelhok",
+            # "the withdrawal began with the departure of the first convoy from Ain al-Asad"
+            event.bases += [(key, None) for key in self._begun_with(event)]
         if self._history(event):
             self._note(f"{why}: long before the article ({event.date.value if event.date else ''})")
             return
@@ -250,6 +254,22 @@ class SentenceReader:
             and self.focus.party is Party.SUBJECT
         ):
             event.agent, event.agent_why = self.focus, "the article's"
+
+    def _begun_with(self, event: Event) -> list[str]:
+        """The bases a withdrawal under way began with: after "starting with",
+        "beginning with" or "with", later in the sentence."""
+        tokens = self.tokens
+        for k in range(event.index + 1, len(tokens)):
+            if not tokens[k].is_word("with"):
+                continue
+            keys: list[str] = []
+            for t in tokens[k + 1 : k + 14]:
+                if t.tag is Tag.BASE:
+                    keys += [key for key in t.base_keys if key not in keys]
+                elif t.text in (".", ";") or (t.tag is Tag.WORD and t.low in ("but", "while")):
+                    break
+            return keys
+        return []
 
     def _not_yet_left(self, event: Event, label: str) -> None:
         """ "has yet to close the sites in Gao and Timbuktu", "have not yet left Air
