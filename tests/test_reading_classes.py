@@ -1203,3 +1203,24 @@ def test_no_later_than_does_not_make_a_date_the_one_replacing_others() -> None:
 def test_a_withdrawal_begun_with_a_base(sentence: str) -> None:
     assert statuses(sentence, BASE_101) == {"withdrawing"}
     assert statuses(sentence, WITHDRAWAL) == {"in_progress"}
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "US forces handed over Air Base 101, Agence France-Presse reported.",
+        "US forces handed over Air Base 101, Voice of America reported.",
+    ],
+)
+def test_a_country_inside_a_news_outlets_name_is_not_who_acts(sentence: str) -> None:
+    assert statuses(sentence, BASE_101) == {"handed_over"}
+    text = "Air Base 101 was handed over, Agence France-Presse reported, to the Nigerien army."
+    assert read(text).get(BASE_101) == {"handed_over"}
+
+
+def test_a_place_set_off_by_commas_does_not_end_the_clause() -> None:
+    text = (
+        "The US said it would pull all its troops out of Niamey, Niger, by September 15, "
+        "when the agreement ends."
+    )
+    assert statuses(text, DEADLINE) == {"2024-09-15"}

@@ -114,12 +114,30 @@ def clause_of(tokens: list[Token], index: int) -> Clause:
 
 def _breaks(tokens: list[Token], index: int) -> bool:
     token = tokens[index]
+    if token.text == "," and _place_apposition(tokens, index):
+        return False  # "from Manas, Kyrgyzstan, by July 2014": one clause
     if token.tag is Tag.PUNCT:
         if token.text == "-" and 0 < index < len(tokens) - 1:
             joined = tokens[index - 1].end == token.start and token.end == tokens[index + 1].start
             return not joined  # "US-led": one word; " - ": a break
         return token.text in _BREAK_PUNCT
     return token.tag is Tag.WORD and token.low in _BREAK_WORDS
+
+
+def _place_apposition(tokens: list[Token], index: int) -> bool:
+    """A comma around a place that only says where the name before it is:
+    "Manas, Kyrgyzstan," or "in Addu, Maldives"."""
+
+    def place(k: int) -> bool:
+        t = tokens[k] if 0 <= k < len(tokens) else None
+        return t is not None and t.tag is Tag.NAME and t.named is not None and t.named.place
+
+    before = tokens[index - 1] if index > 0 else None
+    if before is None or before.tag not in (Tag.NAME, Tag.BASE):
+        return False
+    if place(index + 1) and (index + 2 >= len(tokens) or tokens[index + 2].text in (",", ".")):
+        return True  # the comma before the place
+    return place(index - 1) and index >= 2 and tokens[index - 2].text == ","  # the one after
 
 
 def previous_clause(tokens: list[Token], clause: Clause) -> Clause | None:

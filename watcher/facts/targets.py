@@ -178,7 +178,11 @@ def _time_aside(tokens: list[Token], i: int) -> int | None:
         t.low in _TIMES or t.low in _WEEKDAYS for t in inside
     )
     words_only = all(t.tag in (Tag.WORD, Tag.DATE) and not t.lexemes for t in inside)
-    return j + 1 if timely and words_only else None
+    nxt = tokens[j + 1] if j + 1 < len(tokens) else None
+    object_next = nxt is not None and (
+        nxt.tag in (Tag.BASE, Tag.NAME) or nxt.is_word("the", "a", "its", "their", "both", "all")
+    )
+    return j + 1 if timely and words_only and object_next else None
 
 
 def _before_relative(tokens: list[Token], clause: Clause) -> Clause | None:

@@ -93,6 +93,14 @@ _PLURAL_ANAPHORA = re.compile(
 )
 
 
+# A country's name inside a news outlet's: not the country, nor its forces.
+_OUTLET_AFTER = re.compile(
+    r"[\s-]+(?:Presse|24|Tribune|Times|Post|Herald|Daily|Television|TV|Broadcasting|"
+    r"Press\s+(?:Agency|Service)|News\s+Agency|Gazette|Today|Internationale|Observer)\b"
+)
+_OUTLET_BEFORE = re.compile(r"\b(?:Agence|Voice\s+of|Radio|Radio\s+Free)\s+$")
+
+
 _LOCATED = re.compile(r"\s+(?:in|at|near|of|outside)\s+(?:the\s+)?", re.IGNORECASE)
 
 
@@ -151,6 +159,8 @@ def tokenize(
         if free(d.start, d.end):
             spans.append(Token(d.start, d.end, norm[d.start : d.end], Tag.DATE, date=d))
     for m in names.pattern.finditer(norm):
+        if _OUTLET_AFTER.match(norm, m.end()) or _OUTLET_BEFORE.search(norm, 0, m.start()):
+            continue  # "Agence France-Presse reported", "Voice of America", "Sudan Tribune"
         named = names.lookup(m.group(), confused_article)
         if named is not None and free(m.start(), m.end()):
             spans.append(Token(m.start(), m.end(), m.group(), Tag.NAME, named=named))
