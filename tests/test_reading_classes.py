@@ -1224,3 +1224,15 @@ def test_a_place_set_off_by_commas_does_not_end_the_clause() -> None:
         "when the agreement ends."
     )
     assert statuses(text, DEADLINE) == {"2024-09-15"}
+
+
+def test_a_final_extension_decides_the_end() -> None:
+    text = "The US extended its mission in Niger for a final period, until September 15."
+    assert statuses(text, WITHDRAWAL) == {"agreed"}
+    plain = "The US extended its mission in Niger until September 15."
+    assert statuses(plain, WITHDRAWAL) == set()
+
+
+def test_the_once_troubled_country_is_no_condition() -> None:
+    text = "The once mighty US contingent has completely left Niger."
+    assert statuses(text, WITHDRAWAL, date(2024, 9, 20)) == {"completed"}

@@ -224,6 +224,8 @@ def negated(tokens: list[Token], clause: Clause, index: int) -> str | None:
 def doubted(tokens: list[Token], clause: Clause, index: int) -> str | None:
     for i in range(clause.start, index):
         if tokens[i].tag is Tag.WORD and (tokens[i].low in DOUBTS or _pair(tokens, i) in DOUBTS):
+            if tokens[i].low == "once" and i > 0 and tokens[i - 1].is_word("the", "a", "its"):
+                continue  # "the once troubled country": an adjective, not a condition
             return f"doubt: {tokens[i].text!r}"
     # "it is not clear whether...": a doubt just before the clause reaches into it.
     if clause.start >= 2 and tokens[clause.start - 1].is_word("whether", "if"):

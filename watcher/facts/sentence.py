@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from watcher.facts.clauses import Aspect, clause_of
+from watcher.facts.clauses import Aspect, aspect_of, clause_of
 from watcher.facts.counts import read_counts
 from watcher.facts.dates import DateMatch, Precision
 from watcher.facts.deadlines import read_deadlines
@@ -109,6 +109,7 @@ class SentenceReader:
         self._deadlines(events)
         for event in events:
             self._status(event)
+        self._final_extension()
         self._at_bases(events)
         self._base_states()
         self._counts(events)
@@ -254,6 +255,27 @@ class SentenceReader:
             and self.focus.party is Party.SUBJECT
         ):
             event.agent, event.agent_why = self.focus, "the article's"
+
+    def _final_extension(self) -> None:
+        """ "extended the mandate of UNMIL for a final period until 30 March 2018": a
+        mission given its last extension is one whose end is decided."""
+        key = self.topic.key_of(FactType.WITHDRAWAL)
+        if key is None or self.about is None or self.about.party is not Party.SUBJECT:
+            return
+        for index, token in enumerate(self.tokens):
+            extend = next(
+                (lx for lx in token.lexemes if lx.cue is Cue.EXTEND and lx.form is not Form.NOUN),
+                None,
+            )
+            if extend is None:
+                continue
+            words = {t.low for t in self.tokens[index:] if t.tag is Tag.WORD}
+            if not (words & {"final", "last"} and words & _MANDATES):
+                continue
+            reading = aspect_of(self.tokens, index, extend.form, self.question)
+            if reading.aspect in (Aspect.DONE, Aspect.DECIDED):
+                self._add(Found(key, "agreed", None, None, token.text, "a final extension"))
+                return
 
     def _begun_with(self, event: Event) -> list[str]:
         """The bases a withdrawal under way began with: after "starting with",
@@ -537,6 +559,10 @@ class SentenceReader:
 
 # Words that, in a sentence about the subject, tell of its withdrawal ("the deadline").
 _ITS_WORDS = ("withdrawal", "pullout", "exit", "departure", "drawdown", "leave", "out", "deadline")
+
+
+# What a final extension is of.
+_MANDATES = frozenset({"mandate", "mission", "deployment", "presence", "operation"})
 
 
 # Words that say people are still there: after a completed withdrawal, the only count.
