@@ -1236,3 +1236,23 @@ def test_a_final_extension_decides_the_end() -> None:
 def test_the_once_troubled_country_is_no_condition() -> None:
     text = "The once mighty US contingent has completely left Niger."
     assert statuses(text, WITHDRAWAL, date(2024, 9, 20)) == {"completed"}
+
+
+def test_year_s_end_is_the_end_of_the_year() -> None:
+    text = "All US troops will be withdrawing from Niger by year's end."
+    assert statuses(text, DEADLINE) == {"2024-12-31"}
+
+
+def test_a_completion_marked_is_not_a_completion_near_because_of_a_count() -> None:
+    text = (
+        "The exit marked the completion of the US withdrawal from Niger after a mission "
+        "that cost nearly 40 American lives."
+    )
+    assert statuses(text, WITHDRAWAL, date(2024, 9, 20)) == {"completed"}
+
+
+def test_the_remaining_troops_are_there_and_last_week_is_past() -> None:
+    assert read("The remaining 600 US soldiers in Niger are moving out.").get(COUNT) == {
+        (600, "exact")
+    }
+    assert COUNT not in read("Just last week there were 900 American troops in Niger.")

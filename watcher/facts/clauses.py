@@ -534,7 +534,16 @@ def _noun(tokens: list[Token], clause: Clause, index: int) -> ClauseAspect:
     if index > 0 and tokens[index - 1].is_word(*_EARLIER):
         # "their earlier withdrawal"
         return ClauseAspect(Aspect.DONE, f"{tokens[index - 1].text!r}")
+    k = index - 1
+    while k >= clause.start and tokens[k].is_word("the", "a", "an", "its", "their"):
+        k -= 1
+    if k >= clause.start and tokens[k].is_word(*_MARKING):
+        # "the exit marked the completion of the US withdrawal": it took place
+        return ClauseAspect(Aspect.DONE, f"after {tokens[k].text!r}")
     return ClauseAspect(Aspect.NAMED, "a noun")
+
+
+_MARKING = ("marked", "celebrated", "completed", "witnessed", "saw")
 
 
 _EARLIER = ("earlier", "recent", "previous")

@@ -333,7 +333,13 @@ def _not_present(tokens: list[Token], index: int, noun_end: int, events: list[Ev
         t.tag is Tag.DATE and t.date is not None and not t.date.weekday
         for t in tokens[: clause.end]
     )  # "As of February 2023, MONUSCO had 17,753 personnel"
-    if lows & _PAST_TENSE and (anchors or dated):
+    last = any(
+        t.is_word("last", "earlier", "previous")
+        and k + 1 < len(tokens)
+        and tokens[k + 1].is_word("week", "month", "year", "summer", "spring", "autumn", "winter")
+        for k, t in enumerate(tokens[: clause.end])
+    )  # "Just last week there were 24,000 American troops in Iraq"
+    if lows & _PAST_TENSE and (anchors or dated or last):
         return "a past figure (a past tense with a time of its own)"
     if {t.low for t in tokens[:index] if t.tag is Tag.WORD} & _CEILINGS:
         return "a ceiling, not the people there"  # "the authorized troop ceiling will be"
@@ -365,6 +371,12 @@ def _not_present(tokens: list[Token], index: int, noun_end: int, events: list[Ev
     )
     for event in near:
         if event.cue is Cue.STAY:
+            if (
+                event.index == index - 1
+                and tokens[event.index].is_word("remaining")
+                and noun_end > index + 1  # the people are named: not "the remaining two"
+            ):
+                return None  # "the remaining 4,000 soldiers": those still there
             if event.aspect in (Aspect.PLANNED, Aspect.PROPOSED, Aspect.DECIDED, Aspect.NAMED):
                 return f"a plan ({event.words!r}: {event.reading.why})"
             if event.aspect is Aspect.NEGATED:

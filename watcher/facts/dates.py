@@ -74,7 +74,8 @@ _FORMS: list[tuple[str, re.Pattern[str]]] = [
         "year_end",
         re.compile(
             r"\b(?:the\s+)?(?:end|close)\s+of\s+(?:the\s+)?(?:(?P<this>this|next|the)\s+)?"
-            r"(?:year|(?P<year>(?:19|20)\d\d))\b|\byear[\s-]end\b|\bend-(?P<year2>(?:19|20)\d\d)\b",
+            r"(?:year|(?P<year>(?:19|20)\d\d))\b|\byear(?:'s)?[\s-]end\b"
+            r"|\bend-(?P<year2>(?:19|20)\d\d)\b",
             re.IGNORECASE,
         ),
     ),

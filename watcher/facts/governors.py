@@ -249,8 +249,11 @@ _SOON = (
 
 
 def _imminent(tokens: list[Token], clause: Clause, index: int) -> bool:
-    text = " " + " ".join(t.low for t in tokens[max(0, clause.start - 3) : clause.end]) + " "
-    return any(f" {w} " in text for w in _SOON)
+    """ "days away from completing", "will complete it in the coming days": near the
+    governor, not anywhere in its clause ("a war that cost nearly 4,500 lives")."""
+    window = tokens[max(0, clause.start - 3) : min(clause.end, index + 7)]
+    text = " " + " ".join("#" if t.tag is Tag.COUNT else t.low for t in window) + " "
+    return any(f" {w} " in text and f" {w} # " not in text for w in _SOON)
 
 
 def _degree(tokens: list[Token], start: int, end: int) -> str | None:
