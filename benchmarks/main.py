@@ -16,6 +16,7 @@ Sections (all by default; pick with --only or drop with --skip):
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import math
 import os
@@ -317,6 +318,17 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
 
 
+def compile_watcher() -> None:
+    """Write the bytecode of watcher's modules, as installing the wheel does.
+
+    A checkout whose environment sets PYTHONDONTWRITEBYTECODE never gets it,
+    and every child would compile watcher from source (about 80 ms of a warm
+    check), which no installed watcher pays and urlwatch, installed with pip,
+    does not pay either.
+    """
+    compileall.compile_dir(Path(watcher.__file__).parent, quiet=1)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = datetime.now(UTC)
@@ -325,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     except SetupError as exc:
         print(f"benchmarks: {exc}", file=sys.stderr)
         return 2
+    compile_watcher()
     tmp = Path(tempfile.mkdtemp(prefix="watcher-bench-"))
     try:
         with BenchServer() as server:
