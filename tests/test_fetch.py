@@ -142,6 +142,42 @@ def test_connections_are_reused_after_304s_redirects_and_errors(server: Loopback
     assert len({r.peer for r in server.requests}) == 1
 
 
+def test_a_connection_the_server_closed_while_idle_is_not_used_again() -> None:
+    """The pool sees that the server closed a kept-alive connection (its socket reads
+    as at end) and opens another, rather than sending the next request into it."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    peers: list[int] = []
+
+    def serve() -> None:
+        for _ in range(2):
+            conn, peer = listener.accept()
+            peers.append(peer[1])
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\n\r\n')
+                # Kept alive as far as the client knows; then closed without a word.
+                time.sleep(0.1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}/feed.xml"
+
+    async def go() -> list[FetchResult]:
+        async with Fetcher(settings(retries=0)) as fetcher:
+            first = await fetcher.get(url, etag='"v1"')
+            await asyncio.sleep(0.3)
+            return [first, await fetcher.get(url, etag='"v1"')]
+
+    try:
+        results = asyncio.run(go())
+    finally:
+        thread.join(5)
+        listener.close()
+    assert [r.status for r in results] == [304, 304]
+    assert len(set(peers)) == 2
+
+
 def test_last_modified_gives_304_on_second_request(server: LoopbackServer) -> None:
     stamp = "Wed, 01 May 2024 10:00:00 GMT"
 
