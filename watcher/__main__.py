@@ -1,3 +1,3 @@
-from watcher.cli.main import main
+from watcher.cli.main import console
 
-raise SystemExit(main())
+console()
