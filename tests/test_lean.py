@@ -2,7 +2,8 @@
 
 A check where every feed answers 304 reads no page, so it must not import the
 extractor (trafilatura, lxml), the templates (jinja2), feedparser or the
-worker machinery; `watcher --version` imports nothing of the library.
+worker machinery, nor on SQLite the PostgreSQL dialect; `watcher --version`
+imports nothing of the library.
 """
 
 from __future__ import annotations
@@ -27,7 +28,14 @@ from watcher.facts.corpus import Split
 from watcher.service.check import run_check
 from watcher.store import open_store
 
-HEAVY = ("trafilatura", "lxml", "jinja2", "feedparser", "watcher.service.workers")
+HEAVY = (
+    "trafilatura",
+    "lxml",
+    "jinja2",
+    "feedparser",
+    "watcher.service.workers",
+    "sqlalchemy.dialects.postgresql",
+)
 
 
 def loaded_after(argv: list[str], cwd: Path) -> tuple[int, list[str]]:
