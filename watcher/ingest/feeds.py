@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import feedparser
 
+from watcher.ingest.sniff import looks_like_html
 from watcher.models import FeedItem
 from watcher.sanitize import web_line, web_text
 
@@ -52,11 +53,6 @@ _ITEM_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s/>]")
 _TAG_NAME = re.compile(rb"<(/?)([A-Za-z_][\w.:-]*)")
 # Markup that is not an element, by how it opens and closes.
 _NOT_ELEMENTS = ((b"<!--", b"-->"), (b"<![CDATA[", b"]]>"), (b"<?", b"?>"), (b"<!", b">"))
-# What may come before the root element: whitespace, declarations, comments.
-_PROLOG = re.compile(rb"(?:\s|<\?.*?\?>|<!--.*?-->|<!doctype[^>]*>)*", re.IGNORECASE | re.DOTALL)
-_ROOT = re.compile(rb"<([A-Za-z_][\w.:-]*)")
-_HTML_DOCTYPE = re.compile(rb"<!doctype\s+html", re.IGNORECASE)
-_HEAD_BYTES = 65536
 
 
 class FeedError(Exception):
@@ -126,17 +122,6 @@ def _link(entry: feedparser.FeedParserDict, base: str) -> str | None:
     except ValueError:  # "http://[broken" and the like
         return None
     return absolute if scheme in ("http", "https") else None
-
-
-def looks_like_html(content: bytes) -> bool:
-    """True when the document is plainly a web page (an HTML doctype or root element)."""
-    head = content[:_HEAD_BYTES].removeprefix(b"\xef\xbb\xbf")
-    prolog = _PROLOG.match(head)
-    end = prolog.end() if prolog else 0
-    if _HTML_DOCTYPE.search(head, 0, end):
-        return True
-    root = _ROOT.match(head, end)
-    return root is not None and root.group(1).lower() in (b"html", b"head", b"body")
 
 
 @dataclass

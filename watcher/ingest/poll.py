@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from watcher.config import Source, SourceKind
 from watcher.counters import FailureReason
 from watcher.ingest.fetch import Fetcher, FetchError, FetchResult
+from watcher.ingest.sniff import looks_like_html, looks_like_sitemap
 
 if TYPE_CHECKING:
     # The parsers (feedparser, lxml, trafilatura's feed finder) are imported when a
@@ -179,9 +180,6 @@ async def _poll_url(
     result = await _get(fetcher, source.url, remembered)
     kind = source.kind
     if kind == SourceKind.AUTO and not result.not_modified:
-        from watcher.ingest.feeds import looks_like_html
-        from watcher.ingest.sitemaps import looks_like_sitemap
-
         if looks_like_sitemap(result.content[:4096]):
             kind = SourceKind.SITEMAP
         elif looks_like_html(result.content):

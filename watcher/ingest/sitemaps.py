@@ -76,12 +76,6 @@ def gunzip(content: bytes, limit: int) -> bytes:
     return b"".join(out)
 
 
-def looks_like_sitemap(content: bytes) -> bool:
-    """Whether a document's root element is a sitemap's (``urlset`` or ``sitemapindex``)."""
-    head = content[:4096].lower()
-    return b"<urlset" in head or b"<sitemapindex" in head
-
-
 def _local(tag: object) -> str:
     return etree.QName(tag).localname.lower() if isinstance(tag, str) else ""
 
