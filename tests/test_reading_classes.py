@@ -1256,3 +1256,14 @@ def test_the_remaining_troops_are_there_and_last_week_is_past() -> None:
         (600, "exact")
     }
     assert COUNT not in read("Just last week there were 900 American troops in Niger.")
+
+
+def test_an_article_naming_only_a_base_is_read_whole() -> None:
+    article = Article(
+        url="https://wire.example/q",
+        title=None,
+        text="US troops handed over Airbase 201 on Monday. The Airbase-101 handover follows.",
+        published=datetime(2024, 8, 6, tzinfo=UTC),
+    )
+    found = {(o.key, o.value) for o in extract_facts(article, TOPIC)}
+    assert (BASE_201, "handed_over") in found

@@ -105,6 +105,16 @@ class Names:
     shared: re.Pattern[str] | None  # names the topic gives to more than one base
     sharers: dict[str, tuple[str, ...]]  # such a name, lower case, to the bases' keys
     own_names: dict[str, tuple[str, ...]]  # a base's key to its names and towns, lower case
+    place_hint: re.Pattern[str]  # the place's own names: a quick first look for it
+    base_words: tuple[str, ...]  # a word each base name contains, lower case
+
+    def may_name_the_place(self, text: str) -> bool:
+        """False when the text surely names neither the place nor a base: most
+        articles a feed brings, rejected without the whole world's names."""
+        if self.place_hint.search(text):
+            return True
+        low = text.lower()
+        return any(word in low for word in self.base_words)
 
     def lookup(self, text: str, confused_article: bool) -> Named | None:
         bare = re.sub(r"'s?$", "", text)
@@ -194,6 +204,8 @@ def names_of(topic: Topic) -> Names:
             key: tuple(n.lower() for n in (*names, *topic.base_towns.get(key, ())))
             for key, names in topic.bases.items()
         },
+        _phrases((*topic.place_names, *topic.ambiguous), ignore_case=False),
+        _base_words(topic),
     )
 
 
@@ -288,6 +300,18 @@ def _flexible(name: str) -> str:
     ("Air Base 201", "Airbase 201", "Ain al-Asad")."""
     words = re.split(r"[\s-]+", name.strip())
     return r"[\s-]*".join(re.escape(word) for word in words)
+
+
+def _base_words(topic: Topic) -> tuple[str, ...]:
+    """For each name and town of each base, its longest word: any mention of the
+    base contains it."""
+    words = set()
+    for key, names in topic.bases.items():
+        for name in (*names, *topic.base_towns.get(key, ())):
+            longest = max(re.findall(r"\w+", name.lower()), key=len, default="")
+            if longest:
+                words.add(longest)
+    return tuple(sorted(words))
 
 
 def _phrases(items: tuple[str, ...], *, ignore_case: bool) -> re.Pattern[str]:
