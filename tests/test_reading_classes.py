@@ -1267,3 +1267,20 @@ def test_an_article_naming_only_a_base_is_read_whole() -> None:
     )
     found = {(o.key, o.value) for o in extract_facts(article, TOPIC)}
     assert (BASE_201, "handed_over") in found
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Niger's junta declined to renew the military cooperation agreement with the US.",
+        "Niger, a close ally of Moscow, decided not to extend the cooperation agreement "
+        "with Washington.",
+    ],
+)
+def test_an_agreement_not_renewed_is_ended(sentence: str) -> None:
+    assert statuses(sentence, "cooperation_agreement.status") == {"ended"}
+
+
+def test_an_agreement_renewed_is_not_ended() -> None:
+    text = "Niger's junta agreed to renew the military cooperation agreement with the US."
+    assert statuses(text, "cooperation_agreement.status") == set()

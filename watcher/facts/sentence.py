@@ -110,6 +110,7 @@ class SentenceReader:
         for event in events:
             self._status(event)
         self._final_extension()
+        self._not_renewed()
         self._at_bases(events)
         self._base_states()
         self._counts(events)
@@ -125,11 +126,10 @@ class SentenceReader:
         for i, token in enumerate(self.tokens):
             if token.tag is Tag.BASE:
                 return False
-            if token.tag is Tag.NAME and token.named and is_locative(self.tokens, i):
-                if token.named.party is Party.HOST:
-                    here = True
-                else:
-                    elsewhere = True
+            if token.tag is Tag.NAME and token.named and token.named.party is Party.HOST:
+                here = True  # "Kyrgyzstan, a member of the Moscow-led alliance, declined"
+            elif token.tag is Tag.NAME and token.named and is_locative(self.tokens, i):
+                elsewhere = True
         return elsewhere and not here
 
     def _note(self, text: str) -> None:
@@ -255,6 +255,21 @@ class SentenceReader:
             and self.focus.party is Party.SUBJECT
         ):
             event.agent, event.agent_why = self.focus, "the article's"
+
+    def _not_renewed(self) -> None:
+        """ "declined to extend the U.S. lease of the base", "decided not to renew the
+        agreement": an agreement its party will not renew is ended."""
+        for index, token in enumerate(self.tokens):
+            if not token.is_word(*_RENEWING):
+                continue
+            before = {t.low for t in self.tokens[max(0, index - 4) : index] if t.tag is Tag.WORD}
+            if not before & _REFUSING:
+                continue
+            agreement = next(
+                (t for t in self.tokens[index + 1 : index + 8] if t.tag is Tag.AGREEMENT), None
+            )
+            if agreement is not None and agreement.key is not None:
+                self._add(Found(agreement.key, "ended", None, None, token.text, "not renewed"))
 
     def _final_extension(self) -> None:
         """ "extended the mandate of UNMIL for a final period until 30 March 2018": a
@@ -559,6 +574,11 @@ class SentenceReader:
 
 # Words that, in a sentence about the subject, tell of its withdrawal ("the deadline").
 _ITS_WORDS = ("withdrawal", "pullout", "exit", "departure", "drawdown", "leave", "out", "deadline")
+
+
+# Not renewing an agreement: the verb, and the words before it that refuse it.
+_RENEWING = ("renew", "extend", "prolong")
+_REFUSING = frozenset({"not", "declined", "refused", "declines", "refuses", "against", "n't"})
 
 
 # What a final extension is of.
