@@ -1284,3 +1284,17 @@ def test_an_agreement_not_renewed_is_ended(sentence: str) -> None:
 def test_an_agreement_renewed_is_not_ended() -> None:
     text = "Niger's junta agreed to renew the military cooperation agreement with the US."
     assert statuses(text, "cooperation_agreement.status") == set()
+
+
+def test_those_of_one_base_leaving_the_country_is_a_part() -> None:
+    text = (
+        "US airmen, who have been flying drones from Agadez, Niger, have concluded "
+        "their mission and left the country."
+    )
+    assert statuses(text, WITHDRAWAL, date(2024, 9, 20)) == {"in_progress"}
+    assert statuses(text, BASE_201, date(2024, 9, 20)) == {"handed_over"}
+
+
+def test_a_date_after_since_is_not_when_a_base_was_handed_over() -> None:
+    text = "The main US base, Air Base 201, used by the US since 2016, was returned to Niger."
+    assert statuses(text, BASE_201, date(2024, 9, 20)) == {"handed_over"}

@@ -190,6 +190,12 @@ class SentenceReader:
                     f"{label}: by {agent.ident if agent else 'nobody named'}, not the subject"
                 )
             return
+        if event.cue is Cue.LEAVE and not event.bases and aspect is Aspect.DONE:
+            at = self._base_of_the_ones_leaving(event)
+            if at is not None:
+                # "Indian military personnel, who have been operating helicopters in
+                # Addu, have left the country": those of that base left it
+                event.bases.append((at, None))
         who = agent.ident if agent else "-"
         why = f"{label}: {aspect.value} ({event.reading.why}), by {who} [{event.agent_why}]"
         if event.cue in (Cue.LEAVE, Cue.HAND_OVER, Cue.CLOSE):
@@ -255,6 +261,21 @@ class SentenceReader:
             and self.focus.party is Party.SUBJECT
         ):
             event.agent, event.agent_why = self.focus, "the article's"
+
+    def _base_of_the_ones_leaving(self, event: Event) -> str | None:
+        """The base a relative clause on the subject names ("personnel, who have been
+        operating helicopters in Addu, have left"), by its name or its town."""
+        tokens = self.tokens
+        start = next(
+            (k for k in range(event.index - 1, -1, -1) if tokens[k].is_word("who", "which")), None
+        )
+        if start is None or start == 0 or tokens[start - 1].text != ",":
+            return None
+        words = " " + " ".join(t.low for t in tokens[start : event.index]) + " "
+        for key, own in self.names.own_names.items():
+            if any(f" {name} " in words for name in own):
+                return key
+        return None
 
     def _not_renewed(self) -> None:
         """ "declined to extend the U.S. lease of the base", "decided not to renew the

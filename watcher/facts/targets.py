@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from watcher.facts.clauses import RELATIVES, Clause, clause_of, previous_clause
+from watcher.facts.clauses import RELATIVES, Aspect, Clause, clause_of, previous_clause
 from watcher.facts.dates import DateMatch
 from watcher.facts.lexicon import (
     CORE,
@@ -155,7 +155,7 @@ def read_targets(
         if token.tag is Tag.NAME and is_locative(tokens, j) and not (event.here or event.elsewhere):
             _place(event, token)
     if event.date is None:
-        event.date = _event_date(tokens, event.index)
+        event.date = _event_date(tokens, event.index, since=event.aspect is Aspect.ONGOING)
 
 
 _WEEKDAYS = frozenset(
@@ -194,10 +194,17 @@ def _before_relative(tokens: list[Token], clause: Clause) -> Clause | None:
     relative = previous_clause(tokens, clause)
     if relative is None:
         return None
-    if relative.end - relative.start <= 5 and any(
-        t.tag is Tag.BASE for t in tokens[relative.start : relative.end]
-    ):
-        return relative
+    segment: Clause | None = relative
+    for _ in range(2):  # "The main logistics base, Star Base, used by the UN since 2003, was"
+        if segment is None:
+            break
+        if segment.end - segment.start <= 5 and any(
+            t.tag is Tag.BASE for t in tokens[segment.start : segment.end]
+        ):
+            return segment
+        if segment.start < 2 or tokens[segment.start - 1].text != ",":
+            break
+        segment = previous_clause(tokens, segment)
     k = relative.start
     while k > 0 and k >= relative.start - 1 and not tokens[k].is_word(*RELATIVES):
         k -= 1
@@ -206,7 +213,7 @@ def _before_relative(tokens: list[Token], clause: Clause) -> Clause | None:
     return clause_of(tokens, k - 2)
 
 
-def _event_date(tokens: list[Token], index: int) -> DateMatch | None:
+def _event_date(tokens: list[Token], index: int, *, since: bool) -> DateMatch | None:
     """The day an event happened, stated anywhere in its sentence: "On August 5,
     the US handed over...", "...handed over the base on Sunday"; the nearest."""
     days = [
@@ -214,7 +221,11 @@ def _event_date(tokens: list[Token], index: int) -> DateMatch | None:
         for j, token in enumerate(tokens)
         if token.tag is Tag.DATE
         and token.date is not None
-        and (token.date.weekday or (j > 0 and tokens[j - 1].is_word("on", "last", "since")))
+        and (
+            token.date.weekday
+            or (j > 0 and tokens[j - 1].is_word("on", "last"))
+            or (since and j > 0 and tokens[j - 1].is_word("since"))  # "withdrawing since May 1"
+        )
     ]
     return min(days, key=lambda d: d[0])[1] if days else None
 

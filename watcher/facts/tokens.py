@@ -231,6 +231,20 @@ def is_locative(tokens: list[Token], index: int) -> bool:
         and is_locative(tokens, index - 2)
     ):
         return True  # "to Erbil and Kuwait": the second place of a list
+    if (
+        index >= 2
+        and tokens[index - 1].text == ","
+        and (
+            tokens[index - 2].tag is Tag.BASE
+            or (
+                index >= 3
+                and tokens[index - 2].text[:1].isupper()
+                and tokens[index - 3].tag is Tag.WORD
+                and tokens[index - 3].low in LOCATIVES
+            )
+        )
+    ):
+        return True  # "in Addu, Maldives", "at Air Base 201, Niger": where the place is
     before = index - 1
     skipped = 0
     while (
