@@ -48,7 +48,7 @@ POOL_THRESHOLD = 24
 # what extracting leaves behind (lxml's and the allocator's free memory, caches)
 # is given back instead of growing for the whole pass. A fresh worker costs a
 # fork and the topics' loading, a few milliseconds, against ~20 ms an article.
-ARTICLES_PER_WORKER = 100
+ARTICLES_PER_WORKER = 50
 
 _worker_topics: dict[str, Topic] | None = None
 # trafilatura and lxml crash (segfault, heap corruption) when several threads of
