@@ -1298,3 +1298,12 @@ def test_those_of_one_base_leaving_the_country_is_a_part() -> None:
 def test_a_date_after_since_is_not_when_a_base_was_handed_over() -> None:
     text = "The main US base, Air Base 201, used by the US since 2016, was returned to Niger."
     assert statuses(text, BASE_201, date(2024, 9, 20)) == {"handed_over"}
+
+
+def test_all_troops_gone_some_sentences_after_a_base_handover_is_that_base() -> None:
+    text = (
+        "The US military has handed over Air Base 101 to the Nigerien army. "
+        "There was no ceremony, officials said. "
+        "All US troops had left by Thursday night."
+    )
+    assert statuses(text, WITHDRAWAL) == {"in_progress"}

@@ -362,7 +362,9 @@ class SentenceReader:
             )
             base = (just_named or last_left) if noun and definite else None
             if not noun and event.cue is Cue.LEAVE and event.agent is not None:
-                base = just_named
+                # "All US troops had left by Thursday night", some sentences after the
+                # base's handover: the whole of them, from that base
+                base = just_named or (last_left if event.whole else None)
             if (
                 base is not None
                 and event.aspect is Aspect.DONE  # "was completed", "took place"; not "is under way"
