@@ -1307,3 +1307,12 @@ def test_all_troops_gone_some_sentences_after_a_base_handover_is_that_base() -> 
         "All US troops had left by Thursday night."
     )
     assert statuses(text, WITHDRAWAL) == {"in_progress"}
+
+
+def test_an_exit_completed_in_a_sentence_about_the_base_is_the_bases() -> None:
+    text = (
+        "US troops were at Air Base 101 for years. The US exit was completed so quickly "
+        "that looters got into the base before the army arrived."
+    )
+    assert statuses(text, WITHDRAWAL) == {"in_progress"}
+    assert statuses(text, BASE_101) == {"handed_over"}

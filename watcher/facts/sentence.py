@@ -102,8 +102,7 @@ class SentenceReader:
         events = find_events(
             self.tokens, self.carried if not _main_force(self.tokens) else self.about, self.question
         )
-        if just_named or last_left:
-            self._event_anaphora(events, just_named, last_left)
+        self._event_anaphora(events, just_named, last_left)
         for event in events:
             self._attribute(event)
         self._deadlines(events)
@@ -350,8 +349,13 @@ class SentenceReader:
         So is a departure told with a verb right after the base ("...completed their
         withdrawal from Ain al-Asad. All personnel have now departed"): the smaller
         claim, where the larger would be the whole withdrawal completed."""
-        if any(t.tag is Tag.BASE for t in self.tokens):
+        anaphors = [t.key for t in self.tokens if t.tag is Tag.BASE and t.anaphor and t.key]
+        if any(t.tag is Tag.BASE and not t.anaphor for t in self.tokens):
             return
+        if anaphors:
+            # "The U.S. exit was completed quickly enough that looters got into the
+            # base": the base the sentence refers back to
+            just_named, last_left = anaphors[0], None
         for event in events:
             token = self.tokens[event.index]
             before = self.tokens[event.index - 1] if event.index > 0 else None
