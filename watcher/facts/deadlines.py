@@ -7,7 +7,6 @@ the subject's withdrawal, not done, denied, asked for or replaced.
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 
 from watcher.facts.clauses import Aspect, clause_of
@@ -127,17 +126,7 @@ def _of_a_date(window: str, word: str) -> bool:
     a verb of replacing makes a date former only when the date is its object."""
     if word not in ("replacing", "replaced", "replaces", "instead of", "rather than"):
         return True
-    after = f" {window} ".split(f" {word} ", 1)[1].split()[:4]
-    return not after or any(
-        w in DEADLINE_NOUNS
-        or w in ("date", "dates")
-        or w[:1].isdigit()
-        or w.capitalize() in _MONTHS
-        for w in after
-    )
-
-
-_MONTHS = frozenset(calendar.month_name[1:]) | frozenset(calendar.month_abbr[1:])
+    return len(f" {window} ".split(f" {word} ", 1)[1].split()) <= 3  # "replacing the original"
 
 
 # Words that make a deadline the one replacing any other the article names.
