@@ -61,6 +61,8 @@ ADVERBS = frozenset(
 )
 _DONE_LEADS = frozenset({"after", "since", "upon", "following"})
 _PLAN_LEADS = frozenset({"before", "ahead", "until", "till", "pending"})
+# Words that open a clause whose present tense is to come ("after the force leaves").
+_FUTURE_LEADS = _PLAN_LEADS | {"after", "when", "once", "if", "unless"}
 _DECIDE_GOVERNORS = frozenset(
     {
         *("agree", "agreed", "agrees", "agreeing", "decide", "decided", "decides", "decision"),
@@ -326,7 +328,7 @@ def _grammatical(tokens: list[Token], clause: Clause, index: int, form: Form) ->
     # base or present form: "did leave", or a headline's present ("US hands over base"),
     # unless a subordinate clause or a time makes it future ("after the force completes").
     lead = _lead(tokens, clause)
-    if lead in _PLAN_LEADS | {"after", "when", "once", "if", "unless"}:
+    if lead in _FUTURE_LEADS:
         return ClauseAspect(Aspect.PLANNED, f"after {lead!r}")
     inner = _subordinator_before(tokens, clause, index)
     if inner is not None:
@@ -369,17 +371,13 @@ def _wisher_for(tokens: list[Token], i: int, clause: Clause) -> int | None:
                 return None
             if before.low in _AIMING and not (j >= 2 and tokens[j - 2].tag is Tag.NAME):
                 return None  # "the roadmap aims for troops to leave": a plan's aim
-            if j >= 2 and tokens[j - 2].is_word(*_DOCUMENTS):
+            if j >= 2 and tokens[j - 2].is_word(*_SETTLED):
                 return None  # "the timetable calls for all troops to leave": what it sets
             return j - 1
     return None
 
 
 _AIMING = frozenset({"aim", "aims", "aimed", "aiming"})  # a wish when a party aims
-# Texts whose "calls for" sets what they settle, not a wish.
-_DOCUMENTS = frozenset(
-    {"timetable", "plan", "agreement", "deal", "resolution", "accord", "schedule", "roadmap"}
-)
 _WISHING = frozenset(
     {
         *("push", "pushes", "pushed", "pushing", "press"),
@@ -421,7 +419,7 @@ def _subordinator_before(tokens: list[Token], clause: Clause, index: int) -> str
         token = tokens[k]
         if token.tag is Tag.WORD and token.lexemes:
             return None  # another verb between
-        if token.is_word("before", "until", "till", "once", "when", "after"):
+        if token.is_word(*_FUTURE_LEADS):
             return token.low
     return None
 

@@ -93,7 +93,7 @@ _FORMS: list[tuple[str, re.Pattern[str]]] = [
     ("year", re.compile(r"\b(?:in|by|until|till|before|since)\s+(?P<year>20\d\d)\b(?![-/]\d)")),
 ]
 _PART_DAY = {"early": 5, "mid": 15, "late": 25}
-_WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
+WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
 _WEEKDAY = re.compile(
     r"\b(?P<when>(?:on|last|this|early|late)\s+)?(?P<weekday>Monday|Tuesday|Wednesday|Thursday|"
     r"Friday|Saturday|Sunday)(?:'s)?\b(?!\s*,?\s*(?:\d|[A-Z][a-z]+\s+\d))"
@@ -151,7 +151,7 @@ def find_dates(norm: str, published: date | None, *, past: bool = False) -> list
         for m in _WEEKDAY.finditer(norm):
             if not free(m.start("weekday"), m.end()):
                 continue
-            back = (published.weekday() - _WEEKDAYS[m.group("weekday").lower()]) % 7
+            back = (published.weekday() - WEEKDAYS[m.group("weekday").lower()]) % 7
             when = published - timedelta(days=back)
             found.append(DateMatch(m.start("weekday"), m.end(), when, Precision.EXACT, True))
         for m in _RELATIVE.finditer(norm):

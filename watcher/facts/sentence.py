@@ -13,7 +13,9 @@ from watcher.facts.dates import DateMatch, Precision
 from watcher.facts.deadlines import read_deadlines
 from watcher.facts.events import Event, find_events
 from watcher.facts.lexicon import (
+    DENIALS,
     FORCE_NOUNS,
+    NEGATIONS,
     PEOPLE,
     Cue,
     Form,
@@ -605,7 +607,7 @@ _ITS_WORDS = ("withdrawal", "pullout", "exit", "departure", "drawdown", "leave",
 
 # Not renewing an agreement: the verb, and the words before it that refuse it.
 _RENEWING = ("renew", "extend", "prolong")
-_REFUSING = frozenset({"not", "declined", "refused", "declines", "refuses", "against", "n't"})
+_REFUSING = NEGATIONS | frozenset(DENIALS) | {"against"}
 
 
 # What a final extension is of.

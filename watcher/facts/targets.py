@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from watcher.facts.clauses import RELATIVES, Aspect, Clause, clause_of, previous_clause
-from watcher.facts.dates import DateMatch
+from watcher.facts.dates import WEEKDAYS, DateMatch
 from watcher.facts.lexicon import (
     CORE,
     FORCE_NOUNS,
@@ -158,11 +158,6 @@ def read_targets(
         event.date = _event_date(tokens, event.index, since=event.aspect is Aspect.ONGOING)
 
 
-_WEEKDAYS = frozenset(
-    {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
-)
-
-
 def _time_aside(tokens: list[Token], i: int) -> int | None:
     """ ", on Wednesday," ", this week,": a time set off by commas right after the
     verb; where what follows it starts."""
@@ -175,7 +170,7 @@ def _time_aside(tokens: list[Token], i: int) -> int | None:
         return None
     inside = tokens[i + 1 : j]
     timely = any(t.tag is Tag.DATE for t in inside) or any(
-        t.low in _TIMES or t.low in _WEEKDAYS for t in inside
+        t.low in _TIMES or t.low in WEEKDAYS for t in inside
     )
     words_only = all(t.tag in (Tag.WORD, Tag.DATE) and not t.lexemes for t in inside)
     nxt = tokens[j + 1] if j + 1 < len(tokens) else None
