@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from watcher.facts.reading import extract_facts
-from watcher.facts.topic import load_topic
+from watcher.facts.topic import Topic, load_topic
 from watcher.models import Article
 
 TOPIC = load_topic(
@@ -28,15 +28,28 @@ BASE_201 = "bases.air_base_201.status"
 LEAD = "Niger's rulers in Niamey have been at odds with the United States for a year."
 
 
-def read(text: str, published: date | None = date(2024, 7, 20)) -> dict[str, set[object]]:
+def article(text: str, published: date | None) -> Article:
     when = (
         datetime(published.year, published.month, published.day, tzinfo=UTC) if published else None
     )
-    article = Article(
-        url="https://wire.example/a", title=None, text=f"{LEAD}\n\n{text}", published=when
-    )
+    return Article(url="https://wire.example/a", title=None, text=text, published=when)
+
+
+def topic_from(tmp_path: Path, toml: str) -> Topic:
+    """A topic written for one test."""
+    path = tmp_path / "topic.toml"
+    path.write_text(toml, encoding="utf-8")
+    return load_topic(path)
+
+
+def pairs(text: str, topic: Topic, published: date) -> set[tuple[str, object]]:
+    """(key, value) of every fact read from ``text`` with ``topic``."""
+    return {(o.key, o.value) for o in extract_facts(article(text, published), topic)}
+
+
+def read(text: str, published: date | None = date(2024, 7, 20)) -> dict[str, set[object]]:
     found: dict[str, set[object]] = {}
-    for obs in extract_facts(article, TOPIC):
+    for obs in extract_facts(article(f"{LEAD}\n\n{text}", published), TOPIC):
         if obs.extra.get("implied"):
             continue
         value = (obs.value, obs.qualifier) if obs.kind == "quantity" else obs.value
@@ -381,24 +394,20 @@ def test_a_base_guarded_by_the_subject_among_others_is_operating() -> None:
 def test_the_airport_is_the_storys_only_airport_whatever_was_named_before(
     tmp_path: Path,
 ) -> None:
-    topic_file = tmp_path / "kabul.toml"
-    topic_file.write_text(
+    kabul = topic_from(
+        tmp_path,
         'name = "kabul"\ntitle = "US forces leave Afghanistan"\n'
         '[subject]\nid = "us_forces"\nlabel = "US"\nnames = ["US", "American"]\n'
         '[place]\nlabel = "Afghanistan"\nnames = ["Afghanistan", "Kabul"]\n'
         'host = ["Afghan"]\n'
         '[[bases]]\nid = "bagram"\nlabel = "Bagram"\nnames = ["Bagram Airfield"]\n'
         '[[bases]]\nid = "hkia"\nlabel = "Kabul airport"\nnames = ["Kabul airport"]\n',
-        encoding="utf-8",
     )
-    article = Article(
-        url="https://wire.example/k",
-        title=None,
-        text="US forces left Bagram Airfield in Afghanistan in July. "
-        "US soldiers are now protecting the airport.",
-        published=datetime(2021, 8, 20, tzinfo=UTC),
+    text = (
+        "US forces left Bagram Airfield in Afghanistan in July. "
+        "US soldiers are now protecting the airport."
     )
-    found = {(o.key, o.value) for o in extract_facts(article, load_topic(topic_file))}
+    found = pairs(text, kabul, date(2021, 8, 20))
     assert ("bases.hkia.status", "operating") in found
     assert ("bases.bagram.status", "operating") not in found
 
@@ -492,23 +501,19 @@ def test_all_of_the_subjects_bases_is_the_whole_place(sentence: str, value: str)
 
 
 def test_the_base_in_a_named_place_is_that_base_not_the_one_before(tmp_path: Path) -> None:
-    topic_file = tmp_path / "mali.toml"
-    topic_file.write_text(
+    mali = topic_from(
+        tmp_path,
         'name = "mali"\ntitle = "French forces leave Mali"\n'
         '[subject]\nid = "french_forces"\nlabel = "French"\nnames = ["France", "French"]\n'
         '[place]\nlabel = "Mali"\nnames = ["Mali"]\nhost = ["Malian"]\n'
         '[[bases]]\nid = "timbuktu"\nlabel = "Timbuktu"\nnames = ["Timbuktu"]\n'
         '[[bases]]\nid = "tessalit"\nlabel = "Tessalit"\nnames = ["Tessalit"]\n',
-        encoding="utf-8",
     )
-    article = Article(
-        url="https://wire.example/m",
-        title=None,
-        text="French forces in Mali will hand over a third base, in Timbuktu, by December. "
-        "French troops have handed over the base in Tessalit to the Malian army.",
-        published=datetime(2021, 11, 22, tzinfo=UTC),
+    text = (
+        "French forces in Mali will hand over a third base, in Timbuktu, by December. "
+        "French troops have handed over the base in Tessalit to the Malian army."
     )
-    found = {(o.key, o.value) for o in extract_facts(article, load_topic(topic_file))}
+    found = pairs(text, mali, date(2021, 11, 22))
     assert ("bases.tessalit.status", "handed_over") in found
     assert ("bases.timbuktu.status", "handed_over") not in found
 
@@ -622,14 +627,8 @@ CORPUS_TOPICS = Path(__file__).resolve().parent.parent / "corpus" / "topics"
 
 def statuses_in(topic_name: str, text: str, key: str, published: date) -> set[object]:
     """The values of ``key`` read from ``text`` with one of the corpus's topics."""
-    article = Article(
-        url="https://wire.example/a",
-        title=None,
-        text=text,
-        published=datetime(published.year, published.month, published.day, tzinfo=UTC),
-    )
     topic = load_topic(CORPUS_TOPICS / f"{topic_name}.toml")
-    return {o.value for o in extract_facts(article, topic) if o.key == key}
+    return {value for k, value in pairs(text, topic, published) if k == key}
 
 
 @pytest.mark.parametrize(
@@ -768,15 +767,8 @@ def test_what_the_relative_clause_names_is_not_what_was_ended() -> None:
 
 
 def test_a_past_event_in_a_month_without_a_year_is_in_the_last_such_month() -> None:
-    found = extract_facts(
-        Article(
-            url="https://wire.example/a",
-            title=None,
-            text=f"{LEAD}\n\nThe junta revoked the military accord with the US in March.",
-            published=datetime(2024, 9, 20, tzinfo=UTC),
-        ),
-        TOPIC,
-    )
+    text = f"{LEAD}\n\nThe junta revoked the military accord with the US in March."
+    found = extract_facts(article(text, date(2024, 9, 20)), TOPIC)
     ended = [o for o in found if o.key == "cooperation_agreement.status"]
     assert [(o.value, o.as_of) for o in ended] == [("ended", date(2024, 3, 15))]
 
@@ -802,23 +794,19 @@ def test_both_bases_are_the_bases_the_article_named() -> None:
 
 
 def test_those_sites_are_the_ones_named_just_before_in_the_sentence() -> None:
-    iraq = load_topic(Path(__file__).resolve().parent.parent / "corpus/topics/iraq-us-2024.toml")
     text = (
         "Iraq and the United States have agreed on the end of the coalition's mission in Iraq. "
         "American troops are still stationed at Harir. "
         "Once the last US advisers had gone from Ain al-Asad and Camp Taji, "
         "those sites came under the full control of the Iraqi army."
     )
-    article = Article(
-        url="https://wire.example/b",
-        title=None,
-        text=text,
-        published=datetime(2025, 9, 1, tzinfo=UTC),
-    )
-    found = {(o.key, o.value) for o in extract_facts(article, iraq) if not o.extra.get("implied")}
-    assert ("bases.ain_al_asad.status", "handed_over") in found
-    assert ("bases.taji.status", "handed_over") in found
-    assert ("bases.harir.status", "handed_over") not in found
+    bases = {"ain_al_asad", "taji", "harir"}
+    found = {
+        b: statuses_in("iraq-us-2024", text, f"bases.{b}.status", date(2025, 9, 1)) for b in bases
+    }
+    assert "handed_over" in found["ain_al_asad"]
+    assert "handed_over" in found["taji"]
+    assert "handed_over" not in found["harir"]
 
 
 def test_a_base_that_has_been_handed_over_is_handed_over() -> None:
@@ -854,16 +842,14 @@ def test_a_verb_of_demand_still_governs_the_rest_of_the_sentence() -> None:
     assert statuses(text, "cooperation_agreement.status") == set()
 
 
-def _own_words_topic(tmp_path: Path, extra: str) -> Path:
-    topic_file = tmp_path / "islands.toml"
-    topic_file.write_text(
+def _islands(tmp_path: Path, extra: str) -> Topic:
+    return topic_from(
+        tmp_path,
         'name = "islands"\ntitle = "Indian military personnel leave the Maldives"\n'
         '[subject]\nid = "indian_forces"\nlabel = "Indian"\nnames = ["India", "Indian"]\n'
         f"{extra}\n"
         '[place]\nlabel = "Maldives"\nnames = ["Maldives", "Male"]\nhost = ["Maldivian"]\n',
-        encoding="utf-8",
     )
-    return topic_file
 
 
 @pytest.mark.parametrize(
@@ -877,20 +863,10 @@ def _own_words_topic(tmp_path: Path, extra: str) -> Path:
 )
 def test_a_topics_own_words_for_leaving(tmp_path: Path, sentence: str) -> None:
     words = 'verbs = ["replace"]\nprocess = ["repatriation"]'
-    article = Article(
-        url="https://wire.example/i",
-        title=None,
-        text=f"India has soldiers in the Maldives. {sentence}",
-        published=datetime(2024, 2, 2, tzinfo=UTC),
-    )
-    found = {
-        (o.key, o.value)
-        for o in extract_facts(article, load_topic(_own_words_topic(tmp_path, words)))
-    }
+    text = f"India has soldiers in the Maldives. {sentence}"
+    found = pairs(text, _islands(tmp_path, words), date(2024, 2, 2))
     assert ("indian_forces.withdrawal_deadline", "2024-05-10") in found
-    plain = {
-        (o.key, o.value) for o in extract_facts(article, load_topic(_own_words_topic(tmp_path, "")))
-    }
+    plain = pairs(text, _islands(tmp_path, ""), date(2024, 2, 2))
     assert ("indian_forces.withdrawal_deadline", "2024-05-10") not in plain
 
 
@@ -1010,21 +986,17 @@ def test_a_count_after_a_completed_withdrawal_is_the_size_before_it() -> None:
 
 
 def test_a_count_with_the_subjects_own_name_for_its_people(tmp_path: Path) -> None:
-    topic_file = tmp_path / "t.toml"
-    topic_file.write_text(
+    topic = topic_from(
+        tmp_path,
         'name = "t"\ntitle = "t"\n[subject]\nid = "indian_forces"\nlabel = "Indian"\n'
         'names = ["India", "Indian", "Indian military personnel"]\n'
         '[place]\nlabel = "Maldives"\nnames = ["Maldives", "Male"]\n',
-        encoding="utf-8",
     )
-    article = Article(
-        url="https://wire.example/c",
-        title=None,
-        text="India has aircraft in the Maldives. About 80 Indian military personnel are "
-        "stationed in the Maldives.",
-        published=datetime(2024, 2, 1, tzinfo=UTC),
+    text = (
+        "India has aircraft in the Maldives. About 80 Indian military personnel are "
+        "stationed in the Maldives."
     )
-    found = {(o.key, o.value) for o in extract_facts(article, load_topic(topic_file))}
+    found = pairs(text, topic, date(2024, 2, 1))
     assert ("indian_forces.troop_count", 80) in found
 
 
@@ -1084,8 +1056,8 @@ def test_the_government_taking_over_a_base_is_the_host() -> None:
 
 
 def test_a_name_two_bases_share_is_the_one_the_sentence_places(tmp_path: Path) -> None:
-    topic_file = tmp_path / "darfur.toml"
-    topic_file.write_text(
+    darfur = topic_from(
+        tmp_path,
         'name = "d"\ntitle = "d"\n[subject]\nid = "mission"\nlabel = "Mission"\n'
         'names = ["the mission", "UNAMID"]\n'
         '[place]\nlabel = "Darfur"\nnames = ["Darfur", "Sudan"]\nhost = ["Sudanese"]\n'
@@ -1093,16 +1065,12 @@ def test_a_name_two_bases_share_is_the_one_the_sentence_places(tmp_path: Path) -
         'names = ["El Fasher camp", "former headquarters"]\nnear = ["El Fasher"]\n'
         '[[bases]]\nid = "zalingei"\nlabel = "Zalingei"\n'
         'names = ["Zalingei camp", "former headquarters"]\nnear = ["Zalingei"]\n',
-        encoding="utf-8",
     )
-    article = Article(
-        url="https://wire.example/d",
-        title=None,
-        text="UNAMID is leaving Darfur. UNAMID handed over its former headquarters in "
-        "Zalingei to the Sudanese authorities on Thursday.",
-        published=datetime(2021, 5, 10, tzinfo=UTC),
+    text = (
+        "UNAMID is leaving Darfur. UNAMID handed over its former headquarters in "
+        "Zalingei to the Sudanese authorities on Thursday."
     )
-    found = {(o.key, o.value) for o in extract_facts(article, load_topic(topic_file))}
+    found = pairs(text, darfur, date(2021, 5, 10))
     assert ("bases.zalingei.status", "handed_over") in found
     assert ("bases.fasher.status", "handed_over") not in found
 
@@ -1259,13 +1227,8 @@ def test_the_remaining_troops_are_there_and_last_week_is_past() -> None:
 
 
 def test_an_article_naming_only_a_base_is_read_whole() -> None:
-    article = Article(
-        url="https://wire.example/q",
-        title=None,
-        text="US troops handed over Airbase 201 on Monday. The Airbase-101 handover follows.",
-        published=datetime(2024, 8, 6, tzinfo=UTC),
-    )
-    found = {(o.key, o.value) for o in extract_facts(article, TOPIC)}
+    text = "US troops handed over Airbase 201 on Monday. The Airbase-101 handover follows."
+    found = pairs(text, TOPIC, date(2024, 8, 6))
     assert (BASE_201, "handed_over") in found
 
 
