@@ -18,7 +18,7 @@ from watcher.facts.lexicon import (
     Form,
     Lexeme,
 )
-from watcher.facts.names import Named, Party
+from watcher.facts.names import HOST_FORCE, Named, Party
 from watcher.facts.tokens import Tag, Token, is_locative
 
 if TYPE_CHECKING:
@@ -77,13 +77,12 @@ def read_agent(
         return
     if lexeme.cue is Cue.TAKE_OVER and _institution_before(tokens, event.index):
         # "The government of South Darfur took over the camp": the host's
-        event.agent, event.agent_why = _HOST, "the host's institution"
+        event.agent, event.agent_why = HOST_FORCE, "the host's institution"
         return
     if carried is not None:
         event.agent, event.agent_why = carried, "the sentence before"
 
 
-_HOST = Named("host", Party.HOST, place=False, force=True)
 _INSTITUTIONS = frozenset({"government", "authorities", "army", "police", "gendarmerie", "state"})
 
 

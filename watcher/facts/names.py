@@ -38,6 +38,11 @@ class Named:
     force: bool  # may name a force ("Chad said", "Chadian troops")
 
 
+# The host as a force ("the junta", "Nigerien troops") and as a place ("in Niger").
+HOST_FORCE = Named("host", Party.HOST, place=False, force=True)
+HOST_PLACE = Named("host", Party.HOST, place=True, force=True)
+
+
 @dataclass(frozen=True)
 class _Row:
     ident: str
@@ -119,7 +124,7 @@ class Names:
     def lookup(self, text: str, confused_article: bool) -> Named | None:
         bare = re.sub(r"'s?$", "", text)
         if bare in self.ambiguous and not confused_article:
-            return Named("host", Party.HOST, place=False, force=True)
+            return HOST_FORCE
         return self.table.get(bare) or self.table.get(text)
 
     def base_of(self, match: re.Match[str]) -> str:
@@ -137,16 +142,14 @@ def names_of(topic: Topic) -> Names:
         table.setdefault(name, named)
 
     subject = Named(topic.subject, Party.SUBJECT, place=False, force=True)
-    host_place = Named("host", Party.HOST, place=True, force=True)
-    host_force = Named("host", Party.HOST, place=False, force=True)
     for name in topic.subject_names:
         claim(name, subject)
         if name[:1].islower():
             claim(name[:1].upper() + name[1:], subject)  # "coalition" starts a sentence too
     for name in topic.place_names:
-        claim(name, host_place)
+        claim(name, HOST_PLACE)
     for name in topic.host_names:
-        claim(name, host_force)
+        claim(name, HOST_FORCE)
     for ident, names in topic.others.items():
         for name in names:
             claim(name, Named(ident, Party.OTHER, place=False, force=True))
@@ -249,7 +252,7 @@ def _owner(row: _Row, topic: Topic) -> Named | None:
     if names & set(topic.subject_names):
         return Named(topic.subject, Party.SUBJECT, place=True, force=True)  # its home country
     if names & {*topic.place_names, *topic.host_names}:
-        return Named("host", Party.HOST, place=True, force=True)
+        return HOST_PLACE
     return None
 
 
