@@ -31,13 +31,13 @@ class OutboxError(Exception):
 @dataclass(frozen=True)
 class OutgoingAlert:
     id: int
-    kind: str  # an AlertKind
+    kind: AlertKind
     change_id: int | None
     subject_key: str
     channel: str
     idempotency_key: str
     payload: dict[str, Any]
-    state: str  # an AlertState
+    state: AlertState
     attempts: int
     next_attempt: datetime
     last_error: str | None
@@ -73,13 +73,13 @@ def _row(row: Any) -> OutgoingAlert | None:
         return None
     return OutgoingAlert(
         id=row["id"],
-        kind=row["kind"],
+        kind=AlertKind(row["kind"]),
         change_id=row["change_id"],
         subject_key=row["subject_key"],
         channel=row["channel"],
         idempotency_key=row["idempotency_key"],
         payload=payload,
-        state=row["state"],
+        state=AlertState(row["state"]),
         attempts=row["attempts"],
         next_attempt=aware(row["next_attempt"]),
         last_error=row["last_error"],
@@ -93,7 +93,7 @@ def _row(row: Any) -> OutgoingAlert | None:
 def enqueue(
     conn: Connection,
     *,
-    kind: str,
+    kind: AlertKind,
     channel: str,
     idempotency_key: str,
     subject_key: str,

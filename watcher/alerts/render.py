@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from watcher.models import CurrentFact, Digest, Evidence, FactChange
+from watcher.models import ChangeType, CurrentFact, Digest, Evidence, FactChange
 from watcher.resources import resource_path
 from watcher.terminal import safe
 
@@ -437,7 +437,7 @@ _SAMPLE_CHANGE = FactChange(
     change_id=0,
     key="sample.status",
     label="Sample status",
-    change_type="changed",
+    change_type=ChangeType.STATUS_MOVED,
     old="operating",
     new="handed over",
     status="confirmed",
