@@ -1279,3 +1279,14 @@ def test_an_exit_completed_in_a_sentence_about_the_base_is_the_bases() -> None:
     )
     assert statuses(text, WITHDRAWAL) == {"in_progress"}
     assert statuses(text, BASE_101) == {"handed_over"}
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The US retains a presence at Air Base 201 in Agadez.",
+        "US troops still occupy Air Base 201.",
+    ],
+)
+def test_a_base_the_subject_retains_or_occupies_is_operating(sentence: str) -> None:
+    assert statuses(sentence, BASE_201) == {"operating"}

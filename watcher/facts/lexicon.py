@@ -200,6 +200,8 @@ _VERBS: list[tuple[str, Cue, tuple[str, ...]]] = [
     ("stay", Cue.STAY, ()),
     ("keep", Cue.STAY, ()),
     ("maintain", Cue.STAY, ()),
+    ("retain", Cue.STAY, ()),
+    ("occupy", Cue.STAY, ()),
     ("station", Cue.STAY, ()),
     ("base", Cue.STAY, ()),
     ("house", Cue.STAY, ()),
