@@ -1290,3 +1290,38 @@ def test_an_exit_completed_in_a_sentence_about_the_base_is_the_bases() -> None:
 )
 def test_a_base_the_subject_retains_or_occupies_is_operating(sentence: str) -> None:
     assert statuses(sentence, BASE_201) == {"operating"}
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Niger welcomed the decision to withdraw US troops from the country.",
+        "The junta hailed the agreement to withdraw all US forces from Niger.",
+    ],
+)
+def test_the_subjects_people_as_the_object_of_leaving_are_the_ones_who_leave(
+    sentence: str,
+) -> None:
+    assert statuses(sentence, WITHDRAWAL) == {"agreed"}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("The planned withdrawal of US troops from Niger worries allies.", {"agreed"}),
+        ("The upcoming departure of US troops leaves a gap in the Sahel.", {"agreed"}),
+        ("The impending US pullout from Niger leaves a gap.", {"agreed"}),
+        ("The scheduled gradual withdrawal of US troops leaves a gap.", {"agreed"}),
+        ("A possible withdrawal of US troops worries analysts.", set()),
+        ("The looming withdrawal of US troops worries analysts.", set()),
+    ],
+)
+def test_a_withdrawal_called_planned_or_upcoming_is_decided(
+    sentence: str, expected: set[str]
+) -> None:
+    assert statuses(sentence, WITHDRAWAL) == expected
+
+
+def test_a_planned_departure_from_an_airport_is_not_the_whole_withdrawal() -> None:
+    text = "The shift included planned departures from Niamey's international airport."
+    assert statuses(text, WITHDRAWAL) == set()

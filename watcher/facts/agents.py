@@ -51,6 +51,11 @@ def read_agent(
             ):
                 event.agent, event.agent_why = tokens[j].named, f"of {tokens[j].text}"
                 return
+    if lexeme.cue is Cue.LEAVE and lexeme.form is not Form.NOUN and not passive:
+        moved = _subject_moved(tokens, event.index + 1 + len(lexeme.particle), clause.end)
+        if moved is not None:
+            event.agent, event.agent_why = moved
+            return
     stop = event.index
     if lexeme.form is Form.NOUN:
         while stop > clause.start and (
@@ -81,6 +86,25 @@ def read_agent(
         return
     if carried is not None:
         event.agent, event.agent_why = carried, "the sentence before"
+
+
+_OBJECT_LEADS = frozenset({"the", "all", "some", "remaining", "last", "most", "of"})
+
+
+def _subject_moved(tokens: list[Token], start: int, end: int) -> tuple[Named, str] | None:
+    """ "welcomed the decision to withdraw US troops": the subject's people as the
+    object of a verb of leaving are the ones who leave, whoever decides it."""
+    j = start
+    while j < end and (tokens[j].tag is Tag.COUNT or tokens[j].is_word(*_OBJECT_LEADS)):
+        j += 1
+    if j + 1 >= end or tokens[j].tag is not Tag.NAME:
+        return None
+    named = tokens[j].named
+    if named is None or named.party is not Party.SUBJECT or not named.force:
+        return None
+    if not tokens[j + 1].is_word(*FORCE_NOUNS):
+        return None
+    return named, f"{tokens[j].text} {tokens[j + 1].text} as its object"
 
 
 _INSTITUTIONS = frozenset({"government", "authorities", "army", "police", "gendarmerie", "state"})

@@ -533,6 +533,11 @@ def _noun(tokens: list[Token], clause: Clause, index: int) -> ClauseAspect:
         # "their earlier withdrawal"
         return ClauseAspect(Aspect.DONE, f"{tokens[index - 1].text!r}")
     k = index - 1
+    while k >= clause.start and (tokens[k].tag is Tag.NAME or tokens[k].is_word(*_MANNER)):
+        k -= 1  # "the planned US withdrawal", "the upcoming full withdrawal"
+    if k >= clause.start and tokens[k].is_word(*_SETTLED_BEFORE):
+        return ClauseAspect(Aspect.DECIDED, f"{tokens[k].text!r}")
+    k = index - 1
     while k >= clause.start and tokens[k].is_word("the", "a", "an", "its", "their"):
         k -= 1
     if k >= clause.start and tokens[k].is_word(*_MARKING):
@@ -545,6 +550,17 @@ _MARKING = ("marked", "celebrated", "completed", "witnessed", "saw")
 
 
 _EARLIER = ("earlier", "recent", "previous")
+# Words before a noun of leaving that say it is settled: "the upcoming withdrawal".
+_SETTLED_BEFORE = ("planned", "scheduled", "upcoming", "impending", "forthcoming", "announced")
+# Words of manner that may stand between a noun and what governs it ("the
+# announcement of a staggered withdrawal").
+_MANNER = frozenset(
+    {
+        *("gradual", "phased", "staggered", "orderly", "swift", "rapid", "speedy", "quick"),
+        *("progressive", "accelerated", "hasty", "immediate", "coordinated", "responsible"),
+        *("safe", "total", "partial", "full", "complete", "final", "formal", "official"),
+    }
+)
 
 
 # Nouns and verbs that settle what a "for"/"on" phrase names ("an agreement for
@@ -582,7 +598,7 @@ def _preposition_before(tokens: list[Token], clause: Clause, index: int) -> str:
         or tokens[i].is_word(
             "the", "its", "their", "his", "her", "a", "an", "formal", "final", "full"
         )
-        or tokens[i].is_word("military", "troop", "official", "complete", "planned", "ongoing")
+        or tokens[i].is_word("military", "troop", "planned", "ongoing", *_MANNER)
         or tokens[i].is_word(*_EARLIER)
     ):
         i -= 1

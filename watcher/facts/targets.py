@@ -45,7 +45,7 @@ FACILITY_NOUNS = frozenset(
         *("garrison", "outpost", "outposts", "facility", "facilities", "compound", "site"),
         *("sites", "installation", "installations", "headquarters", "stronghold", "hub"),
         *("station", "barracks", "post", "positions", "position", "town", "city", "region"),
-        *("area", "areas", "province", "provinces"),
+        *("area", "areas", "province", "provinces", "airport", "airports"),
     }
 )
 
