@@ -1325,3 +1325,35 @@ def test_a_withdrawal_called_planned_or_upcoming_is_decided(
 def test_a_planned_departure_from_an_airport_is_not_the_whole_withdrawal() -> None:
     text = "The shift included planned departures from Niamey's international airport."
     assert statuses(text, WITHDRAWAL) == set()
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Air Base 201, which hosts about 1,000 US troops, cost $110 million.",
+        "About 300 US troops are stationed at Air Base 101 in Niamey.",
+    ],
+)
+def test_the_people_at_one_base_are_not_the_count_in_the_place(sentence: str) -> None:
+    assert statuses(sentence, COUNT) == set()
+
+
+def test_the_people_at_a_base_who_are_to_leave_the_country_are_the_whole_force() -> None:
+    text = "About 300 US troops stationed at the base will leave Nigerien territory by July 11."
+    assert statuses(text, COUNT) == {(300, "about")}
+
+
+def test_leaving_the_hosts_soil_is_leaving_the_place() -> None:
+    assert statuses("US troops left Nigerien soil on Friday.", WITHDRAWAL) == {"completed"}
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "During the mission's decade in Niger, more than 10,000 US troops served there.",
+        "The original plan allowed deployments of nearly 2,000 US troops in Niger.",
+        "The US contingent has a maximum limit of 1,400 personnel in Niger.",
+    ],
+)
+def test_people_who_served_over_the_years_or_a_limit_are_no_count(sentence: str) -> None:
+    assert statuses(sentence, COUNT) == set()

@@ -28,10 +28,15 @@ _OTHERS = frozenset(
 # Words that make a count of people sent, not of people present.
 _ADDED = frozenset({"additional", "extra", "more", "fresh", "new"})
 _PAST_TENSE = frozenset(
-    {"had", "were", "was", "remained", "numbered", "stood", "totalled", "totaled"}
+    {"had", "were", "was", "remained", "numbered", "stood", "totalled", "totaled", "served"}
 )
-_TIME_ANCHORS = frozenset({"when", "before", "after", "until", "then", "ago", "once"})
-_CEILINGS = frozenset({"ceiling", "ceilings", "authorized", "authorised", "cap", "capped"})
+_TIME_ANCHORS = frozenset({"when", "before", "after", "until", "then", "ago", "once", "during"})
+_CEILINGS = frozenset(
+    {
+        *("ceiling", "ceilings", "authorized", "authorised", "cap", "capped", "allowed"),
+        *("allows", "permitted", "maximum", "limit"),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -362,7 +367,9 @@ def _not_present(tokens: list[Token], index: int, noun_end: int, events: list[Ev
         return "the force's size when it was sent"  # "the 2,000-strong force was deployed"
     if partitive or strong:
         return None  # "the last of the 2,500 troops", "the 1,000-strong force": the whole
-    if _garrison(tokens, clause, index):
+    if _garrison(tokens, clause, index, noun_end) and not any(
+        e.cue is Cue.LEAVE and e.here and index < e.index < clause.end for e in events
+    ):  # "300 troops stationed at the base are to leave the country": the whole force
         return "people at one base"
     # The events of the count's clause, nearest first: the one that governs it.
     near = sorted(
@@ -427,13 +434,28 @@ _HOUSED = frozenset(
 )
 
 
-def _garrison(tokens: list[Token], clause: object, index: int) -> bool:
-    """ "The base accommodated 300 French soldiers": the people at one base."""
-    start = getattr(clause, "start", 0)
-    words = tokens[start:index]
-    return any(t.tag is Tag.WORD and t.low in _HOUSED for t in words) and any(
-        t.tag is Tag.BASE or (t.tag is Tag.WORD and t.low in ("base", "camp", "airfield"))
-        for t in words
+def _garrison(tokens: list[Token], clause: Clause, index: int, noun_end: int) -> bool:
+    """ "The base accommodated 300 French soldiers", "Air Base 201, which hosts 1,000
+    US troops", "300 troops are stationed at Air Base 101": the people at one base."""
+    start = clause.start
+    relative = next(
+        (k for k in (start, start - 1) if k >= 2 and tokens[k].is_word("which", "that")), None
+    )
+    if relative is not None and tokens[relative - 1].text == ",":
+        start = clause_of(tokens, relative - 2).start  # the base the relative clause is about
+    housed = any(t.tag is Tag.WORD and t.low in _HOUSED for t in tokens[clause.start : index])
+    if housed and any(_a_base(t) for t in tokens[start:index]):
+        return True
+    after = tokens[noun_end : min(clause.end, noun_end + 4)]
+    return any(
+        t.is_word("at") and k + 1 < len(after) and _a_base(after[k + 1])
+        for k, t in enumerate(after)
+    )
+
+
+def _a_base(token: Token) -> bool:
+    return token.tag is Tag.BASE or (
+        token.tag is Tag.WORD and token.low in ("base", "camp", "airfield")
     )
 
 
