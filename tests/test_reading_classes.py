@@ -1357,3 +1357,25 @@ def test_leaving_the_hosts_soil_is_leaving_the_place() -> None:
 )
 def test_people_who_served_over_the_years_or_a_limit_are_no_count(sentence: str) -> None:
     assert statuses(sentence, COUNT) == set()
+
+
+def test_control_returned_is_of_the_one_base_the_sentence_named() -> None:
+    text = (
+        "US personnel held a flag-lowering ceremony at Air Base 201 and formally "
+        "returned control to the Nigerien government."
+    )
+    assert statuses(text, BASE_201) == {"handed_over"}
+    assert (
+        statuses(text.replace("Air Base 201", "Air Base 201 and Air Base 101"), BASE_201) == set()
+    )
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Officials said Air Base 201 is in the process of being emptied.", {"withdrawing"}),
+        ("The US has emptied Air Base 201.", {"handed_over"}),
+    ],
+)
+def test_a_base_emptied_is_left(sentence: str, expected: set[str]) -> None:
+    assert statuses(sentence, BASE_201) == expected

@@ -111,6 +111,7 @@ _VERBS: list[tuple[str, Cue, tuple[str, ...]]] = [
     ("exit", Cue.LEAVE, ()),
     ("quit", Cue.LEAVE, ()),
     ("vacate", Cue.LEAVE, ()),
+    ("empty", Cue.LEAVE, ()),
     ("evacuate", Cue.LEAVE, ()),
     ("abandon", Cue.LEAVE, ()),
     ("pull", Cue.LEAVE, ("out", "back")),

@@ -131,6 +131,10 @@ def read_targets(
         antecedent = _relative_antecedent(tokens, clause)
         if antecedent is not None:
             event.bases.append((antecedent, None))  # "Air Base 101, which US forces left"
+    if not event.bases and event.agreement is None and event.cue is Cue.HAND_OVER:
+        site = _site_of_control(tokens, event.index, after)
+        if site is not None:
+            event.bases.append((site, None))
     if backward and not event.bases and event.agreement is None:
         # "Air Base 101 was handed over", "the withdrawal from Bagram is complete":
         # the thing done to stands before the cue, maybe before a relative clause
@@ -278,6 +282,20 @@ def _the_country(tokens: list[Token], i: int) -> bool:
     while j >= max(0, i - 4) and tokens[j].tag is Tag.WORD and not tokens[j].is_word("the"):
         j -= 1
     return j >= 0 and tokens[j].is_word("the")
+
+
+def _site_of_control(tokens: list[Token], index: int, after: int) -> str | None:
+    """ "held a ceremony at Air Base 201 and returned control to Niger": control,
+    handed over with no base after it, is of the one base the sentence named before."""
+    j = after
+    while j < len(tokens) and tokens[j].is_word("the", "full", "formal", "formally"):
+        j += 1
+    if j >= len(tokens) or not tokens[j].is_word("control", "keys", "command"):
+        return None
+    if j + 1 < len(tokens) and tokens[j + 1].is_word("of", "over"):
+        return None  # "control of the airport": what follows says of what
+    named = {t.key for t in tokens[:index] if t.tag is Tag.BASE and t.key}
+    return named.pop() if len(named) == 1 else None
 
 
 def _relative_antecedent(tokens: list[Token], clause: Clause) -> str | None:
