@@ -1379,3 +1379,23 @@ def test_control_returned_is_of_the_one_base_the_sentence_named() -> None:
 )
 def test_a_base_emptied_is_left(sentence: str, expected: set[str]) -> None:
     assert statuses(sentence, BASE_201) == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Biden on Sunday ordered US troops pulled out of Niger as soon as possible.", {"agreed"}),
+        ("The junta ordered US troops pulled out of Niger.", set()),
+        ("US troops pulled out of Niger.", {"completed"}),
+    ],
+)
+def test_a_participle_after_ordered_is_what_was_ordered(sentence: str, expected: set[str]) -> None:
+    assert statuses(sentence, WITHDRAWAL) == expected
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["The last US combat troops left Niger on Friday.", "All US ground forces have left Niger."],
+)
+def test_one_kind_of_troops_leaving_is_not_the_whole_withdrawal(sentence: str) -> None:
+    assert statuses(sentence, WITHDRAWAL) == {"in_progress"}

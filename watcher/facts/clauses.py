@@ -319,6 +319,9 @@ def _grammatical(tokens: list[Token], clause: Clause, index: int, form: Form) ->
             form is Form.PARTICIPLE and index + 1 < len(tokens) and tokens[index + 1].is_word("by")
         ):
             return ClauseAspect(Aspect.DONE, "passive")
+        ordered = _ordered_done(tokens, clause, index)
+        if ordered is not None:
+            return ordered
         return ClauseAspect(Aspect.DONE, "past")
     if form is Form.BASE and i >= clause.start and tokens[i].is_word("and"):
         # "voted to end the mission and fully withdraw it": the same governor.
@@ -495,6 +498,26 @@ def _governed(tokens: list[Token], before_to: int, clause: Clause) -> ClauseAspe
     if word in PLANS or two in PLANS:
         return ClauseAspect(Aspect.PLANNED, f"after {word!r}")
     return ClauseAspect(Aspect.PLANNED, "infinitive")
+
+
+_ORDERING = frozenset({"ordered", "orders", "order", "ordering"})
+
+
+def _ordered_done(tokens: list[Token], clause: Clause, index: int) -> ClauseAspect | None:
+    """ "ordered Spanish troops pulled out of Iraq": the participle is what was
+    ordered, not what was done; ordered by the host, it is asked for."""
+    j = index - 1
+    while j > clause.start and (
+        tokens[j].tag in (Tag.NAME, Tag.COUNT)
+        or tokens[j].is_word("the", "all", "its", "their", "his", "remaining", "combat")
+        or tokens[j].low in FORCE_NOUNS
+    ):
+        j -= 1
+    if j == index - 1 or tokens[j].tag is not Tag.WORD or tokens[j].low not in _ORDERING:
+        return None
+    if host_does(tokens, j):
+        return ClauseAspect(Aspect.PROPOSED, f"ordered by the host: {tokens[j].text!r}")
+    return ClauseAspect(Aspect.DECIDED, f"after {tokens[j].text!r}", governor=j)
 
 
 _ORDINALS = frozenset({"first", "second", "third", "last", "latest", "final", "next"})

@@ -340,9 +340,11 @@ def _place(event: Event, token: Token) -> None:
 def read_extent(tokens: list[Token], event: Event, clause: Clause) -> None:
     """ "all its troops", "the last soldiers", "some 500 troops": whole or partial."""
     stop = min(clause.end, event.index + 8)
-    part_before = whole_after = False
+    part_before = whole_after = one_kind = False
     for i, token in enumerate(tokens[clause.start : stop], start=clause.start):
-        if token.tag is Tag.WORD and token.low in WHOLE:
+        if token.low in _KINDS and i + 1 < len(tokens) and tokens[i + 1].low in FORCE_NOUNS:
+            one_kind = True  # "the last combat troops": one kind of them, others stay
+        elif token.tag is Tag.WORD and token.low in WHOLE:
             if token.low in ("full", "total") and i != event.index - 1:
                 continue  # "full control ... following the withdrawal": not its extent
             after = tokens[i + 1] if i + 1 < len(tokens) else None
@@ -364,9 +366,12 @@ def read_extent(tokens: list[Token], event: Event, clause: Clause) -> None:
             part_before = part_before or i < event.index
         elif token.tag is Tag.COUNT:
             event.partial = event.counted = True
-    if event.excepted or (part_before and whole_after):
+    if event.excepted or (part_before and whole_after) or one_kind:
         # "others have left the country entirely": some of them left it for good
         event.partial, event.whole = True, False
+
+
+_KINDS = frozenset({"combat", "ground", "infantry"})
 
 
 def _ordinal_of_other(tokens: list[Token], i: int) -> bool:
