@@ -1399,3 +1399,24 @@ def test_a_participle_after_ordered_is_what_was_ordered(sentence: str, expected:
 )
 def test_one_kind_of_troops_leaving_is_not_the_whole_withdrawal(sentence: str) -> None:
     assert statuses(sentence, WITHDRAWAL) == {"in_progress"}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "key", "expected"),
+    [
+        ("US troops left Agadez last month.", WITHDRAWAL, {"in_progress"}),
+        ("US troops left Agadez last month.", BASE_201, {"handed_over"}),
+        ("The last US troops left Niamey on Friday.", WITHDRAWAL, {"in_progress"}),
+        ("The last US troops left Niamey on Friday.", BASE_101, {"handed_over"}),
+        ("The last US troops left Tillaberi last month.", WITHDRAWAL, {"in_progress"}),
+        ("US troops left Niger last month.", WITHDRAWAL, {"completed"}),
+        ("US troops moved from Niamey to the town of Agadez.", BASE_201, set()),
+        ("A few US personnel remain in Niamey to finish the withdrawal.", BASE_101, set()),
+    ],
+)
+def test_leaving_one_of_the_hosts_towns_is_not_leaving_the_place(
+    sentence: str, key: str, expected: set[str]
+) -> None:
+    """The towns a topic lists among the place's names (and those the world list
+    knows as the host's) are parts of it; a base's `near` town names that base."""
+    assert statuses(sentence, key) == expected

@@ -11,7 +11,7 @@ where the name is used.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import cache
 from importlib import resources
@@ -36,6 +36,10 @@ class Named:
     party: Party
     place: bool  # may name a place ("in Chad")
     force: bool  # may name a force ("Chad said", "Chadian troops")
+    # A town of the host's, not the whole place ("left Agadez" is not "left Niger"),
+    # and the base it names, if a base's `near` gives it.
+    town: bool = False
+    base: str | None = None
 
 
 # The host as a force ("the junta", "Nigerien troops") and as a place ("in Niger").
@@ -146,8 +150,9 @@ def names_of(topic: Topic) -> Names:
         claim(name, subject)
         if name[:1].islower():
             claim(name[:1].upper() + name[1:], subject)  # "coalition" starts a sentence too
+    towns = _host_towns(topic)
     for name in topic.place_names:
-        claim(name, HOST_PLACE)
+        claim(name, towns.get(name, HOST_PLACE))
     for name in topic.host_names:
         claim(name, HOST_FORCE)
     for ident, names in topic.others.items():
@@ -244,6 +249,21 @@ def _kinds(topic: Topic) -> dict[str, str]:
 
 
 FACILITY_KINDS = frozenset({"airport", "embassy", "port", "barracks"})
+
+
+def _host_towns(topic: Topic) -> dict[str, Named]:
+    """The host's towns among the place's names: those the world list knows as the
+    host country's towns, and those a base's `near` gives (which name that base)."""
+    towns: dict[str, Named] = {}
+    countries, _ = _world()
+    for row in countries:
+        if _owner(row, topic) is HOST_PLACE:
+            for name in row.towns:
+                towns[name] = replace(HOST_PLACE, town=True)
+    for key, near in topic.base_towns.items():
+        for name in near:
+            towns[name] = replace(HOST_PLACE, town=True, base=key)
+    return towns
 
 
 def _owner(row: _Row, topic: Topic) -> Named | None:

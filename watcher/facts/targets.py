@@ -123,7 +123,7 @@ def read_targets(
             elif event.date is None:
                 event.date = token.date
         elif token.tag is Tag.NAME and is_locative(tokens, i):
-            _place(event, token)
+            _place(event, tokens, i)
         elif token.tag is Tag.WORD and not (event.bases or event.agreement):
             _object_noun(event, token, tokens, i)
         i += 1
@@ -157,7 +157,7 @@ def read_targets(
     for j in range(clause.start, event.index):
         token = tokens[j]
         if token.tag is Tag.NAME and is_locative(tokens, j) and not (event.here or event.elsewhere):
-            _place(event, token)
+            _place(event, tokens, j)
     if event.date is None:
         event.date = _event_date(tokens, event.index, since=event.aspect is Aspect.ONGOING)
 
@@ -329,9 +329,33 @@ def _next_content(tokens: list[Token], i: int) -> int | None:
     return j if j < len(tokens) else None
 
 
-def _place(event: Event, token: Token) -> None:
-    assert token.named is not None
-    if token.named.party is Party.HOST:
+_LEAVING = frozenset({Cue.LEAVE, Cue.HAND_OVER, Cue.TAKE_OVER, Cue.CLOSE})
+_DESTINATIONS = frozenset({"to", "toward", "towards", "into"})
+
+
+def _destination(tokens: list[Token], index: int) -> bool:
+    """ "redeployed to the city of Irbil": where they go, not where they leave."""
+    j = index - 1
+    while j > 0 and tokens[j].is_word("the", "city", "town", "of", "capital", "northern"):
+        j -= 1
+    return j >= 0 and tokens[j].low in _DESTINATIONS
+
+
+def _place(event: Event, tokens: list[Token], index: int) -> None:
+    named = tokens[index].named
+    assert named is not None
+    town = (
+        named.town
+        and not event.here  # "from western Iraq and Baghdad": the place is named too
+        and event.cue in _LEAVING
+        and not _destination(tokens, index)
+    )  # a departure from one of the host's towns; being in one is being in the place
+    if town and named.base is not None:
+        if all(key != named.base for key, _ in event.bases):
+            event.bases.append((named.base, None))  # "left Agadez": the base there
+    elif town:
+        event.facility = True  # "left Tillaberi": a part of the place
+    elif named.party is Party.HOST:
         event.here = True
     else:
         event.elsewhere = True
