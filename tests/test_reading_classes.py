@@ -1420,3 +1420,47 @@ def test_leaving_one_of_the_hosts_towns_is_not_leaving_the_place(
     """The towns a topic lists among the place's names (and those the world list
     knows as the host's) are parts of it; a base's `near` town names that base."""
     assert statuses(sentence, key) == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("The military cooperation agreement expired at midnight on Sunday.", {"ended"}),
+        ("The military cooperation agreement ended on Sunday.", {"ended"}),
+        ("Washington said it had frozen the military cooperation agreement.", {"suspended"}),
+        ("The military cooperation agreement expires in December.", set()),
+        ("The US will leave by July 2024, when the cooperation agreement expires.", set()),
+    ],
+)
+def test_an_agreement_that_expired_or_was_frozen(sentence: str, expected: set[str]) -> None:
+    assert statuses(sentence, "cooperation_agreement.status") == expected
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The US will pull its troops out of Niger only if its allies agree to fill the gap.",
+        "The US pledged to bring home its 1,000 troops by June 30 unless the UN takes charge.",
+        "Washington pledged to bring its forces home when conditions are met.",
+    ],
+)
+def test_a_condition_after_the_event_makes_it_no_decision(sentence: str) -> None:
+    found = read(sentence)
+    assert found.get(WITHDRAWAL, set()) == set()
+    assert found.get(DEADLINE, set()) == set()
+
+
+def test_a_condition_that_does_not_hold_it_back_is_no_condition() -> None:
+    text = "US troops will leave Niger by September 15 even if talks fail."
+    assert statuses(text, WITHDRAWAL) == {"agreed"}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("The US has brought home about a third of its force in Niger.", {"in_progress"}),
+        ("The US will bring its troops home from Niger by September 15.", {"agreed"}),
+    ],
+)
+def test_bringing_troops_home_is_leaving(sentence: str, expected: set[str]) -> None:
+    assert statuses(sentence, WITHDRAWAL) == expected

@@ -15,6 +15,7 @@ from enum import StrEnum
 from watcher.facts.lexicon import FORCE_NOUNS, MODALS, PLANS, Form
 from watcher.facts.scope import (
     ACCEPTED,
+    conditioned_after,
     decided_before,
     doubted,
     doubted_after,
@@ -176,7 +177,12 @@ def aspect_of(tokens: list[Token], index: int, form: Form, question: bool) -> Cl
         if reading.aspect in (Aspect.PLANNED, Aspect.PROPOSED, Aspect.DECIDED):
             return ClauseAspect(Aspect.DECIDED, governing)
         governing = None
-    doubt = doubted(tokens, clause, index) or governing or doubted_after(tokens, clause, index)
+    doubt = (
+        doubted(tokens, clause, index)
+        or governing
+        or doubted_after(tokens, clause, index)
+        or (conditioned_after(tokens, index) if reading.aspect is not Aspect.DONE else None)
+    )
     if doubt and reading.aspect in (
         Aspect.DONE,
         Aspect.ONGOING,

@@ -234,6 +234,15 @@ def _particle(tokens: list[Token], index: int, lexeme: Lexeme) -> int | None:
     return None
 
 
+def _no_object(tokens: list[Token], after: int) -> bool:
+    """ "expired on Sunday", "ended.": nothing done to after the verb, so what ended
+    stands before it."""
+    if after >= len(tokens):
+        return True
+    nxt = tokens[after]
+    return nxt.tag in (Tag.PUNCT, Tag.DATE) or nxt.is_word("on", "at", "in", "last", "this")
+
+
 def _event(
     tokens: list[Token],
     index: int,
@@ -253,7 +262,8 @@ def _event(
         reading.why in PASSIVE_READINGS
         or lexeme.form in (Form.NOUN, Form.STATE)
         or (lexeme.form is Form.PARTICIPLE and index > 0 and tokens[index - 1].is_word("be"))
-    )  # "the last to be handed over"
+        or (lexeme.cue in (Cue.END, Cue.SUSPEND) and _no_object(tokens, particle_end))
+    )  # "the last to be handed over", "the agreement expired on Sunday"
     read_targets(tokens, event, clause, particle_end, backward=backward)
     if (
         lexeme.cue in (Cue.END, Cue.SUSPEND)

@@ -100,6 +100,7 @@ _IRREGULAR = {
     "bring": ("brings", "brought", "brought", "bringing"),
     "agree": ("agrees", "agreed", "agreed", "agreeing"),
     "break": ("breaks", "broke", "broken", "breaking"),
+    "freeze": ("freezes", "froze", "frozen", "freezing"),
 }
 
 # (lemma, cue, particle): a particle, when given, must follow the verb within
@@ -111,6 +112,7 @@ _VERBS: list[tuple[str, Cue, tuple[str, ...]]] = [
     ("exit", Cue.LEAVE, ()),
     ("quit", Cue.LEAVE, ()),
     ("vacate", Cue.LEAVE, ()),
+    ("bring", Cue.LEAVE, ("home",)),
     ("empty", Cue.LEAVE, ()),
     ("evacuate", Cue.LEAVE, ()),
     ("abandon", Cue.LEAVE, ()),
@@ -196,7 +198,9 @@ _VERBS: list[tuple[str, Cue, tuple[str, ...]]] = [
     ("abrogate", Cue.END, ()),
     ("nullify", Cue.END, ()),
     ("repeal", Cue.END, ()),
+    ("expire", Cue.END, ()),
     ("suspend", Cue.SUSPEND, ()),
+    ("freeze", Cue.SUSPEND, ()),
     ("remain", Cue.STAY, ()),
     ("stay", Cue.STAY, ()),
     ("keep", Cue.STAY, ()),
@@ -242,7 +246,10 @@ _NOUNS: dict[str, Cue] = {
     **dict.fromkeys(("agreement", "deal", "decision", "accord"), Cue.DECIDE),
     **dict.fromkeys(("extension", "postponement"), Cue.EXTEND),
     **dict.fromkeys(("suspension",), Cue.SUSPEND),
-    **dict.fromkeys(("termination", "revocation", "cancellation", "annulment", "end"), Cue.END),
+    **dict.fromkeys(
+        ("termination", "revocation", "cancellation", "annulment", "end", "expiry", "expiration"),
+        Cue.END,
+    ),
     **dict.fromkeys(("deployment", "arrival"), Cue.MOVE),
 }
 
@@ -457,6 +464,7 @@ PART = frozenset(
         "others",
         *("contingent", "group", "batch", "portion", "partial", "partially", "half", "more"),
         *("majority", "bulk", "region", "province", "district", "area", "parts", "convoy"),
+        *("third", "thirds", "quarter", "fraction"),
     }
 )
 

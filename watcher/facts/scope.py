@@ -244,5 +244,27 @@ def doubted_after(tokens: list[Token], clause: Clause, index: int) -> str | None
     return None
 
 
+_CONDITIONS = frozenset({"if", "unless"})
+_NOT_CONDITIONS = frozenset({"even", "as", "asked", "asks", "ask", "wondered", "see", "know"})
+
+
+def conditioned_after(tokens: list[Token], index: int) -> str | None:
+    """ "will pull its troops out only if allies agree", "pledged to bring them home
+    by June 30 unless the UN takes charge": a condition said after the event."""
+    for i in range(index + 1, min(len(tokens), index + 20)):
+        token = tokens[i]
+        if token.low in _SCOPE_ENDS:
+            return None
+        if token.tag is Tag.WORD and token.low in _CONDITIONS:
+            if i > 0 and tokens[i - 1].low in _NOT_CONDITIONS:
+                return None  # "even if", "as if", "asked if": no condition on it
+            return f"a condition: {token.text!r}"
+        if token.is_word("when", "once") and any(
+            t.is_word("conditions", "condition") for t in tokens[i + 1 : i + 3]
+        ):
+            return f"a condition: {token.text!r} {tokens[i + 1].text!r}"  # "when conditions allow"
+    return None
+
+
 def _pair(tokens: list[Token], i: int) -> str:
     return f"{tokens[i].low} {tokens[i + 1].low}" if i + 1 < len(tokens) else tokens[i].low

@@ -521,6 +521,10 @@ class SentenceReader:
         if event.aspect not in (Aspect.DONE, Aspect.DECIDED, Aspect.ONGOING):
             self._note(f"{label}: {event.aspect.value}, the agreement stands")
             return
+        if self.tokens[event.index].is_word("expires", "expire"):
+            # "when its lease expires", "expires in July": the end it is due to come to
+            self._note(f"{label}: a term that runs out, the agreement stands")
+            return
         value = {Cue.END: "ended", Cue.SUSPEND: "suspended", Cue.LEAVE: "ended"}.get(event.cue)
         if value is None or event.agreement is None:
             return
