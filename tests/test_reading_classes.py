@@ -1464,3 +1464,29 @@ def test_a_condition_that_does_not_hold_it_back_is_no_condition() -> None:
 )
 def test_bringing_troops_home_is_leaving(sentence: str, expected: set[str]) -> None:
     assert statuses(sentence, WITHDRAWAL) == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Air Base 201 is to be transferred to Nigerien control by the end of the year.", set()),
+        ("Air Base 201 was returned to Nigerien control on Friday.", {"handed_over"}),
+    ],
+)
+def test_a_base_that_is_to_pass_to_the_host_has_not_yet(sentence: str, expected: set[str]) -> None:
+    assert statuses(sentence, BASE_201) == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("No US troops remain in Niger after the last contingent flew out.", {"completed"}),
+        ("None of the US soldiers remain in Niger.", {"completed"}),
+        ("No US troops will remain in Niger after September.", set()),
+        ("No member of the US drone squadron remains in Niger.", set()),
+    ],
+)
+def test_none_of_the_subjects_people_remaining_is_the_withdrawal_completed(
+    sentence: str, expected: set[str]
+) -> None:
+    assert statuses(sentence, WITHDRAWAL) == expected

@@ -15,6 +15,7 @@ from watcher.facts.events import Event, find_events
 from watcher.facts.lexicon import (
     DENIALS,
     FORCE_NOUNS,
+    MODALS,
     NEGATIONS,
     PEOPLE,
     Cue,
@@ -149,6 +150,7 @@ class SentenceReader:
             self._note(f"{label}: {aspect.value}, {event.reading.why}")
             if aspect is Aspect.NEGATED:
                 self._not_yet_left(event, label)
+                self._none_remain(event, label)
             return
         agent = event.agent
         if event.cue in (Cue.STAY, Cue.MOVE):
@@ -343,6 +345,32 @@ class SentenceReader:
         for key, _ in event.bases:
             self._add(Found(key, "operating", None, None, event.words, f"{label}: not yet"))
 
+    def _none_remain(self, event: Event, label: str) -> None:
+        """ "No US troops remain in Niger", "none of the French soldiers remain in
+        Mali": none of the subject's people are left in the place, now."""
+        agent = event.agent
+        if event.cue is not Cue.STAY or agent is None or agent.party is not Party.SUBJECT:
+            return
+        if (
+            not event.here
+            or event.bases
+            or self.tokens[event.index].low not in ("remain", "remains")
+        ):
+            return
+        clause = clause_of(self.tokens, event.index)
+        before = self.tokens[clause.start : event.index]
+        nobody = next((k for k, t in enumerate(before) if t.is_word("no", "none")), None)
+        if nobody is None or any(t.is_word("of") for t in before[nobody + 2 :]):
+            return  # "No member of the Plus Ultra brigade remains": one unit, not the force
+        if any(t.low in MODALS for t in before):
+            return  # "No troops will remain after September": a plan
+        withdrawal = self.topic.key_of(FactType.WITHDRAWAL)
+        if withdrawal is not None:
+            as_of = _day(event.date, self.published)
+            self._add(
+                Found(withdrawal, "completed", None, as_of, event.words, f"{label}: none remain")
+            )
+
     def _event_anaphora(
         self, events: list[Event], just_named: str | None, last_left: str | None
     ) -> None:
@@ -434,8 +462,8 @@ class SentenceReader:
                 words.pop(0)  # "Ain al-Asad [Air Base] is now..."
             if not words or words[0] not in _STATE_VERBS:
                 continue
-            if any(w in ("not", "no", "never", "will", "would", "could") for w in words[:4]):
-                continue
+            if any(w in _NOT_NOW for w in words[:4]) or words[1:2] in (["to"], ["due"], ["set"]):
+                continue  # "is not", "will be", "is to be handed over": not the state now
             state = next((w for w in words[:5] if w in _LEFT_STATES), None)
             if state is None and "control" in words[:8]:
                 hosts = [t for t in after if t.tag is Tag.NAME and t.named]
@@ -624,6 +652,10 @@ _STAYING = frozenset(
 )
 
 
+# Words that make a base's state not its state now ("is not", "will be").
+_NOT_NOW = frozenset(
+    {"not", "no", "never", "will", "would", "could", "should", "may", "might", "must", "shall"}
+)
 # What a base is once the force has gone.
 _LEFT_STATES = frozenset({"empty", "abandoned", "vacated", "deserted", "unoccupied", "evacuated"})
 # What may follow a base that is said to be in a state: "is now empty", "came under ... control".
