@@ -1490,3 +1490,16 @@ def test_none_of_the_subjects_people_remaining_is_the_withdrawal_completed(
     sentence: str, expected: set[str]
 ) -> None:
     assert statuses(sentence, WITHDRAWAL) == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("The US will pull its troops out of Niger by Aug. 31 next year.", {"2025-08-31"}),
+        ("The US has until September 15 to complete the pullout.", {"2024-09-15"}),
+    ],
+)
+def test_a_deadline_in_next_year_or_given_as_time_to_complete(
+    sentence: str, expected: set[str]
+) -> None:
+    assert statuses(sentence, DEADLINE) == expected

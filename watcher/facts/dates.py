@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -146,7 +146,7 @@ def find_dates(norm: str, published: date | None, *, past: bool = False) -> list
                 continue
             match = _resolve(form, m, start, published, past)
             if match is not None:
-                found.append(match)
+                found.append(_with_named_year(match, norm, published))
     if published:
         for m in _WEEKDAY.finditer(norm):
             if not free(m.start("weekday"), m.end()):
@@ -163,6 +163,24 @@ def find_dates(norm: str, published: date | None, *, past: bool = False) -> list
                     )
                 )
     return sorted(found, key=lambda d: d.start)
+
+
+_NAMED_YEAR = re.compile(r"\s*(?:of\s+)?(next|this|last)\s+year\b", re.IGNORECASE)
+_YEAR_SHIFT = {"next": 1, "this": 0, "last": -1}
+
+
+def _with_named_year(match: DateMatch, norm: str, published: date | None) -> DateMatch:
+    """ "by Aug. 31 next year", "in March last year": the year the words name,
+    counted from the article's, not the nearest one."""
+    named = _NAMED_YEAR.match(norm, match.end)
+    if not match.yearless or published is None or named is None:
+        return match
+    year = published.year + _YEAR_SHIFT[named.group(1).lower()]
+    try:
+        value = match.value.replace(year=year)
+    except ValueError:  # February 29
+        value = match.value.replace(year=year, day=28)
+    return replace(match, end=named.end(), value=value, yearless=False)
 
 
 def _resolve(

@@ -155,9 +155,9 @@ def _deadline_marker(tokens: list[Token], index: int) -> str | None:
         and tokens[index - 1].is_word("until", "till")
         and index + 2 < len(tokens)
         and tokens[index + 1].is_word("to")
-        and any(lx.cue is Cue.LEAVE for lx in tokens[index + 2].lexemes)
+        and any(lx.cue in (Cue.LEAVE, Cue.COMPLETE) for lx in tokens[index + 2].lexemes)
     ):
-        return "until ... to leave"  # "gave US forces until May 15 to leave"
+        return "until ... to leave"  # "gave US forces until May 15 to leave / to complete"
     if index > 0 and tokens[index - 1].is_word("until", "till"):
         clause = clause_of(tokens, index)
         words = {t.low for t in tokens[clause.start : index] if t.tag is Tag.WORD}
