@@ -1503,3 +1503,25 @@ def test_a_deadline_in_next_year_or_given_as_time_to_complete(
     sentence: str, expected: set[str]
 ) -> None:
     assert statuses(sentence, DEADLINE) == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "published", "expected"),
+    [
+        ("The US has until 30 September to complete the pullout.", date(2024, 2, 5), "2024-09-30"),
+        (
+            "The US has until 30 September to complete the pullout.",
+            date(2024, 12, 20),
+            "2025-09-30",
+        ),
+    ],
+)
+def test_a_year_less_deadline_is_still_to_come(
+    sentence: str, published: date, expected: str
+) -> None:
+    assert statuses(sentence, DEADLINE, published) == {expected}
+
+
+def test_a_deadline_just_passed_stays_this_years() -> None:
+    text = "The US said it would leave Niger by September 15."
+    assert statuses(text, DEADLINE, date(2024, 10, 1)) == {"2024-09-15"}

@@ -7,7 +7,8 @@ the subject's withdrawal, not done, denied, asked for or replaced.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 
 from watcher.facts.clauses import Aspect, clause_of
 from watcher.facts.dates import DateMatch, Precision
@@ -36,7 +37,7 @@ class DeadlineReading:
 
 
 def read_deadlines(
-    tokens: list[Token], events: list[Event], subject_leaves: bool
+    tokens: list[Token], events: list[Event], subject_leaves: bool, published: date | None
 ) -> tuple[list[DeadlineReading], list[str]]:
     """The deadlines a sentence states, and why its other dates are none.
     ``subject_leaves``: the sentence is about the subject leaving, which lets a
@@ -108,7 +109,7 @@ def read_deadlines(
             continue
         if event is not None:
             event.deadline = True
-        value, qualifier = _date_value(token.date)
+        value, qualifier = _date_value(_ahead(token.date, published))
         replaces = next((w for w in _REPLACING if f" {w} " in f" {window} "), None)
         why = f"deadline: {marker!r}" + (f", {replaces!r}" if replaces else "")
         found.append(DeadlineReading(value, qualifier, token.text, why, bool(replaces)))
@@ -386,6 +387,22 @@ def _event_for_date(events: list[Event], tokens: list[Token], index: int) -> Eve
         reach = clause_of(tokens, clause.end + 1).end
     after = [e for e in events if e.index > index and e.index < reach]
     return after[0] if after else None
+
+
+# How far before the article a year-less deadline may be and still be this year's:
+# one just passed ("missed the August 31 deadline") is; one months before is next year's.
+_JUST_PASSED = timedelta(days=45)
+
+
+def _ahead(match: DateMatch, published: date | None) -> DateMatch:
+    """ "has until 30 September", told in February: a deadline is still to come, so
+    a year-less one months before the article is next year's, not the nearest."""
+    if not match.yearless or published is None or match.value >= published - _JUST_PASSED:
+        return match
+    try:
+        return replace(match, value=match.value.replace(year=match.value.year + 1))
+    except ValueError:  # February 29
+        return replace(match, value=match.value.replace(year=match.value.year + 1, day=28))
 
 
 def _date_value(match: DateMatch) -> tuple[str, str]:

@@ -586,7 +586,7 @@ class SentenceReader:
         if key is None:
             return
         found, notes = read_deadlines(
-            self.tokens, events, self._subject_withdrawal_in_sentence(events)
+            self.tokens, events, self._subject_withdrawal_in_sentence(events), self.published
         )
         self.reading.notes.extend(notes)
         for d in found:
