@@ -1525,3 +1525,22 @@ def test_a_year_less_deadline_is_still_to_come(
 def test_a_deadline_just_passed_stays_this_years() -> None:
     text = "The US said it would leave Niger by September 15."
     assert statuses(text, DEADLINE, date(2024, 10, 1)) == {"2024-09-15"}
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Air Base 201, vacated by the Americans last week, now hosts a Nigerien brigade.",
+        "Agadez, vacated by the Americans last week, now hosts a Nigerien brigade.",
+        "Agadez, which the Americans left in July, now hosts a Nigerien brigade.",
+    ],
+)
+def test_a_base_or_its_town_before_a_participle_or_relative_clause_is_what_was_left(
+    sentence: str,
+) -> None:
+    assert statuses(sentence, BASE_201) == {"handed_over"}
+
+
+def test_a_base_still_to_be_left_is_operating_now() -> None:
+    text = "Most US forces in Niger are at Air Base 201, which will be the last to close."
+    assert statuses(text, BASE_201) == {"operating"}

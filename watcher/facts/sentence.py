@@ -421,11 +421,11 @@ class SentenceReader:
             if tokens[index - 1].is_word("including") and start > 0:
                 start = clause_of(tokens, start - 2).start
             if any(
-                token.key in [k for k, _ in e.bases]
-                and e.aspect not in (Aspect.NAMED, Aspect.NEGATED)
+                token.key in [k for k, _ in e.bases] and e.aspect in (Aspect.DONE, Aspect.ONGOING)
                 for e in events
             ):
-                continue  # something happens to the base: the event says what
+                continue  # something happens to the base: the event says what; what is
+                # to happen to it ("which will be the last to close") does not yet
             words = {t.low for t in tokens[start : clause.end] if t.tag is Tag.WORD}
             caption = tokens[-1].text not in (".", "!", "?")  # "US marines at Kabul airport"
             if not (words & {"is", "are", "has", "have", "remain", "remains"} or caption):

@@ -128,7 +128,7 @@ def read_targets(
             _object_noun(event, token, tokens, i)
         i += 1
     if not event.bases and event.agreement is None:
-        antecedent = _relative_antecedent(tokens, clause)
+        antecedent = _relative_antecedent(tokens, clause, event)
         if antecedent is not None:
             event.bases.append((antecedent, None))  # "Air Base 101, which US forces left"
     if not event.bases and event.agreement is None and event.cue is Cue.HAND_OVER:
@@ -298,18 +298,25 @@ def _site_of_control(tokens: list[Token], index: int, after: int) -> str | None:
     return named.pop() if len(named) == 1 else None
 
 
-def _relative_antecedent(tokens: list[Token], clause: Clause) -> str | None:
-    """The base a relative clause is about: "Air Base 101, which ...", "the base that ..."."""
+def _relative_antecedent(tokens: list[Token], clause: Clause, event: Event) -> str | None:
+    """The base a relative clause is about: "Air Base 101, which ...", "the base that
+    ...", or a participle set off after it: "Agadez, vacated by the Americans,"."""
     start = clause.start
     if start > 0 and tokens[start - 1].is_word("which", "that"):
         j = start - 2
-    elif tokens[start].is_word("which", "that"):
+    elif tokens[start].is_word("which", "that") or (
+        event.index == start and start >= 2 and event.reading.why == "passive"
+    ):
         j = start - 1
     else:
         return None
     while j >= 0 and tokens[j].text in (",", '"'):
         j -= 1
-    return tokens[j].key if j >= 0 and tokens[j].tag is Tag.BASE else None
+    if j < 0:
+        return None
+    if tokens[j].tag is Tag.BASE:
+        return tokens[j].key
+    return _town_base(tokens[j]) if event.cue in _LEAVING else None
 
 
 def _clause_end_after(tokens: list[Token], i: int) -> int:
@@ -331,6 +338,12 @@ def _next_content(tokens: list[Token], i: int) -> int | None:
 
 _LEAVING = frozenset({Cue.LEAVE, Cue.HAND_OVER, Cue.TAKE_OVER, Cue.CLOSE})
 _DESTINATIONS = frozenset({"to", "toward", "towards", "into"})
+
+
+def _town_base(token: Token) -> str | None:
+    """The base a town names, where the town stands for the base it has."""
+    named = token.named
+    return named.base if token.tag is Tag.NAME and named is not None else None
 
 
 def _destination(tokens: list[Token], index: int) -> bool:
