@@ -1544,3 +1544,15 @@ def test_a_base_or_its_town_before_a_participle_or_relative_clause_is_what_was_l
 def test_a_base_still_to_be_left_is_operating_now() -> None:
     text = "Most US forces in Niger are at Air Base 201, which will be the last to close."
     assert statuses(text, BASE_201) == {"operating"}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Air Base 201 passed to full Nigerien control on Thursday.", {"handed_over"}),
+        ("Air Base 201 reverted to Nigerien control in July.", {"handed_over"}),
+        ("Air Base 201 passed to the Russians.", set()),
+    ],
+)
+def test_a_base_that_passed_to_the_hosts_control(sentence: str, expected: set[str]) -> None:
+    assert statuses(sentence, BASE_201) == expected

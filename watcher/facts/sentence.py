@@ -462,7 +462,8 @@ class SentenceReader:
                 words.pop(0)  # "Ain al-Asad [Air Base] is now..."
             if not words or words[0] not in _STATE_VERBS:
                 continue
-            if any(w in _NOT_NOW for w in words[:4]) or words[1:2] in (["to"], ["due"], ["set"]):
+            to_come = words[0] in ("is", "are", "was", "were") and words[1:2] in (["to"], ["due"])
+            if to_come or any(w in _NOT_NOW for w in words[:4]):
                 continue  # "is not", "will be", "is to be handed over": not the state now
             state = next((w for w in words[:5] if w in _LEFT_STATES), None)
             if state is None and "control" in words[:8]:
@@ -660,7 +661,8 @@ _NOT_NOW = frozenset(
 _LEFT_STATES = frozenset({"empty", "abandoned", "vacated", "deserted", "unoccupied", "evacuated"})
 # What may follow a base that is said to be in a state: "is now empty", "came under ... control".
 _STATE_VERBS = frozenset(
-    {"is", "was", "are", "were", "now", "has", "have", "came", "comes", "come"}
+    {"is", "was", "are", "were", "now", "has", "have", "came", "comes", "come", "passed", "passes"}
+    | {"reverted", "reverts"}
 )
 _SITE_WORDS = frozenset(
     {"air", "base", "airbase", "airfield", "camp", "station", "garrison", "military"}
