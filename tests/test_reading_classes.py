@@ -1556,3 +1556,15 @@ def test_a_base_still_to_be_left_is_operating_now() -> None:
 )
 def test_a_base_that_passed_to_the_hosts_control(sentence: str, expected: set[str]) -> None:
     assert statuses(sentence, BASE_201) == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("The departure of another 400 Americans on Friday left about 600 in Niger.", {600}),
+        ("The US left 600 troops in Niger.", {600}),
+        ("The US will leave 600 troops in Niger.", set()),
+    ],
+)
+def test_the_people_a_departure_left_behind_are_there(sentence: str, expected: set[int]) -> None:
+    assert {value for value, _ in statuses(sentence, COUNT)} == expected

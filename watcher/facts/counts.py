@@ -138,7 +138,9 @@ def _counted(
     if k < len(tokens) and any(lx.lemma in ("remain", "stay") for lx in tokens[k].lexemes):
         return index + 1, named, False
     before = tokens[index - 1] if index > 0 else None
-    if before is not None and before.is_word("leaving", "leave", "leaves", "remaining", "keeping"):
+    if before is not None and before.is_word(
+        "leaving", "leave", "leaves", "left", "remaining", "keeping"
+    ):
         return index + 1, named, False
     return None
 
@@ -371,6 +373,12 @@ def _not_present(tokens: list[Token], index: int, noun_end: int, events: list[Ev
         e.cue is Cue.LEAVE and e.here and index < e.index < clause.end for e in events
     ):  # "300 troops stationed at the base are to leave the country": the whole force
         return "people at one base"
+    if (
+        index > 0
+        and tokens[index - 1].is_word("left", "leaving")
+        and not any(t.low in MODALS for t in tokens[clause.start : index])
+    ):
+        return None  # "the departure of 400 left about 600 in Latvia": those still there
     # The events of the count's clause, nearest first: the one that governs it.
     near = sorted(
         (e for e in events if clause.start <= e.index < clause.end),
