@@ -1568,3 +1568,21 @@ def test_a_base_that_passed_to_the_hosts_control(sentence: str, expected: set[st
 )
 def test_the_people_a_departure_left_behind_are_there(sentence: str, expected: set[int]) -> None:
     assert {value for value, _ in statuses(sentence, COUNT)} == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("US forces will be out by the 31st of March.", {"2025-03-31"}),
+        ("US troops must be gone from Nigerien soil before the end of the year.", {"2024-12-31"}),
+        (
+            (
+                "It came ahead of the Pentagon's promise that they would be gone by Sept. 15.",
+                {"2024-09-15"},
+            ),
+            {"2024-09-15"},
+        ),
+    ],
+)
+def test_being_out_or_gone_by_a_date_is_a_deadline(sentence: str, expected: set[str]) -> None:
+    assert statuses(sentence, DEADLINE) == expected

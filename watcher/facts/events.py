@@ -28,7 +28,7 @@ from watcher.facts.lexicon import (
     Form,
     Lexeme,
 )
-from watcher.facts.names import Named
+from watcher.facts.names import Named, Party
 from watcher.facts.targets import read_extent, read_targets
 from watcher.facts.tokens import Tag, Token
 
@@ -97,12 +97,22 @@ def _out_of(tokens: list[Token], index: int) -> Lexeme | None:
         return None
     if not tokens[index - 1].is_word("be", "been", "is", "are", "was", "were", "due", "all"):
         return None
+    left = Lexeme("leave", Cue.LEAVE, Form.PARTICIPLE)
+    if (
+        index + 2 < len(tokens)
+        and tokens[index + 1].is_word("by", "before")
+        and any(t.tag is Tag.DATE for t in tokens[index + 2 : index + 4])
+    ):
+        return left  # "we will be out by the 31st of March"
     if index + 2 >= len(tokens) or not tokens[index + 1].is_word("of", "from"):
         return None
     place = tokens[index + 2]
-    if place.tag is not Tag.NAME or place.named is None or not place.named.place:
+    if place.tag is not Tag.NAME or place.named is None:
         return None
-    return Lexeme("leave", Cue.LEAVE, Form.PARTICIPLE)
+    if place.named.place:
+        return left
+    soil = index + 3 < len(tokens) and tokens[index + 3].is_word("soil", "territory")
+    return left if soil and place.named.party is Party.HOST else None  # "gone from Latvian soil"
 
 
 def _choose(tokens: list[Token], index: int) -> Lexeme | None:

@@ -60,6 +60,7 @@ _SAID = frozenset(
     {
         *("said", "says", "told", "stated", "added", "explained", "noted", "indicated"),
         *("insisted", "reiterated", "repeated", "wrote", "informed", "assured", "promised"),
+        *("promise", "promises", "pledge", "pledged", "pledges", "vowed", "vows"),
     }
 )
 
