@@ -1586,3 +1586,24 @@ def test_the_people_a_departure_left_behind_are_there(sentence: str, expected: s
 )
 def test_being_out_or_gone_by_a_date_is_a_deadline(sentence: str, expected: set[str]) -> None:
     assert statuses(sentence, DEADLINE) == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "key", "expected"),
+    [
+        (
+            "The US withdrawal, which began in May, is to be completed by the end of October.",
+            DEADLINE,
+            {"2024-10-31"},
+        ),
+        (
+            "The US withdrawal, which began in May, was completed on Friday.",
+            WITHDRAWAL,
+            {"completed"},
+        ),
+    ],
+)
+def test_a_relative_clause_between_the_withdrawal_and_what_is_said_of_it(
+    sentence: str, key: str, expected: set[str]
+) -> None:
+    assert statuses(sentence, key) == expected

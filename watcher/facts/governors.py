@@ -11,6 +11,7 @@ from watcher.facts.clauses import (
     Clause,
     ClauseAspect,
     aspect_of,
+    clause_of,
 )
 from watcher.facts.lexicon import (
     PART,
@@ -138,9 +139,14 @@ def read_governors(tokens: list[Token], event: Event, clause: Clause, lexeme: Le
     ):
         return  # "talks on the drawdown have concluded": the talks did
     del before
-    # After: "the withdrawal [of US troops from Bagram] is complete / began / was completed".
-    j = event.index + 1
-    while j < clause.end:
+    # After: "the withdrawal [of US troops from Bagram] is complete / began / was completed",
+    # past a relative clause: "the withdrawal, which began in May, is to be finished by".
+    j, end = event.index + 1, clause.end
+    close = _relative_close(tokens, end)
+    if close is not None:
+        clause = clause_of(tokens, close + 1)
+        j, end = close + 1, clause.end
+    while j < end:
         token = tokens[j]
         if token.lexemes:
             state = next(
@@ -188,6 +194,17 @@ def read_governors(tokens: list[Token], event: Event, clause: Clause, lexeme: Le
             event.reading = ClauseAspect(Aspect.DONE, f"the subject of {token.text!r}")
             return
         j += 1
+
+
+def _relative_close(tokens: list[Token], end: int) -> int | None:
+    """The comma that closes a relative clause opening at ``end`` (", which ...,")."""
+    if (
+        end + 1 >= len(tokens)
+        or tokens[end].text != ","
+        or not tokens[end + 1].is_word("which", "who")
+    ):
+        return None
+    return next((k for k in range(end + 2, len(tokens)) if tokens[k].text == ","), None)
 
 
 # Verbs whose subject, a time or a stage, saw the event take place.
