@@ -1607,3 +1607,45 @@ def test_a_relative_clause_between_the_withdrawal_and_what_is_said_of_it(
     sentence: str, key: str, expected: set[str]
 ) -> None:
     assert statuses(sentence, key) == expected
+
+
+MISSION = (
+    'name = "unifil"\ntitle = "UNIFIL leaves Lebanon"\n'
+    '[subject]\nid = "unifil"\nlabel = "UNIFIL"\nnames = ["UNIFIL", "UN"]\n'
+    'people = ["peacekeepers", "blue helmets"]\n'
+    '[place]\nlabel = "Lebanon"\nnames = ["Lebanon"]\nhost = ["Lebanese"]\n'
+    '[[bases]]\nid = "naqoura"\nlabel = "Naqoura headquarters"\n'
+    'names = ["Naqoura headquarters"]\nnear = ["Naqoura"]\n'
+    '[[bases]]\nid = "shama"\nlabel = "Shama base"\nnames = ["Shama base"]\nnear = ["Shama"]\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "key"),
+    [
+        (
+            "Lebanese troops moved into the Shama compound vacated by Italian blue helmets.",
+            "bases.shama.status",
+        ),
+        (
+            "UNIFIL lowered its flag over its Naqoura headquarters on Saturday and handed "
+            "the compound to the Lebanese army.",
+            "bases.naqoura.status",
+        ),
+    ],
+)
+def test_a_contingent_of_a_mission_and_a_compound_named_before(
+    tmp_path: Path, sentence: str, key: str
+) -> None:
+    found = pairs(
+        f"Lebanon and UNIFIL are at odds.\n\n{sentence}",
+        topic_from(tmp_path, MISSION),
+        date(2027, 5, 1),
+    )
+    assert (key, "handed_over") in found
+
+
+def test_a_countrys_troops_without_the_missions_word_are_that_country(tmp_path: Path) -> None:
+    text = "Lebanon and UNIFIL are at odds.\n\nItalian troops vacated the Shama compound."
+    found = pairs(text, topic_from(tmp_path, MISSION), date(2027, 5, 1))
+    assert ("bases.shama.status", "handed_over") not in found

@@ -116,6 +116,10 @@ class Names:
     own_names: dict[str, tuple[str, ...]]  # a base's key to its names and towns, lower case
     place_hint: re.Pattern[str]  # the place's own names: a quick first look for it
     base_words: tuple[str, ...]  # a word each base name contains, lower case
+    subject: Named
+    # The subject's own words for its people ("peacekeepers", "blue helmets"), lower
+    # case: "Italian peacekeepers" in a UN mission's story are the mission's.
+    own_people: frozenset[str]
 
     def may_name_the_place(self, text: str) -> bool:
         """False when the text surely names neither the place nor a base: most
@@ -214,6 +218,8 @@ def names_of(topic: Topic) -> Names:
         },
         _phrases((*topic.place_names, *topic.ambiguous), ignore_case=False),
         _base_words(topic),
+        subject,
+        frozenset(p.lower() for p in topic.people),
     )
 
 
@@ -278,7 +284,7 @@ def _owner(row: _Row, topic: Topic) -> Named | None:
 
 _BASE_NOUNS = (
     r"(?:(?:air|drone|military|army|naval|navy|logistics|operating|main)[\s-]+)*"
-    r"(?:air[\s-]*base|base|air[\s-]*field|camp|garrison|outpost|station)"
+    r"(?:air[\s-]*base|base|air[\s-]*field|camp|garrison|outpost|station|compound)"
 )
 
 

@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from watcher.facts.dates import DateMatch, find_dates
 from watcher.facts.lexicon import WORDS, Cue, Lexeme
-from watcher.facts.names import FACILITY_KINDS, LOCATIVES, Named, Names
+from watcher.facts.names import FACILITY_KINDS, LOCATIVES, Named, Names, Party
 from watcher.facts.numbers import Count, find_counts
 from watcher.facts.text import words
 
@@ -80,7 +80,7 @@ def _left_or_sited(before: str) -> bool:
 _ANAPHORA = re.compile(
     r"\b(?:the|this|that)\s+(?:(?!other\b|another\b|second\b|third\b|new\b|next\b)"
     r"[a-z][a-z-]*\s+){0,2}(?:air\s*base|base|air\s*field|camp|facility|installation|"
-    r"garrison|airport|embassy|port|barracks)\b",
+    r"garrison|airport|embassy|port|barracks|compound|complex|outpost)\b",
     re.IGNORECASE,
 )
 
@@ -212,6 +212,22 @@ def tokenize(
         if span:
             tokens.append(span)
             position = span.end
+    return _contingents(tokens, names)
+
+
+def _contingents(tokens: list[Token], names: Names) -> list[Token]:
+    """ "Italian blue helmets", "Chinese peacekeepers": a country's people named with the
+    subject's own word for its people are the subject's (a national contingent)."""
+    if not names.own_people:
+        return tokens
+    for i, token in enumerate(tokens[:-1]):
+        named = token.named
+        if token.tag is not Tag.NAME or named is None or named.party is not Party.OTHER:
+            continue
+        one = tokens[i + 1].low
+        two = f"{one} {tokens[i + 2].low}" if i + 2 < len(tokens) else one
+        if one in names.own_people or two in names.own_people:
+            token.named = names.subject
     return tokens
 
 
