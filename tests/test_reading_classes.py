@@ -1649,3 +1649,29 @@ def test_a_countrys_troops_without_the_missions_word_are_that_country(tmp_path: 
     text = "Lebanon and UNIFIL are at odds.\n\nItalian troops vacated the Shama compound."
     found = pairs(text, topic_from(tmp_path, MISSION), date(2027, 5, 1))
     assert ("bases.shama.status", "handed_over") not in found
+
+
+def test_reports_called_premature_state_nothing() -> None:
+    text = "Reports that Nigerien troops had taken control of Air Base 201 were premature."
+    assert statuses(text, BASE_201) == set()
+
+
+def test_a_treaty_organisation_is_no_agreement() -> None:
+    text = "Niger froze its participation in the Collective Security Treaty Organization."
+    assert statuses(text, "cooperation_agreement.status") == set()
+
+
+def test_a_site_near_a_bases_town_is_not_the_base() -> None:
+    text = "Nigerien soldiers took over a disused depot near Agadez on Tuesday."
+    assert statuses(text, BASE_201) == set()
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Air Base 201, home to some 800 US soldiers and contractors, dominates the town.",
+        "Air Base 101, where some 300 US airmen are stationed, will be handed over first.",
+    ],
+)
+def test_the_people_a_base_is_home_to_are_its_garrison(sentence: str) -> None:
+    assert statuses(sentence, COUNT) == set()

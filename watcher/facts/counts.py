@@ -439,7 +439,9 @@ def _whole(tokens: list[Token], index: int) -> bool:
 
 _HOUSED = frozenset(
     {"housed", "houses", "accommodated", "accommodates", "hosted", "hosts", "held", "holds"}
+    | {"home"}  # "the base, home to some 2,500 soldiers"
 )
+_STATIONED = ("stationed", "based", "deployed", "housed", "garrisoned")
 
 
 def _garrison(tokens: list[Token], clause: Clause, index: int, noun_end: int) -> bool:
@@ -447,11 +449,17 @@ def _garrison(tokens: list[Token], clause: Clause, index: int, noun_end: int) ->
     US troops", "300 troops are stationed at Air Base 101": the people at one base."""
     start = clause.start
     relative = next(
-        (k for k in (start, start - 1) if k >= 2 and tokens[k].is_word("which", "that")), None
+        (k for k in (start, start - 1) if k >= 2 and tokens[k].is_word("which", "that", "where")),
+        None,
     )
     if relative is not None and tokens[relative - 1].text == ",":
         start = clause_of(tokens, relative - 2).start  # the base the relative clause is about
+    elif start >= 2 and tokens[start - 1].text == ",":
+        start = clause_of(tokens, start - 2).start  # "the base, home to 2,500 soldiers,"
     housed = any(t.tag is Tag.WORD and t.low in _HOUSED for t in tokens[clause.start : index])
+    if relative is not None and tokens[relative].is_word("where"):
+        # "the air base, where some 500 airmen are stationed"
+        housed = housed or any(t.is_word(*_STATIONED) for t in tokens[index : clause.end])
     if housed and any(_a_base(t) for t in tokens[start:index]):
         return True
     after = tokens[noun_end : min(clause.end, noun_end + 4)]

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 _FALSITY = frozenset(
     {"wrong", "false", "untrue", "inaccurate", "unfounded", "baseless", "fake", "incorrect"}
+    | {"premature", "mistaken", "erroneous", "groundless"}
 )
 
 

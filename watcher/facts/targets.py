@@ -251,6 +251,8 @@ def _object_noun(event: Event, token: Token, tokens: list[Token], i: int) -> Non
         event.mission = True
     elif event.cue is Cue.END and low in PROCESS_NOUNS:
         event.process = True
+    elif low in AGREEMENT_NOUNS and _an_organisation(tokens, i):
+        return  # "the Collective Security Treaty Organization": a body, not an accord
     elif low in AGREEMENT_NOUNS and (
         event.cue in (Cue.END, Cue.SUSPEND)
         or (event.cue is Cue.LEAVE and any(t.is_word("from") for t in tokens[max(0, i - 3) : i]))
@@ -261,6 +263,10 @@ def _object_noun(event: Event, token: Token, tokens: list[Token], i: int) -> Non
             event.whole = True  # "from all military installations in Senegal": from the place
         else:
             event.facility = True
+
+
+def _an_organisation(tokens: list[Token], i: int) -> bool:
+    return i + 1 < len(tokens) and tokens[i + 1].is_word("organization", "organisation")
 
 
 _ALL_SITES = frozenset({"bases", "installations", "camps", "facilities", "sites", "garrisons"})
@@ -363,6 +369,8 @@ def _place(event: Event, tokens: list[Token], index: int) -> None:
         and event.cue in _LEAVING
         and not _destination(tokens, index)
     )  # a departure from one of the host's towns; being in one is being in the place
+    if town and index > 0 and tokens[index - 1].is_word("near", "outside", "around", "beyond"):
+        return  # "a disused depot near Gyumri": where something else is
     if town and named.base is not None:
         if all(key != named.base for key, _ in event.bases):
             event.bases.append((named.base, None))  # "left Agadez": the base there
