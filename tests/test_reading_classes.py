@@ -1675,3 +1675,28 @@ def test_a_site_near_a_bases_town_is_not_the_base() -> None:
 )
 def test_the_people_a_base_is_home_to_are_its_garrison(sentence: str) -> None:
     assert statuses(sentence, COUNT) == set()
+
+
+def test_a_deadline_pushed_back_to_a_date() -> None:
+    text = (
+        "Washington and Niamey have agreed to push back the deadline for the US pullout "
+        "to March 31, 2025."
+    )
+    assert statuses(text, DEADLINE) == {"2025-03-31"}
+
+
+def test_an_inverted_condition_leaves_the_event_undecided() -> None:
+    text = "Should talks fail in August, US troops would have to start packing up."
+    assert statuses(text, WITHDRAWAL) == set()
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("US presence in Niger has shrunk from roughly 1,000 troops to about 800.", {800}),
+        ("The resolution calls for the force to be scaled back to 500 US troops by May.", set()),
+        ("Some 400 US troops are still stationed at the Air Base 201.", set()),
+    ],
+)
+def test_counts_after_a_cut_a_planned_cut_and_at_a_base(sentence: str, expected: set[int]) -> None:
+    assert {value for value, _ in statuses(sentence, COUNT)} == expected

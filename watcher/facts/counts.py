@@ -151,10 +151,12 @@ _REDUCING = frozenset(
         *("cut", "cuts", "cutting", "reduce", "reduced", "reduces", "reducing", "reduction"),
         *("decrease", "decreased", "decreasing", "drop", "dropped", "lower", "lowered"),
         *("shrink", "shrank", "trim", "trimmed", "drawdown", "drawn", "brought", "bring"),
+        *("shrunk", "fallen", "fell", "scale", "scaled", "scaling"),
     }
 )
 _REDUCED = frozenset(
     {"reduced", "decreased", "dropped", "lowered", "shrank", "trimmed", "cut", "brought", "drawn"}
+    | {"shrunk", "fallen", "fell"}
 )
 _PLANNING = frozenset(
     {*MODALS, "set", "plan", "plans", "planned", "aims", "aim", "expected", "due", "would"}
@@ -462,7 +464,7 @@ def _garrison(tokens: list[Token], clause: Clause, index: int, noun_end: int) ->
         housed = housed or any(t.is_word(*_STATIONED) for t in tokens[index : clause.end])
     if housed and any(_a_base(t) for t in tokens[start:index]):
         return True
-    after = tokens[noun_end : min(clause.end, noun_end + 4)]
+    after = [t for t in tokens[noun_end : min(clause.end, noun_end + 6)] if not t.is_word("the")]
     return any(
         t.is_word("at") and k + 1 < len(after) and _a_base(after[k + 1])
         for k, t in enumerate(after)

@@ -209,7 +209,8 @@ def _deadline_marker(tokens: list[Token], index: int) -> str | None:
                 tokens[k].is_word(
                     "extended", "extend", "extends", "postponed", "pushed", "moved", "delayed"
                 )
-                for k in range(max(0, j - 4), j)
+                or tokens[k].is_word("push")  # "agreed to push back the deadline ... to"
+                for k in range(max(0, j - 9), j)
             )
         ):
             return "extended to"

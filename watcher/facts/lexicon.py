@@ -172,6 +172,7 @@ _VERBS: list[tuple[str, Cue, tuple[str, ...]]] = [
     ("anticipate", Cue.DECIDE, ()),
     ("commit", Cue.DECIDE, ()),
     ("sign", Cue.DECIDE, ()),
+    ("ratify", Cue.DECIDE, ()),
     ("ask", Cue.DEMAND, ()),
     ("demand", Cue.DEMAND, ()),
     ("request", Cue.DEMAND, ()),

@@ -154,7 +154,7 @@ def governing_sentence(tokens: list[Token], index: int) -> str | None:
             if accepted_before(tokens, i):
                 return ACCEPTED  # "would comply with the request": accepted
             return f"governed by {token.text!r}"
-        if i == 0 and token.is_word("if", "unless"):
+        if i == 0 and token.is_word("if", "unless", "should"):  # "Should talks fail, ..."
             return f"a condition: {token.text!r}"
     return None
 
