@@ -464,7 +464,7 @@ def _garrison(tokens: list[Token], clause: Clause, index: int, noun_end: int) ->
         housed = housed or any(t.is_word(*_STATIONED) for t in tokens[index : clause.end])
     if housed and any(_a_base(t) for t in tokens[start:index]):
         return True
-    after = [t for t in tokens[noun_end : min(clause.end, noun_end + 6)] if not t.is_word("the")]
+    after = tokens[noun_end : min(clause.end, noun_end + 4)]
     return any(
         t.is_word("at") and k + 1 < len(after) and _a_base(after[k + 1])
         for k, t in enumerate(after)
