@@ -1699,3 +1699,27 @@ def test_an_inverted_condition_leaves_the_event_undecided() -> None:
 )
 def test_counts_after_a_cut_and_a_planned_cut(sentence: str, expected: set[int]) -> None:
     assert {value for value, _ in statuses(sentence, COUNT)} == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "key", "expected"),
+    [
+        (
+            "The last Italian peacekeepers left Lebanon on Friday.",
+            "unifil.withdrawal_status",
+            "in_progress",
+        ),
+        ("The last peacekeepers left Lebanon on Friday.", "unifil.withdrawal_status", "completed"),
+        ("Some 1,000 Italian peacekeepers are stationed in Lebanon.", "unifil.troop_count", None),
+    ],
+)
+def test_one_contingent_is_a_part_of_the_mission(
+    tmp_path: Path, sentence: str, key: str, expected: str | None
+) -> None:
+    text = f"Lebanon and UNIFIL are at odds.\n\n{sentence}"
+    found = {
+        value
+        for k, value in pairs(text, topic_from(tmp_path, MISSION), date(2027, 5, 1))
+        if k == key
+    }
+    assert found == ({expected} if expected else set())

@@ -83,6 +83,8 @@ def _judge(
         return "counts several forces together", False
     if owner is None or owner.party is not Party.SUBJECT:
         return f"counts {owner.ident if owner else 'nobody named'}", False
+    if owner.contingent:
+        return "counts one contingent, not the whole force", False
     if _elsewhere(tokens, index, noun_end):
         return "counted in another place", False
     not_present = _not_present(tokens, index, noun_end, events)

@@ -40,6 +40,8 @@ class Named:
     # and the base it names, if a base's `near` gives it.
     town: bool = False
     base: str | None = None
+    # One national contingent of the subject ("Italian peacekeepers"): a part of it.
+    contingent: bool = False
 
 
 # The host as a force ("the junta", "Nigerien troops") and as a place ("in Niger").

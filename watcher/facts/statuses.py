@@ -30,6 +30,8 @@ def process_value(event: Event) -> str | None:
     if event.mission:
         return "agreed" if aspect in (Aspect.DONE, Aspect.DECIDED) else None
     if aspect is Aspect.DONE:
+        if event.agent is not None and event.agent.contingent:
+            return "in_progress"  # "the last Italian peacekeepers left": one contingent
         if event.whole:
             return "completed"
         if event.partial:

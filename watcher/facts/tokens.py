@@ -9,7 +9,7 @@ character.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 
@@ -227,7 +227,10 @@ def _contingents(tokens: list[Token], names: Names) -> list[Token]:
         one = tokens[i + 1].low
         two = f"{one} {tokens[i + 2].low}" if i + 2 < len(tokens) else one
         if one in names.own_people or two in names.own_people:
-            token.named = names.subject
+            token.named = replace(names.subject, contingent=True)
+            people = tokens[i + 1]
+            if people.tag is Tag.NAME and people.named and people.named.party is Party.SUBJECT:
+                people.named = token.named  # "peacekeepers" a name of the subject too
     return tokens
 
 
