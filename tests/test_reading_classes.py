@@ -1723,3 +1723,26 @@ def test_one_contingent_is_a_part_of_the_mission(
         if k == key
     }
     assert found == ({expected} if expected else set())
+
+
+def test_the_subject_left_without_something_has_not_left() -> None:
+    text = "The closure of Air Base 201, completed last week, left the US without drones in Niger."
+    found = read(text)
+    assert found.get(WITHDRAWAL) == {"in_progress"}
+    assert found.get(BASE_201) == {"handed_over"}
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Air Base 201 is now in Nigerien hands.",
+        "Control of Air Base 201 passed to the Nigerien army on March 27.",
+    ],
+)
+def test_a_base_in_the_hosts_hands(sentence: str) -> None:
+    assert statuses(sentence, BASE_201) == {"handed_over"}
+
+
+def test_an_agreement_that_ceased_to_have_effect() -> None:
+    text = "The military cooperation agreement ceased to have effect at midnight on March 31."
+    assert statuses(text, "cooperation_agreement.status") == {"ended"}

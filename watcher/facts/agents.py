@@ -51,6 +51,13 @@ def read_agent(
             ):
                 event.agent, event.agent_why = tokens[j].named, f"of {tokens[j].text}"
                 return
+    if (
+        lexeme.lemma == "leave"
+        and lexeme.form is not Form.NOUN
+        and _subject_left_as_object(tokens, event.index)
+    ):
+        event.agent_why = "the subject is what was left"
+        return  # "the closure left the US without drones": not the subject leaving
     if lexeme.cue is Cue.LEAVE and lexeme.form is not Form.NOUN and not passive:
         moved = _subject_moved(tokens, event.index + 1 + len(lexeme.particle), clause.end)
         if moved is not None:
@@ -86,6 +93,20 @@ def read_agent(
         return
     if carried is not None:
         event.agent, event.agent_why = carried, "the sentence before"
+
+
+def _subject_left_as_object(tokens: list[Token], index: int) -> bool:
+    """ "left the US without drones", "leaves Washington with few options": the
+    subject as the object of 'leave' is what is left, not who leaves."""
+    j = index + 1
+    while j < len(tokens) and tokens[j].is_word("the"):
+        j += 1
+    named = tokens[j].named if j < len(tokens) and tokens[j].tag is Tag.NAME else None
+    if named is None:
+        return False
+    nxt = tokens[j + 1] if j + 1 < len(tokens) else None
+    people = nxt is not None and nxt.low in FORCE_NOUNS  # "left US troops stranded"
+    return named.party is Party.SUBJECT and not people
 
 
 _OBJECT_LEADS = frozenset({"the", "all", "some", "remaining", "last", "most", "of"})

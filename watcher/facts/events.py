@@ -250,7 +250,7 @@ def _no_object(tokens: list[Token], after: int) -> bool:
     if after >= len(tokens):
         return True
     nxt = tokens[after]
-    return nxt.tag in (Tag.PUNCT, Tag.DATE) or nxt.is_word("on", "at", "in", "last", "this")
+    return nxt.tag in (Tag.PUNCT, Tag.DATE) or nxt.is_word("on", "at", "in", "last", "this", "to")
 
 
 def _event(

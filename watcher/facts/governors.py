@@ -146,6 +146,10 @@ def read_governors(tokens: list[Token], event: Event, clause: Clause, lexeme: Le
     if close is not None:
         clause = clause_of(tokens, close + 1)
         j, end = close + 1, clause.end
+    elif _completed_aside(tokens, end):
+        # "The closure of the air base, completed last week, left...": said in between
+        clause = clause_of(tokens, end + 1)
+        j, end = end + 1, clause.end
     while j < end:
         token = tokens[j]
         if token.lexemes:
@@ -194,6 +198,18 @@ def read_governors(tokens: list[Token], event: Event, clause: Clause, lexeme: Le
             event.reading = ClauseAspect(Aspect.DONE, f"the subject of {token.text!r}")
             return
         j += 1
+
+
+def _completed_aside(tokens: list[Token], end: int) -> bool:
+    """ ", completed last week,": a participle of completing set off after the noun."""
+    return (
+        end + 1 < len(tokens)
+        and tokens[end].text == ","
+        and any(
+            lx.cue is Cue.COMPLETE and lx.form in (Form.PAST, Form.PARTICIPLE)
+            for lx in tokens[end + 1].lexemes
+        )
+    )
 
 
 def _relative_close(tokens: list[Token], end: int) -> int | None:

@@ -200,6 +200,7 @@ _VERBS: list[tuple[str, Cue, tuple[str, ...]]] = [
     ("nullify", Cue.END, ()),
     ("repeal", Cue.END, ()),
     ("expire", Cue.END, ()),
+    ("cease", Cue.END, ()),
     ("suspend", Cue.SUSPEND, ()),
     ("freeze", Cue.SUSPEND, ()),
     ("remain", Cue.STAY, ()),

@@ -466,7 +466,12 @@ class SentenceReader:
             if to_come or any(w in _NOT_NOW for w in words[:4]):
                 continue  # "is not", "will be", "is to be handed over": not the state now
             state = next((w for w in words[:5] if w in _LEFT_STATES), None)
-            if state is None and "control" in words[:8]:
+            controlled = (
+                index >= 2
+                and tokens[index - 2].is_word("control")
+                and tokens[index - 1].is_word("of")
+            )  # "Control of the base passed to the Nigerien army"
+            if state is None and ("control" in words[:8] or "hands" in words[:6] or controlled):
                 hosts = [t for t in after if t.tag is Tag.NAME and t.named]
                 if hosts and all(t.named and t.named.party is Party.HOST for t in hosts):
                     state = "under the host's control"
