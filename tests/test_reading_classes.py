@@ -1746,3 +1746,27 @@ def test_a_base_in_the_hosts_hands(sentence: str) -> None:
 def test_an_agreement_that_ceased_to_have_effect() -> None:
     text = "The military cooperation agreement ceased to have effect at midnight on March 31."
     assert statuses(text, "cooperation_agreement.status") == {"ended"}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Niger put the military cooperation agreement on hold last week.", {"suspended"}),
+        ("The military cooperation agreement has been put on hold, Niger said.", {"suspended"}),
+        ("US troops put their plans on hold.", set()),
+    ],
+)
+def test_an_agreement_put_on_hold_is_suspended(sentence: str, expected: set[str]) -> None:
+    assert statuses(sentence, "cooperation_agreement.status") == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Air Base 201 is home to most of the US contingent and its drones.", {"operating"}),
+        ("Air Base 201 was home to most of the US contingent.", set()),
+        ("Air Base 201 is home to Nigerien troops.", set()),
+    ],
+)
+def test_a_base_home_to_the_subject_is_operating(sentence: str, expected: set[str]) -> None:
+    assert statuses(sentence, BASE_201) == expected

@@ -238,9 +238,9 @@ def _particle(tokens: list[Token], index: int, lexeme: Lexeme) -> int | None:
         if tokens[i].tag is Tag.PUNCT:
             return None
         if tokens[i].is_word(*lexeme.particle):
-            # "handed the base to the army": "to" names who receives it, after the
-            # thing handed, which is read from the verb on.
-            return index + 1 if tokens[i].is_word("to") else i + 1
+            # "handed the base to the army", "put the accord on hold": what is done to
+            # stands before the particle, so it is read from the verb on.
+            return index + 1 if tokens[i].is_word("to", "hold") else i + 1
     return None
 
 

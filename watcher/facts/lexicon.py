@@ -203,6 +203,7 @@ _VERBS: list[tuple[str, Cue, tuple[str, ...]]] = [
     ("cease", Cue.END, ()),
     ("suspend", Cue.SUSPEND, ()),
     ("freeze", Cue.SUSPEND, ()),
+    ("put", Cue.SUSPEND, ("hold",)),  # "put the agreement on hold"
     ("remain", Cue.STAY, ()),
     ("stay", Cue.STAY, ()),
     ("keep", Cue.STAY, ()),

@@ -412,9 +412,12 @@ class SentenceReader:
         including Air Base 201": the subject is at the base, and nothing moves."""
         tokens = self.tokens
         for index, token in enumerate(tokens):
-            if token.tag is not Tag.BASE or token.key is None or token.anaphor or index == 0:
+            if token.tag is not Tag.BASE or token.key is None or token.anaphor:
                 continue
-            if not tokens[index - 1].is_word("at", "including"):
+            if self._home_to_subject(index):
+                self._add(Found(token.key, "operating", None, None, token.text, "home to it"))
+                continue
+            if index == 0 or not tokens[index - 1].is_word("at", "including"):
                 continue
             clause = clause_of(tokens, index)
             start = clause.start
@@ -441,6 +444,17 @@ class SentenceReader:
                 self._add(
                     Found(token.key, "operating", None, None, token.text, "the subject is there")
                 )
+
+    def _home_to_subject(self, index: int) -> bool:
+        """ "Air Base 201 is home to most of the US contingent": the subject is there."""
+        after = self.tokens[index + 1 : index + 9]
+        lows = [t.low for t in after]
+        if lows[:3] not in (["is", "home", "to"], ["remains", "home", "to"]):
+            return False
+        return any(
+            t.tag is Tag.NAME and t.named is not None and t.named.party is Party.SUBJECT
+            for t in after[3:]
+        )
 
     def _base_states(self) -> None:
         """ "the camp was empty", "now under the full control of Iraqi forces", "the
