@@ -19,7 +19,7 @@ from watcher.facts.lexicon import (
     Lexeme,
 )
 from watcher.facts.names import HOST_FORCE, Named, Party
-from watcher.facts.tokens import Tag, Token, is_locative
+from watcher.facts.tokens import Tag, Token, is_locative, of_the_host
 
 if TYPE_CHECKING:
     from watcher.facts.events import Event
@@ -141,8 +141,7 @@ def _institution_before(tokens: list[Token], index: int) -> bool:
 
 
 def _host_place(token: Token) -> bool:
-    named = token.named
-    return token.tag is Tag.NAME and named is not None and named.party is Party.HOST and named.place
+    return of_the_host(token) and token.named is not None and token.named.place
 
 
 def _coordinated_subject(tokens: list[Token], start: int, end: int) -> Named | None:

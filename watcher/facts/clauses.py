@@ -143,6 +143,30 @@ def _place_apposition(tokens: list[Token], index: int) -> bool:
     return place(index - 1) and index >= 2 and tokens[index - 2].text == ","  # the one after
 
 
+def relative_closing(tokens: list[Token], comma: int) -> int | None:
+    """The comma that closes a relative clause opened at ``comma`` (", which ...,")."""
+    if comma + 1 >= len(tokens) or tokens[comma].text != ",":
+        return None
+    if not tokens[comma + 1].is_word("which", "who"):
+        return None
+    return next((k for k in range(comma + 2, len(tokens)) if tokens[k].text == ","), None)
+
+
+def relative_opening(tokens: list[Token], comma: int) -> int | None:
+    """The comma that opens a relative clause closed at ``comma``: "The withdrawal[,
+    which began in May,] is to be finished by"."""
+    if comma < 1 or tokens[comma].text != ",":
+        return None
+    return next(
+        (
+            k
+            for k in range(comma - 1, max(0, comma - 13), -1)
+            if relative_closing(tokens, k) == comma
+        ),
+        None,
+    )
+
+
 def previous_clause(tokens: list[Token], clause: Clause) -> Clause | None:
     """The clause before one that a relative pronoun opens ("Bagram, which...")."""
     if clause.start < 2:

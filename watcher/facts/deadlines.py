@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from watcher.facts.clauses import Aspect, clause_of
+from watcher.facts.clauses import Aspect, clause_of, relative_opening
 from watcher.facts.dates import DateMatch, Precision
 from watcher.facts.events import Event
 from watcher.facts.lexicon import (
@@ -379,18 +379,9 @@ def _extended_from(tokens: list[Token], index: int) -> bool:
 def _event_for_date(events: list[Event], tokens: list[Token], index: int) -> Event | None:
     """The event a date belongs to: the nearest before it in its clause, else after."""
     clause = clause_of(tokens, index)
-    start = clause.start
-    if start >= 2 and tokens[start - 1].text == ",":
-        # "The withdrawal, which began in May, is to be finished by": past the relative
-        opening = next(
-            (
-                k
-                for k in range(start - 2, max(0, start - 14), -1)
-                if tokens[k].text == "," and tokens[k + 1].is_word("which", "who")
-            ),
-            None,
-        )
-        start = opening if opening is not None else start
+    # "The withdrawal, which began in May, is to be finished by": past the relative
+    opening = relative_opening(tokens, clause.start - 1)
+    start = opening if opening is not None else clause.start
     before = [e for e in events if e.index < index and e.index >= start - 6]
     if before:
         return before[-1]

@@ -28,9 +28,9 @@ from watcher.facts.lexicon import (
     Form,
     Lexeme,
 )
-from watcher.facts.names import Named, Party
+from watcher.facts.names import Named
 from watcher.facts.targets import read_extent, read_targets
-from watcher.facts.tokens import Tag, Token
+from watcher.facts.tokens import Tag, Token, the_hosts_ground
 
 PRESENCE = frozenset({Cue.STAY, Cue.MOVE})
 
@@ -109,10 +109,9 @@ def _out_of(tokens: list[Token], index: int) -> Lexeme | None:
     place = tokens[index + 2]
     if place.tag is not Tag.NAME or place.named is None:
         return None
-    if place.named.place:
-        return left
-    soil = index + 3 < len(tokens) and tokens[index + 3].is_word("soil", "territory")
-    return left if soil and place.named.party is Party.HOST else None  # "gone from Latvian soil"
+    if place.named.place or (index + 3 < len(tokens) and the_hosts_ground(tokens, index + 3)):
+        return left  # "out of Niger", "gone from Latvian soil"
+    return None
 
 
 def _choose(tokens: list[Token], index: int) -> Lexeme | None:

@@ -12,6 +12,7 @@ from watcher.facts.clauses import (
     ClauseAspect,
     aspect_of,
     clause_of,
+    relative_closing,
 )
 from watcher.facts.lexicon import (
     PART,
@@ -142,7 +143,7 @@ def read_governors(tokens: list[Token], event: Event, clause: Clause, lexeme: Le
     # After: "the withdrawal [of US troops from Bagram] is complete / began / was completed",
     # past a relative clause: "the withdrawal, which began in May, is to be finished by".
     j, end = event.index + 1, clause.end
-    close = _relative_close(tokens, end)
+    close = relative_closing(tokens, end)
     if close is not None:
         clause = clause_of(tokens, close + 1)
         j, end = close + 1, clause.end
@@ -210,17 +211,6 @@ def _completed_aside(tokens: list[Token], end: int) -> bool:
             for lx in tokens[end + 1].lexemes
         )
     )
-
-
-def _relative_close(tokens: list[Token], end: int) -> int | None:
-    """The comma that closes a relative clause opening at ``end`` (", which ...,")."""
-    if (
-        end + 1 >= len(tokens)
-        or tokens[end].text != ","
-        or not tokens[end + 1].is_word("which", "who")
-    ):
-        return None
-    return next((k for k in range(end + 2, len(tokens)) if tokens[k].text == ","), None)
 
 
 # Verbs whose subject, a time or a stage, saw the event take place.

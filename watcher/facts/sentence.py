@@ -494,7 +494,7 @@ class SentenceReader:
                     self._add(Found(base, "handed_over", None, None, token.text, f"now {state}"))
 
     def _subject(self) -> Named:
-        return Named(self.topic.subject, Party.SUBJECT, place=False, force=True)
+        return self.names.subject
 
     def _presence(self, event: Event, label: str) -> None:
         """Where a force is: the subject operating from a base, another force present."""

@@ -17,7 +17,7 @@ from watcher.facts.lexicon import (
     Cue,
 )
 from watcher.facts.names import Party
-from watcher.facts.tokens import REGIONS, Tag, Token, is_locative
+from watcher.facts.tokens import REGIONS, Tag, Token, is_locative, the_hosts_ground
 
 if TYPE_CHECKING:
     from watcher.facts.events import Event
@@ -235,7 +235,7 @@ def _object_noun(event: Event, token: Token, tokens: list[Token], i: int) -> Non
     decided = event.process or event.mission or event.facility or event.other_agreement
     if low in ("country", "nation") and _the_country(tokens, i) and not event.elsewhere:
         event.here = True  # "will leave the country": the place of the story
-    elif low in ("soil", "territory") and _the_hosts(tokens, i) and not event.elsewhere:
+    elif the_hosts_ground(tokens, i) and not event.elsewhere:
         event.here = True  # "left Malian soil", "the Kyrgyz territory"
     elif low in EXCEPTIONS or (
         low == "with" and i + 2 < len(tokens) and tokens[i + 2].is_word("exception")
@@ -270,16 +270,6 @@ def _an_organisation(tokens: list[Token], i: int) -> bool:
 
 
 _ALL_SITES = frozenset({"bases", "installations", "camps", "facilities", "sites", "garrisons"})
-
-
-def _the_hosts(tokens: list[Token], i: int) -> bool:
-    before = tokens[i - 1] if i > 0 else None
-    return (
-        before is not None
-        and before.tag is Tag.NAME
-        and before.named is not None
-        and before.named.party is Party.HOST
-    )
 
 
 def _the_country(tokens: list[Token], i: int) -> bool:

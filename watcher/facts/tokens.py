@@ -234,6 +234,20 @@ def _contingents(tokens: list[Token], names: Names) -> list[Token]:
     return tokens
 
 
+def of_the_host(token: Token) -> bool:
+    """A name that stands for the host: its country, a town, its people or forces."""
+    named = token.named
+    return token.tag is Tag.NAME and named is not None and named.party is Party.HOST
+
+
+def the_hosts_ground(tokens: list[Token], index: int) -> bool:
+    """ "Malian soil", "the Kyrgyz territory": the word at ``index`` is the host's
+    ground, which is the place itself."""
+    return (
+        index > 0 and tokens[index].is_word("soil", "territory") and of_the_host(tokens[index - 1])
+    )
+
+
 def is_locative(tokens: list[Token], index: int) -> bool:
     """Whether the name at ``index`` is used as a place ("in Chad", "left Mali")."""
     token = tokens[index]
